@@ -1,0 +1,106 @@
+/*
+ * mac-table.h - the learning table: (VLAN, MAC) -> port.
+ *
+ * An open hash table over a fixed array of entries, sized once for the
+ * maximum, so learning never allocates.  Learned entries sit on an LRU list
+ * ordered by when they were last seen: ageing walks it from the old end and
+ * stops at the first live entry, and a full table replaces its oldest
+ * learned entry (counted in evictions).  Static entries are on no list:
+ * they never age and are never replaced.  Ports are opaque pointers here.
+ *
+ * Time is passed in by the caller (seconds, monotonic), read once per batch,
+ * so the table never calls time() per packet and tests can move the clock.
+ *
+ * The hash is seeded per table so a remote sender cannot aim collisions.
+ */
+#ifndef MAC_TABLE_H
+#define MAC_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MAC_AGEING_DEFAULT	300
+#define MAC_MAX_DEFAULT		8192
+#define MAC_MAX_LIMIT		(1u << 20)
+
+struct mac_table;
+
+struct mac_entry {
+	uint8_t		 mac[6];
+	uint16_t	 vlan;
+	void		*port;
+	time_t		 seen;		/* last time a frame came from it */
+	bool		 is_static;
+};
+
+struct mac_table_stats {
+	unsigned	count;		/* entries, static included */
+	unsigned	static_count;
+	uint64_t	learned;	/* new entries */
+	uint64_t	moves;		/* MAC seen on another port */
+	uint64_t	evictions;	/* oldest replaced because full */
+	uint64_t	expired;	/* aged out */
+	uint64_t	learn_failed;	/* full of static entries */
+};
+
+enum mac_learn_result {
+	MAC_LEARN_IGNORED,	/* multicast, broadcast or zero source */
+	MAC_LEARN_REFRESHED,
+	MAC_LEARN_NEW,
+	MAC_LEARN_MOVED,
+	MAC_LEARN_STATIC,	/* a static entry exists; left alone */
+	MAC_LEARN_FULL,		/* no room and nothing to replace */
+};
+
+/* Basics. */
+struct mac_table	*mac_table_create(unsigned max, unsigned ageing);
+void			 mac_table_destroy(struct mac_table *);
+
+/* Configuration.  Lowering max drops the oldest learned entries. */
+int			 mac_table_set_max(struct mac_table *, unsigned max);
+void			 mac_table_set_ageing(struct mac_table *, unsigned secs);
+unsigned		 mac_table_max(const struct mac_table *);
+unsigned		 mac_table_ageing(const struct mac_table *);
+void			 mac_table_get_stats(const struct mac_table *,
+			    struct mac_table_stats *);
+
+/* Learning. */
+enum mac_learn_result	 mac_table_learn(struct mac_table *,
+			    const uint8_t mac[6], uint16_t vlan, void *port,
+			    time_t now);
+/* 0, EEXIST-free replace of any entry, ENOSPC when full of statics, EINVAL. */
+int			 mac_table_add_static(struct mac_table *,
+			    const uint8_t mac[6], uint16_t vlan, void *port);
+/* 0 or ENOENT. */
+int			 mac_table_del(struct mac_table *, const uint8_t mac[6],
+			    uint16_t vlan);
+/* Removes every entry of port (NULL: all), static ones included. */
+unsigned		 mac_table_flush(struct mac_table *, void *port);
+/* Removes learned entries not seen for the ageing time; returns how many. */
+unsigned		 mac_table_expire(struct mac_table *, time_t now);
+
+/* Lookup.  An entry past its age but not yet expired is not returned. */
+void			*mac_table_lookup(const struct mac_table *,
+			    const uint8_t mac[6], uint16_t vlan, time_t now);
+
+/*
+ * Iteration in no particular order: start with *cursor = 0; returns NULL
+ * at the end.  The table must not change during a walk.
+ */
+const struct mac_entry	*mac_table_next(const struct mac_table *,
+			    unsigned *cursor);
+
+static inline bool
+mac_is_multicast(const uint8_t mac[6])
+{
+	return mac[0] & 1;
+}
+
+static inline bool
+mac_is_zero(const uint8_t mac[6])
+{
+	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
+}
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * switch.h - the L2 switch: ports, MAC learning and the forwarding decision.
+ *
+ * One struct sw holds the ports, the MAC table and the packet pool.  Input is
+ * per batch: sw_input() learns each frame's source, decides where it goes,
+ * gathers frames per output port (port->txq) and flushes each port once per
+ * batch.  A flooded frame is handed to several ports' queues; send_batch()
+ * only reads it, and the input batch is freed after every queue is flushed.
+ *
+ * Rules: known unicast goes to one port; unknown unicast, broadcast and
+ * multicast flood to every port but the ingress one; nothing ever goes back
+ * out of its ingress port; a frame whose destination was learned on the
+ * ingress port is dropped (DROP_SAME_PORT).
+ *
+ * The VLAN in the MAC table key is the frame's 802.1Q VID, 0 when untagged:
+ * VLANs are carried through and learned independently.
+ *
+ * The switch knows nothing of events or the control socket: the daemon calls
+ * sw_port_input() when a port's fd is readable and sw_tick() once a second.
+ */
+#ifndef SWITCH_H
+#define SWITCH_H
+
+#include <sys/queue.h>
+#include <time.h>
+
+#include "mac-table.h"
+#include "pkt.h"
+#include "port.h"
+
+#define SW_POOL_SIZE		1024
+#define SW_MAX_PORTS		256
+#define SW_INPUT_BATCHES	4	/* batches drained per readiness event */
+
+TAILQ_HEAD(port_list, port);
+
+struct sw {
+	struct port_list	 ports;
+	unsigned		 nports;
+	unsigned		 next_index;
+	struct mac_table	*macs;
+	struct pkt_pool		*pool;
+};
+
+enum sw_verdict {
+	SW_DROP,	/* see *why */
+	SW_UNICAST,	/* to *out */
+	SW_FLOOD,
+};
+
+struct sw	*sw_create(void);
+void		 sw_destroy(struct sw *);
+
+/* Returns 0 and the new port, or an errno with a message in err. */
+int		 sw_port_add(struct sw *, const struct port_config *,
+		    struct port **, char *err, size_t errlen);
+void		 sw_port_del(struct sw *, struct port *);
+struct port	*sw_port_find(const struct sw *, const char *name);
+
+/* Drains up to SW_INPUT_BATCHES batches from a readable port. */
+void		 sw_port_input(struct sw *, struct port *, time_t now);
+/* Forwards one received batch and frees it. */
+void		 sw_input(struct sw *, struct port *in, struct pkt_batch *,
+		    time_t now);
+/* Learns from and classifies one frame (exposed for unit tests). */
+enum sw_verdict	 sw_decide(struct sw *, struct port *in, const struct pkt *,
+		    time_t now, struct port **out, enum drop_reason *why);
+/* Once a second: ages the MAC table. */
+void		 sw_tick(struct sw *, time_t now);
+
+#endif
