@@ -1,0 +1,396 @@
+#!/bin/sh
+# bench.sh - vswitchd beside the kernel on the same namespace shapes.
+#
+# Shape "single" (the only one so far), built once for each system:
+#
+#     ns a                      ns s                       ns b
+#     198.19.0.1/24 ---- Linux bridge (veth pairs) ---- 198.19.0.2/24
+#     198.19.0.1/24 ---- vswitchd   (2 tap ports)  ---- 198.19.0.2/24
+#
+# vswitchd creates its taps in ns s; they are then moved into a and b, where
+# they get their address, the daemon keeping its file descriptors.
+#
+# Measured from a to b, REPS times, the systems taking turns (the first system
+# goes first in odd reps, last in even ones, so slow drifts of the machine
+# fall on both):
+#   TCP      iperf3, 1 stream, DUR s, receiver Gbit/s
+#   UDP64    iperf3 -u -l 64 -b 0, DUR s, packets received per second
+#   ping     ping -c PING_N -i 0.01, average RTT
+# and the daemon's CPU (utime+stime from /proc/PID/stat) during each figure
+# and its peak RSS (VmHWM).  Each figure printed is the median of the reps.
+# This is a benchmark, not a test: it asserts nothing about speed, and exits
+# non-zero only if a system could not be set up or measured.
+#
+# Usage (root, after make):  sh tests/bench/bench.sh
+#   REPS=3 DUR=5 PING_N=200  repetitions, seconds per iperf3 run, pings per rep
+#   SHAPES=single            shapes to run, in order
+#   KEEP=1                   keep the work directory (logs, iperf3 JSON, raw TSV)
+#   VSWITCHD=... VSWCTL=...  binaries (default: the ones built in this tree)
+#
+# Adding a shape NAME means defining three things (see "single" below):
+#   shape_NAME               prints "KERNEL-LABEL|one line describing the shape"
+#   setup_NAME_kernel TAG    builds the kernel baseline
+#   setup_NAME_vswitchd TAG  builds the same topology around vswitchd
+# A setup function names its namespaces "$P-TAG-x" (ns_add) and its interfaces
+# "$P$TAG..." (at most 15 characters), starts daemons with vsw_start, and ends
+# with sys_set to say where the endpoints are.  Measurement, clean-up and the
+# table are shared.  Planned: "vxlan" (two hosts; kernel vxlan + bridge vs two
+# vswitchd with vxlan ports) and "routed" (tun/ipip vs kernel forwarding).
+#
+# Only addresses from 198.18.0.0/15, only names with this run's prefix, and
+# only processes this script started (killed by PID) are touched.
+
+# POSIX sh plus "local" (dash, bash, busybox sh).
+# shellcheck disable=SC3043
+set -u
+export LC_ALL=C
+
+REPS=${REPS:-3}
+DUR=${DUR:-5}
+PING_N=${PING_N:-200}
+SHAPES=${SHAPES:-single}
+KEEP=${KEEP:-0}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VSWITCHD=${VSWITCHD:-$ROOT/vswitchd/vswitchd}
+VSWCTL=${VSWCTL:-$ROOT/tools/vswctl}
+HZ=$(getconf CLK_TCK)
+P=vb$$			# run prefix: "vb" + pid (<= 7 digits) leaves 6 characters
+IP_A=198.19.0.1
+IP_B=198.19.0.2
+
+W=""			# work directory
+NETNS_LIST=""		# namespaces of the current shape
+PID_LIST=""		# processes started for the current shape
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "bench: $*"; exit 1; }
+
+# ------------------------------------------------------------ clean-up
+
+# alive PID: the process exists and is not a zombie (our children stay
+# zombies until reaped, so their PIDs cannot be reused meanwhile)
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	[ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
+}
+
+# kill_pids PID...: SIGTERM, SIGKILL after 3 s, then reap
+kill_pids() {
+	local p i left
+	for p; do kill "$p" 2>/dev/null; done
+	i=0
+	while [ $i -lt 30 ]; do
+		left=""
+		for p; do alive "$p" && left="$left $p"; done
+		[ -z "$left" ] && break
+		sleep 0.1; i=$((i + 1))
+	done
+	for p in $left; do kill -9 "$p" 2>/dev/null; done
+	for p; do wait "$p" 2>/dev/null; done
+	return 0
+}
+
+teardown() {
+	local n
+	# shellcheck disable=SC2086
+	[ -n "$PID_LIST" ] && kill_pids $PID_LIST
+	for n in $NETNS_LIST; do ip netns del "$n" 2>/dev/null; done
+	# anything of ours that ended up in the root namespace
+	for n in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$P"); do
+		ip link del "$n" 2>/dev/null
+	done
+	PID_LIST="" NETNS_LIST=""
+}
+
+on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	teardown
+	if [ -n "$W" ]; then
+		if [ "$KEEP" = 1 ] || [ $rc -eq 1 ]; then log "work directory kept: $W"; else rm -rf "$W"; fi
+	fi
+	exit $rc
+}
+
+# ------------------------------------------------------------ building blocks
+
+# ns_add NAME...: namespaces with lo up and br_netfilter off (it is built into
+# the kernel and on in every new namespace; the bridge baseline is pure L2)
+ns_add() {
+	local n
+	for n; do
+		ip netns add "$n" || return 1
+		NETNS_LIST="$NETNS_LIST $n"
+		ip -n "$n" link set lo up || return 1
+		ip netns exec "$n" sh -c 'for f in /proc/sys/net/bridge/bridge-nf-call-*; do
+			[ -w "$f" ] && echo 0 > "$f"; done; :'
+	done
+}
+
+# veth NS1 IF1 NS2 IF2: a veth pair created directly in its namespaces
+veth() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+}
+
+# ep_up NS IF IP: address and bring up an endpoint interface
+ep_up() {
+	ip -n "$1" link set "$2" mtu 1500 &&
+	ip -n "$1" addr add "$3/24" dev "$2" &&
+	ip -n "$1" link set "$2" up
+}
+
+# vsw_start TAG NS: run vswitchd in NS with its socket in $W/TAG
+vsw_start() {
+	local d=$W/$1 pid i
+	mkdir -p "$d"
+	ip netns exec "$2" "$VSWITCHD" --foreground --socket "$d/sock" >"$d/vswitchd.log" 2>&1 &
+	pid=$!
+	PID_LIST="$PID_LIST $pid"
+	echo "$pid" > "$d/pid"
+	i=0
+	while [ ! -S "$d/sock" ]; do
+		alive "$pid" && [ $i -lt 100 ] || { log "vswitchd did not start:"; cat "$d/vswitchd.log" >&2; return 1; }
+		sleep 0.05; i=$((i + 1))
+	done
+}
+
+# vsw TAG ARGS...: vswctl against TAG's daemon
+vsw() {
+	local t=$1; shift
+	"$VSWCTL" --socket "$W/$t/sock" "$@"
+}
+
+# sys_set TAG NS_A NS_B IP_B NOTE: the endpoints of TAG's system (traffic
+# goes from NS_A to IP_B in NS_B); the daemon, if any, is $W/TAG/pid
+sys_set() {
+	printf '%s %s %s\n' "$2" "$3" "$4" > "$W/$1/sys"
+	printf '%s\n' "$5" > "$W/$1/note"
+}
+
+# ------------------------------------------------------------ shape "single"
+
+shape_single() {
+	echo "bridge|one switch: a (198.19.0.1) -- switch in ns s -- b (198.19.0.2), MTU 1500"
+}
+
+setup_single_kernel() {
+	local t=$1 a=$P-$1-a s=$P-$1-s b=$P-$1-b
+	ns_add "$a" "$s" "$b" || return 1
+	veth "$a" "$P${t}A" "$s" "$P${t}As" && veth "$b" "$P${t}B" "$s" "$P${t}Bs" || return 1
+	ip -n "$s" link add "$P${t}br" type bridge || return 1
+	ip -n "$s" link set "$P${t}As" master "$P${t}br" && ip -n "$s" link set "$P${t}Bs" master "$P${t}br" &&
+	ip -n "$s" link set "$P${t}As" up && ip -n "$s" link set "$P${t}Bs" up &&
+	ip -n "$s" link set "$P${t}br" up || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" $IP_B "veth pairs + Linux bridge (br_netfilter off)"
+}
+
+setup_single_vswitchd() {
+	local t=$1 a=$P-$1-a s=$P-$1-s b=$P-$1-b
+	ns_add "$a" "$s" "$b" || return 1
+	vsw_start "$t" "$s" || return 1
+	vsw "$t" port add "$P${t}A" type tap && vsw "$t" port add "$P${t}B" type tap || return 1
+	ip -n "$s" link set "$P${t}A" netns "$a" && ip -n "$s" link set "$P${t}B" netns "$b" || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" $IP_B "vswitchd, 2 tap ports moved into a and b"
+}
+
+# ------------------------------------------------------------ measurement
+
+# cpu_ticks TAG: utime+stime of TAG's daemon (all threads), empty if none
+cpu_ticks() {
+	local f=$W/$1/pid
+	[ -s "$f" ] || return 0
+	sed 's/^.*) //' "/proc/$(cat "$f")/stat" 2>/dev/null | awk '{print $12 + $13}'
+}
+
+now_ns() { date +%s%N; }
+
+# rec TAG METRIC REP VALUE
+rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$W/results.tsv"; }
+
+# jqv FILE FILTER: one number from iperf3 JSON, NA if the run failed
+jqv() {
+	local v
+	v=$(jq -r "if .end.sum_received then ($2) else \"NA\" end" "$1" 2>/dev/null) || v=NA
+	echo "${v:-NA}"
+}
+
+# cpu_rec TAG METRIC REP C0 T0: daemon CPU % of one core since C0/T0
+cpu_rec() {
+	local c1 t1
+	[ -s "$W/$1/pid" ] || return 0
+	c1=$(cpu_ticks "$1"); t1=$(now_ns)
+	[ -n "$c1" ] && [ -n "$4" ] || return 0
+	rec "$1" "cpu_$2" "$3" "$(awk -v c=$((c1 - $4)) -v hz="$HZ" -v ns=$((t1 - $5)) \
+		'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }')"
+	echo $((c1 - $4)) >> "$W/$1/cpu_ticks"
+	echo $((t1 - $5)) >> "$W/$1/cpu_ns"
+}
+
+# prepare TAG: iperf3 server in NS_B, connectivity, warm-up
+prepare() {
+	local t=$1 nsa nsb ipb i
+	read -r nsa nsb ipb < "$W/$t/sys"
+	ip netns exec "$nsb" iperf3 -s -p 5201 > "$W/$t/iperf3-server.log" 2>&1 &
+	PID_LIST="$PID_LIST $!"
+	i=0
+	until ip netns exec "$nsb" ss -Hltn 'sport = :5201' | grep -q .; do
+		[ $i -lt 50 ] || { log "iperf3 server did not start"; return 1; }
+		sleep 0.1; i=$((i + 1))
+	done
+	i=0
+	until ip netns exec "$nsa" ping -c 1 -W 1 "$ipb" > /dev/null 2>&1; do
+		[ $i -lt 10 ] || { log "no connectivity from $nsa to $ipb"; return 1; }
+		i=$((i + 1))
+	done
+	ip netns exec "$nsa" ping -q -c 20 -i 0.01 "$ipb" > /dev/null 2>&1
+	sleep 1
+}
+
+# measure TAG REP: every figure once
+measure() {
+	local t=$1 r=$2 nsa nsb ipb j c0 t0 v tcp udp rtt
+	read -r nsa nsb ipb < "$W/$t/sys"
+
+	j=$W/$t/tcp.$r.json
+	c0=$(cpu_ticks "$t"); t0=$(now_ns)
+	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" iperf3 -c "$ipb" -p 5201 -t "$DUR" -J > "$j" 2>&1
+	cpu_rec "$t" tcp "$r" "$c0" "$t0"
+	tcp=$(jqv "$j" '.end.sum_received.bits_per_second / 1e9')
+	rec "$t" tcp "$r" "$tcp"
+	sleep 0.5
+
+	j=$W/$t/udp.$r.json
+	c0=$(cpu_ticks "$t"); t0=$(now_ns)
+	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" iperf3 -c "$ipb" -p 5201 -u -l 64 -b 0 -t "$DUR" -J > "$j" 2>&1
+	cpu_rec "$t" udp "$r" "$c0" "$t0"
+	# iperf3 counts "packets" as sent; received = packets - lost
+	udp=$(jqv "$j" '(.end.sum_received.packets - .end.sum_received.lost_packets) / .end.sum_received.seconds / 1000')
+	rec "$t" udp "$r" "$udp"
+	sleep 0.5
+
+	j=$W/$t/ping.$r.txt
+	c0=$(cpu_ticks "$t"); t0=$(now_ns)
+	ip netns exec "$nsa" ping -q -c "$PING_N" -i 0.01 -W 1 "$ipb" > "$j" 2>&1
+	cpu_rec "$t" ping "$r" "$c0" "$t0"
+	v=$(awk -F'[/ ]' '/^rtt/ { printf "%.1f", $8 * 1000 }' "$j")
+	rtt=${v:-NA}
+	rec "$t" ping "$r" "$rtt"
+
+	log "  $(cat "$W/$t/name") rep $r: $(echo "$tcp $udp $rtt" |
+		awk 'function f(x, fm) { return x == "NA" ? x : sprintf(fm, x) }
+		{ printf "TCP %s Gbit/s, UDP64 %s kpps, ping %s us", f($1, "%.2f"), f($2, "%.0f"), f($3, "%.0f") }')"
+}
+
+# ------------------------------------------------------------ table
+
+# table SHAPE: medians of the shape's two systems (tags k and v)
+table() {
+	local desc kname t n
+	desc=$(shape_"$1" | cut -d'|' -f2)
+	kname=$(cat "$W/k/name")
+	echo
+	echo "shape \"$1\": $desc"
+	awk -F'\t' -v kname="$kname" '
+	function med(k,   n, i, j, t, a) {
+		n = cnt[k]; if (!n) return ""
+		for (i = 1; i <= n; i++) a[i] = val[k, i]
+		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
+	$4 != "NA" && $4 != "" { k = $1 SUBSEP $2; cnt[k]++; val[k, cnt[k]] = $4 + 0 }
+	END {
+		f = "%-26s %10s %10s %17s %15s\n"
+		printf f, "figure (median)", kname, "vswitchd", "vswitchd/" kname, "vswitchd CPU %"
+		split("tcp udp ping", m, " ")
+		split("TCP 1 stream, Gbit/s|UDP 64 B received, kpps|ping RTT avg, us", label, "|")
+		split("%.2f %.0f %.0f", fmt, " ")
+		for (i = 1; i <= 3; i++) {
+			kv = med("k" SUBSEP m[i]); vv = med("v" SUBSEP m[i])
+			ratio = (kv != "" && vv != "" && kv > 0) ? sprintf("%.2f", vv / kv) : "-"
+			printf f, label[i], num(kv, fmt[i]), num(vv, fmt[i]), ratio, num(med("v" SUBSEP "cpu_" m[i]), "%.0f")
+		}
+	}' "$W/results.tsv"
+	awk -v hz="$HZ" '
+		FILENAME ~ /cpu_ticks$/ { c += $1 } FILENAME ~ /cpu_ns$/ { ns += $1 }
+		END { if (ns > 0) printf "vswitchd CPU (utime+stime): %.1f s over %.0f s of measurements (%.0f %% of one core)\n",
+			c / hz, ns / 1e9, 100 * c / hz / (ns / 1e9) }' "$W/v/cpu_ticks" "$W/v/cpu_ns" 2>/dev/null
+	[ -s "$W/v/hwm" ] && echo "vswitchd peak RSS (VmHWM): $(cat "$W/v/hwm")"
+	for t in k v; do
+		if [ -e "$W/$t/ok" ]; then n=$(cat "$W/$t/note"); else n="setup failed, not measured"; fi
+		echo "$(cat "$W/$t/name"): $n"
+	done
+}
+
+# ------------------------------------------------------------ main
+
+# run_shape SHAPE: set up both systems, measure them in turns, print, tear down
+run_shape() {
+	local shape=$1 t r order ok="" pid kb rc=0
+	command -v "shape_$shape" > /dev/null || { log "unknown shape '$shape'"; return 1; }
+	mkdir -p "$W/k" "$W/v"
+	shape_"$shape" | cut -d'|' -f1 > "$W/k/name"
+	echo vswitchd > "$W/v/name"
+	: > "$W/results.tsv"
+	for t in k v; do
+		log "$shape: setting up $(cat "$W/$t/name")"
+		if [ $t = k ]; then setup_"$shape"_kernel $t; else setup_"$shape"_vswitchd $t; fi \
+		    > "$W/$t/setup.log" 2>&1 && prepare $t >> "$W/$t/setup.log" 2>&1 && ok="$ok $t" && : > "$W/$t/ok" || {
+			log "$shape: $(cat "$W/$t/name") setup failed:"; sed 's/^/    /' "$W/$t/setup.log" >&2
+			[ -s "$W/$t/vswitchd.log" ] && sed 's/^/    vswitchd: /' "$W/$t/vswitchd.log" >&2
+			rc=1
+		}
+	done
+	r=1
+	while [ $r -le "$REPS" ]; do
+		if [ $((r % 2)) = 1 ]; then order=$ok; else order=$(echo $ok | awk '{for (i = NF; i; i--) printf "%s ", $i}'); fi
+		for t in $order; do measure $t $r; done
+		r=$((r + 1))
+	done
+	if [ -s "$W/v/pid" ] && [ -e "$W/v/ok" ]; then
+		pid=$(cat "$W/v/pid")
+		if alive "$pid"; then
+			kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+			[ -n "$kb" ] && awk -v kb="$kb" 'BEGIN { printf "%.1f MiB\n", kb / 1024 }' > "$W/v/hwm"
+		else
+			log "$shape: vswitchd (pid $pid) exited during the run"; rc=1
+		fi
+	fi
+	table "$shape"
+	teardown
+	mkdir -p "$W/$shape" && mv "$W/k" "$W/v" "$W/results.tsv" "$W/$shape/"
+	return $rc
+}
+
+main() {
+	local f shape rc=0
+	[ "$(id -u)" = 0 ] || die "must run as root (namespaces, taps)"
+	for f in ip iperf3 jq ping ss timeout; do
+		command -v $f > /dev/null || die "missing $f (sh tests/deps.sh bench)"
+	done
+	for f in "$VSWITCHD" "$VSWCTL"; do
+		[ -x "$f" ] || die "missing $f (run make first)"
+	done
+	W=$(mktemp -d /tmp/vswitch-bench.XXXXXX) || die "mktemp failed"
+	trap on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	echo "vswitch bench, $(date '+%Y-%m-%d %H:%M'), $(uname -r), $(nproc) cpus, $(iperf3 --version | head -1)"
+	echo "Figures are medians of REPS=$REPS reps (DUR=${DUR} s per iperf3 run, $PING_N pings) of the"
+	echo "same run, systems taking turns, on a shared, noisy machine: compare columns, not runs."
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	for shape in $SHAPES; do
+		run_shape "$shape" || rc=1
+	done
+	echo
+	echo "TCP: iperf3 1 stream, receiver.  UDP 64 B: iperf3 -u -l 64 -b 0, received = sent - lost."
+	echo "ping: -i 0.01 average.  Ratio > 1 is better for TCP/UDP, worse for ping.  vswitchd CPU %:"
+	echo "median over the reps of the daemon's CPU during that figure, in % of one core."
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	return $rc
+}
+
+main "$@"
