@@ -95,6 +95,16 @@ port_drop(struct port *p, enum drop_reason why)
 	p->stats.drops[why]++;
 }
 
+/* What a frame may carry beyond the MTU: an Ethernet header and one tag. */
+#define PORT_L2_OVERHEAD	18
+
+/* Whether a frame of len bytes fits the port's MTU (else DROP_TOO_BIG). */
+static inline bool
+port_frame_fits(const struct port *p, uint32_t len)
+{
+	return len <= (uint32_t)p->mtu + PORT_L2_OVERHEAD;
+}
+
 extern const struct port_ops port_tap_ops;
 extern const struct port_ops port_dummy_ops;
 

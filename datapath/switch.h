@@ -40,6 +40,11 @@ struct sw {
 	unsigned		 next_index;
 	struct mac_table	*macs;
 	struct pkt_pool		*pool;
+	uint64_t		 unicast;	/* frames sent to one port */
+	uint64_t		 flooded;	/* frames flooded */
+	/* Ports with frames in txq during sw_input(), each once. */
+	unsigned		 ntx;
+	struct port		*tx[SW_MAX_PORTS];
 };
 
 enum sw_verdict {

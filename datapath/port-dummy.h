@@ -1,0 +1,29 @@
+/*
+ * port-dummy.h - the "dummy" port type, for tests that run without root.
+ *
+ * A dummy port has no device: it receives nothing (tests hand frames to
+ * sw_input() as if they had come from it) and keeps a copy of the last
+ * PORT_DUMMY_RING frames it was asked to send, so a test can check what
+ * left the switch and in what order.  It counts tx and drops exactly as a
+ * tap does, including DROP_TOO_BIG against its MTU (default 1500).
+ *
+ * Frames are numbered from 0 in sending order since open or the last
+ * port_dummy_clear(); only the last PORT_DUMMY_RING are still readable.
+ */
+#ifndef PORT_DUMMY_H
+#define PORT_DUMMY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "port.h"
+
+#define PORT_DUMMY_RING		64
+
+/* Frames sent since open or the last clear, the unreadable ones included. */
+unsigned	 port_dummy_sent_count(const struct port *);
+/* Frame i and its length, or NULL if i was never sent or is overwritten. */
+const uint8_t	*port_dummy_sent(const struct port *, unsigned i, size_t *len);
+void		 port_dummy_clear(struct port *);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * port-tap.c - the "tap" port type: a Linux tap device, one frame per
+ * read() or write(), without the packet-information header.
+ *
+ * open() creates the interface, or attaches to an existing persistent tap
+ * of that name, and brings it up.  The fd is what carries frames, so the
+ * interface may be moved into another network namespace afterwards (the
+ * integration tests do exactly that) and the port keeps working; ioctls by
+ * name then no longer reach it, which is how state() tells "netns".
+ *
+ * close() closes the fd: a tap we created disappears with it, wherever it
+ * is.  A persistent tap we attached to stays, and if we were the ones who
+ * brought it up it is set down again, as we found it.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <net/if.h>
+
+#include "port.h"
+
+#define TAP_MTU_DEFAULT	1500
+#define TAP_MTU_MIN	68
+#define TAP_MTU_MAX	(PKT_DATA_ROOM - PORT_L2_OVERHEAD)
+
+struct tap {
+	unsigned	ifindex;
+	bool		created;	/* else attached to a persistent tap */
+	bool		was_down;	/* attached, and we brought it up */
+};
+
+/* ioctls on the interface by name, through a throwaway socket: cold path. */
+static int
+tap_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	int	s, error = 0;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return errno;
+	if (ioctl(s, req, ifr) == -1)
+		error = errno;
+	close(s);
+	return error;
+}
+
+static void
+tap_ifreq(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+}
+
+/* Whether our interface is still in this namespace under its name. */
+static bool
+tap_here(const struct port *port)
+{
+	const struct tap	*tap = port->priv;
+	char			 name[IFNAMSIZ];
+
+	return if_indextoname(tap->ifindex, name) != NULL &&
+	    strcmp(name, port->name) == 0;
+}
+
+static int
+tap_attach(struct port *port, const char *name, char *err, size_t errlen)
+{
+	struct tap	*tap = port->priv;
+	struct ifreq	 ifr;
+	bool		 existed = if_nametoindex(name) != 0;
+	int		 error;
+
+	if ((port->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC))
+	    == -1) {
+		error = errno;
+		snprintf(err, errlen, "%s: /dev/net/tun: %s", name,
+		    strerror(error));
+		return error;
+	}
+	tap_ifreq(&ifr, name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(port->fd, TUNSETIFF, &ifr) == -1) {
+		error = errno;
+		if (existed && error == EINVAL)
+			snprintf(err, errlen, "%s: exists and is not a tap device",
+			    name);
+		else if (existed && error == EBUSY)
+			snprintf(err, errlen, "%s: tap device is in use by "
+			    "another process", name);
+		else
+			snprintf(err, errlen, "%s: cannot create tap device: %s",
+			    name, strerror(error));
+		goto close_fd;
+	}
+	tap->created = !existed;
+	return 0;
+
+close_fd:
+	close(port->fd);
+	port->fd = -1;
+	return error;
+}
+
+static int
+tap_configure(struct port *port, int mtu, char *err, size_t errlen)
+{
+	struct tap	*tap = port->priv;
+	struct ifreq	 ifr;
+	int		 error;
+
+	tap_ifreq(&ifr, port->name);
+	if ((error = tap_ioctl(SIOCGIFFLAGS, &ifr)) != 0)
+		goto fail;
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		tap->was_down = !tap->created;
+		ifr.ifr_flags |= IFF_UP;
+		if ((error = tap_ioctl(SIOCSIFFLAGS, &ifr)) != 0)
+			goto fail;
+	}
+	if (mtu != 0) {
+		tap_ifreq(&ifr, port->name);
+		ifr.ifr_mtu = mtu;
+		if ((error = tap_ioctl(SIOCSIFMTU, &ifr)) != 0) {
+			snprintf(err, errlen, "%s: cannot set mtu %d: %s",
+			    port->name, mtu, strerror(error));
+			return error;
+		}
+	}
+	tap_ifreq(&ifr, port->name);
+	port->mtu = tap_ioctl(SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu :
+	    TAP_MTU_DEFAULT;
+	if (port->mtu > TAP_MTU_MAX) {
+		snprintf(err, errlen, "%s: mtu %d is more than the switch "
+		    "carries (%d): add it with mtu %d", port->name, port->mtu,
+		    TAP_MTU_MAX, TAP_MTU_MAX);
+		return EINVAL;
+	}
+	if ((tap->ifindex = if_nametoindex(port->name)) == 0) {
+		error = errno;
+		snprintf(err, errlen, "%s: cannot find its ifindex: %s",
+		    port->name, strerror(error));
+		return error;
+	}
+	return 0;
+
+fail:
+	snprintf(err, errlen, "%s: cannot bring up: %s", port->name,
+	    strerror(error));
+	return error;
+}
+
+static void
+tap_restore(struct port *port)
+{
+	struct tap	*tap = port->priv;
+	struct ifreq	 ifr;
+
+	if (!tap->was_down || !tap_here(port))
+		return;
+	tap_ifreq(&ifr, port->name);
+	if (tap_ioctl(SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags &= ~IFF_UP;
+		tap_ioctl(SIOCSIFFLAGS, &ifr);
+	}
+}
+
+static int
+tap_open(struct port *port, const struct port_config *config, char *err,
+    size_t errlen)
+{
+	int	error;
+
+	if (config->mtu != 0 &&
+	    (config->mtu < TAP_MTU_MIN || config->mtu > TAP_MTU_MAX)) {
+		snprintf(err, errlen, "%s: invalid mtu %d (%d to %d)",
+		    config->name, config->mtu, TAP_MTU_MIN, TAP_MTU_MAX);
+		return EINVAL;
+	}
+	if ((port->priv = calloc(1, sizeof(struct tap))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", config->name);
+		return ENOMEM;
+	}
+	if ((error = tap_attach(port, config->name, err, errlen)) != 0)
+		goto free_priv;
+	if ((error = tap_configure(port, config->mtu, err, errlen)) != 0)
+		goto detach;
+	return 0;
+
+detach:
+	tap_restore(port);
+	close(port->fd);
+	port->fd = -1;
+free_priv:
+	free(port->priv);
+	port->priv = NULL;
+	return error;
+}
+
+static void
+tap_close(struct port *port)
+{
+	tap_restore(port);
+	close(port->fd);
+	port->fd = -1;
+	free(port->priv);
+	port->priv = NULL;
+}
+
+static unsigned
+tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
+{
+	struct pkt	*p;
+	ssize_t		 n;
+
+	while (b->count < PKT_BATCH_MAX) {
+		if ((p = pkt_alloc(pool)) == NULL) {
+			port_drop(port, DROP_NO_BUFFER);
+			break;
+		}
+		n = read(port->fd, p->data, pkt_tailroom(p));
+		if (n <= 0) {
+			pkt_free(p);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno != EAGAIN)
+				port->stats.rx_errors++;
+			break;
+		}
+		p->len = (uint32_t)n;
+		port->stats.rx_packets++;
+		port->stats.rx_bytes += (uint64_t)n;
+		pkt_batch_add(b, p);
+	}
+	return b->count;
+}
+
+/*
+ * A full queue or a downed interface fails every write after the first, so
+ * the rest of the batch is counted under the same reason without trying.
+ */
+static void
+tap_send_batch(struct port *port, struct pkt_batch *b)
+{
+	enum drop_reason	 stop = DROP__MAX;
+	ssize_t			 n;
+
+	for (unsigned i = 0; i < b->count; i++) {
+		const struct pkt *p = b->pkts[i];
+
+		if (!port_frame_fits(port, p->len)) {
+			port_drop(port, DROP_TOO_BIG);
+			continue;
+		}
+		if (stop != DROP__MAX) {
+			port_drop(port, stop);
+			continue;
+		}
+		do
+			n = write(port->fd, p->data, p->len);
+		while (n == -1 && errno == EINTR);
+		if (n >= 0) {
+			port->stats.tx_packets++;
+			port->stats.tx_bytes += p->len;
+		} else if (errno == EAGAIN) {
+			port_drop(port, stop = DROP_TX_FULL);
+		} else if (errno == EIO) {
+			port_drop(port, stop = DROP_LINK_DOWN);
+		} else {
+			port_drop(port, DROP_TX_ERROR);
+			port->stats.tx_errors++;
+		}
+	}
+}
+
+static const char *
+tap_state(const struct port *port)
+{
+	struct ifreq	ifr;
+
+	if (!tap_here(port))
+		return "netns";
+	tap_ifreq(&ifr, port->name);
+	if (tap_ioctl(SIOCGIFFLAGS, &ifr) != 0)
+		return "netns";
+	return ifr.ifr_flags & IFF_UP ? "up" : "down";
+}
+
+const struct port_ops port_tap_ops = {
+	.type		= "tap",
+	.open		= tap_open,
+	.close		= tap_close,
+	.recv_batch	= tap_recv_batch,
+	.send_batch	= tap_send_batch,
+	.state		= tap_state,
+};

@@ -1,0 +1,53 @@
+/*
+ * port.c - the table of port types and the names of drop reasons.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "port.h"
+
+const char *const drop_reason_names[DROP__MAX] = {
+	[DROP_RUNT]		= "runt",
+	[DROP_BAD_SRC_MAC]	= "bad_src_mac",
+	[DROP_SAME_PORT]	= "same_port",
+	[DROP_NO_BUFFER]	= "no_buffer",
+	[DROP_TOO_BIG]		= "too_big",
+	[DROP_TX_FULL]		= "tx_full",
+	[DROP_TX_ERROR]		= "tx_error",
+	[DROP_LINK_DOWN]	= "link_down",
+};
+
+static const struct port_ops *const port_types[] = {
+	&port_tap_ops,
+	&port_dummy_ops,
+};
+
+#define PORT_NTYPES	(sizeof(port_types) / sizeof(port_types[0]))
+
+const struct port_ops *
+port_ops_find(const char *type)
+{
+	if (type == NULL)
+		return NULL;
+	for (size_t i = 0; i < PORT_NTYPES; i++) {
+		if (strcmp(port_types[i]->type, type) == 0)
+			return port_types[i];
+	}
+	return NULL;
+}
+
+/* Built from the table on first use so a new type needs no other edit. */
+const char *
+port_type_names(void)
+{
+	static char	 names[128];
+	size_t		 off = 0;
+
+	if (names[0] != '\0')
+		return names;
+	for (size_t i = 0; i < PORT_NTYPES && off < sizeof(names); i++) {
+		off += (size_t)snprintf(names + off, sizeof(names) - off,
+		    "%s%s", i > 0 ? ", " : "", port_types[i]->type);
+	}
+	return names;
+}

@@ -1,0 +1,474 @@
+/*
+ * test-switch.c - the forwarding rules, on dummy ports.
+ *
+ *            p1
+ *            |
+ *      p4 -[sw]- p2        four dummy ports; frames are injected with
+ *            |             sw_input() as if received on one of them, and
+ *            p3            each port records what it was asked to send.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "datapath/port-dummy.h"
+#include "datapath/switch.h"
+
+#define NPORTS	4
+#define NOW	1000
+#define UNTAGGED	-1
+
+struct fixture {
+	struct sw	*sw;
+	struct port	*p[NPORTS + 1];		/* 1-based like the names */
+};
+
+static const uint8_t	BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t	MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
+static const uint8_t	ZERO[6] = { 0 };
+static const uint8_t	A[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+static const uint8_t	B[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+static const uint8_t	C[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+
+static int
+setup(void **state)
+{
+	static struct fixture	f;
+	struct port_config	cfg = { .type = "dummy" };
+	char			err[128];
+
+	memset(&f, 0, sizeof(f));
+	if ((f.sw = sw_create()) == NULL)
+		return -1;
+	for (int i = 1; i <= NPORTS; i++) {
+		snprintf(cfg.name, sizeof(cfg.name), "p%d", i);
+		if (sw_port_add(f.sw, &cfg, &f.p[i], err, sizeof(err)) != 0)
+			return -1;
+	}
+	*state = &f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	sw_destroy(f->sw);
+	return 0;
+}
+
+/*
+ * Builds dst, src, [tag,] type 0x0800 and a payload, len bytes in all.  The
+ * headers are written even past len (buffers have room) so that runts are
+ * cut-short frames rather than different ones.
+ */
+static size_t
+frame(uint8_t *buf, size_t len, const uint8_t dst[6], const uint8_t src[6],
+    int vlan, uint16_t tpid)
+{
+	size_t	off = 12;
+
+	memset(buf, 0, len);
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	if (vlan != UNTAGGED) {
+		buf[12] = (uint8_t)(tpid >> 8);
+		buf[13] = (uint8_t)tpid;
+		buf[14] = (uint8_t)(vlan >> 8 | 0xa0);	/* PCP 5: not the VID */
+		buf[15] = (uint8_t)vlan;
+		off = 16;
+	}
+	buf[off] = 0x08;
+	buf[off + 1] = 0x00;
+	for (size_t i = off + 2; i < len; i++)
+		buf[i] = (uint8_t)i;
+	return len;
+}
+
+static void
+inject_len(struct fixture *f, int in, const uint8_t dst[6],
+    const uint8_t src[6], int vlan, uint16_t tpid, size_t len)
+{
+	struct pkt_batch	 b;
+	struct pkt		*p;
+
+	pkt_batch_init(&b);
+	assert_non_null(p = pkt_alloc(f->sw->pool));
+	p->len = (uint32_t)frame(p->data, len, dst, src, vlan, tpid);
+	pkt_batch_add(&b, p);
+	sw_input(f->sw, f->p[in], &b, NOW);
+	assert_int_equal(b.count, 0);
+}
+
+static void
+inject(struct fixture *f, int in, const uint8_t dst[6], const uint8_t src[6])
+{
+	inject_len(f, in, dst, src, UNTAGGED, 0, 64);
+}
+
+static void
+inject_vlan(struct fixture *f, int in, const uint8_t dst[6],
+    const uint8_t src[6], int vlan, uint16_t tpid)
+{
+	inject_len(f, in, dst, src, vlan, tpid, 64);
+}
+
+static void
+clear(struct fixture *f)
+{
+	for (int i = 1; i <= NPORTS; i++)
+		port_dummy_clear(f->p[i]);
+}
+
+/* Asserts how many frames each port sent: want[1..NPORTS]. */
+static void
+assert_sent(const struct fixture *f, const unsigned want[NPORTS + 1])
+{
+	for (int i = 1; i <= NPORTS; i++) {
+		if (port_dummy_sent_count(f->p[i]) != want[i])
+			fail_msg("p%d sent %u frames, want %u", i,
+			    port_dummy_sent_count(f->p[i]), want[i]);
+	}
+}
+
+static void
+test_unknown_unicast_floods_to_all_but_ingress(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 want[64];
+	size_t		 len;
+
+	inject(f, 1, B, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+	frame(want, sizeof(want), B, A, UNTAGGED, 0);
+	for (int i = 2; i <= NPORTS; i++) {
+		const uint8_t *got = port_dummy_sent(f->p[i], 0, &len);
+		assert_non_null(got);
+		assert_int_equal(len, sizeof(want));
+		assert_memory_equal(got, want, sizeof(want));
+		assert_int_equal(f->p[i]->stats.tx_packets, 1);
+		assert_int_equal(f->p[i]->stats.tx_bytes, 64);
+	}
+	assert_int_equal(f->sw->flooded, 1);
+	assert_int_equal(f->sw->unicast, 0);
+}
+
+static void
+test_broadcast_and_multicast_flood(void **state)
+{
+	struct fixture	*f = *state;
+
+	inject(f, 2, BCAST, A);
+	assert_sent(f, (unsigned[]){ 0, 1, 0, 1, 1 });
+	inject(f, 3, MCAST, B);
+	assert_sent(f, (unsigned[]){ 0, 2, 1, 1, 2 });
+
+	/* Even once the destination "is known" nothing changes for these. */
+	inject(f, 4, BCAST, C);
+	assert_sent(f, (unsigned[]){ 0, 3, 2, 2, 2 });
+	assert_int_equal(f->sw->flooded, 3);
+}
+
+static void
+test_known_unicast_to_exactly_one_port(void **state)
+{
+	struct fixture	*f = *state;
+
+	inject(f, 2, BCAST, B);			/* learns B on p2 */
+	inject(f, 3, BCAST, C);			/* learns C on p3 */
+	clear(f);
+
+	inject(f, 1, B, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 0, 0 });
+	inject(f, 1, C, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 0 });
+	inject(f, 2, A, B);			/* A was learned on p1 */
+	assert_sent(f, (unsigned[]){ 0, 1, 1, 1, 0 });
+	assert_int_equal(f->sw->unicast, 3);
+	assert_int_equal(f->sw->flooded, 2);
+}
+
+static void
+test_never_back_out_of_ingress(void **state)
+{
+	struct fixture	*f = *state;
+
+	for (int in = 1; in <= NPORTS; in++) {
+		clear(f);
+		inject(f, in, BCAST, A);	/* A moves to each port */
+		inject(f, in, B, A);
+		assert_int_equal(port_dummy_sent_count(f->p[in]), 0);
+		for (int i = 1; i <= NPORTS; i++) {
+			if (i != in)
+				assert_int_equal(
+				    port_dummy_sent_count(f->p[i]), 2);
+		}
+	}
+}
+
+static void
+test_destination_on_ingress_is_dropped(void **state)
+{
+	struct fixture	*f = *state;
+
+	inject(f, 1, BCAST, B);			/* B lives behind p1 */
+	clear(f);
+	inject(f, 1, B, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	assert_int_equal(f->p[1]->stats.drops[DROP_SAME_PORT], 1);
+
+	/* A frame to itself: learned, then found on its own port. */
+	inject(f, 2, C, C);
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	assert_int_equal(f->p[2]->stats.drops[DROP_SAME_PORT], 1);
+}
+
+static void
+test_runt_and_bad_source_counted(void **state)
+{
+	struct fixture		*f = *state;
+	struct mac_table_stats	 st;
+
+	inject_len(f, 1, B, A, UNTAGGED, 0, 13);
+	inject_len(f, 1, B, A, UNTAGGED, 0, 0);
+	/* A tag cut short is a runt too, and is not learned. */
+	inject_len(f, 1, B, A, 10, 0x8100, 17);
+	assert_int_equal(f->p[1]->stats.drops[DROP_RUNT], 3);
+
+	inject(f, 2, BCAST, MCAST);
+	inject(f, 2, BCAST, BCAST);
+	inject(f, 2, B, ZERO);
+	assert_int_equal(f->p[2]->stats.drops[DROP_BAD_SRC_MAC], 3);
+
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	mac_table_get_stats(f->sw->macs, &st);
+	assert_int_equal(st.count, 0);
+
+	/* The shortest frame that is not a runt goes through. */
+	inject_len(f, 1, BCAST, A, UNTAGGED, 0, 14);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+}
+
+static void
+test_vlans_learned_independently(void **state)
+{
+	struct fixture	*f = *state;
+	struct mac_table *macs = f->sw->macs;
+
+	inject_vlan(f, 1, BCAST, A, 10, 0x8100);
+	inject_vlan(f, 2, BCAST, A, 20, 0x8100);
+	inject_vlan(f, 3, BCAST, A, 30, 0x88a8);	/* 802.1ad outer tag */
+	inject(f, 4, BCAST, A);
+	assert_ptr_equal(mac_table_lookup(macs, A, 10, NOW), f->p[1]);
+	assert_ptr_equal(mac_table_lookup(macs, A, 20, NOW), f->p[2]);
+	assert_ptr_equal(mac_table_lookup(macs, A, 30, NOW), f->p[3]);
+	assert_ptr_equal(mac_table_lookup(macs, A, 0, NOW), f->p[4]);
+
+	/* Known in VLAN 20 only: unicast there, flooded in VLAN 40. */
+	clear(f);
+	inject_vlan(f, 1, A, B, 20, 0x8100);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 0, 0 });
+	inject_vlan(f, 1, A, B, 40, 0x8100);
+	assert_sent(f, (unsigned[]){ 0, 0, 2, 1, 1 });
+
+	/* Tagged frames go out as they came in. */
+	size_t len;
+	const uint8_t *got = port_dummy_sent(f->p[2], 0, &len);
+	assert_int_equal(got[12], 0x81);
+	assert_int_equal((got[14] & 0x0f) << 8 | got[15], 20);
+}
+
+static void
+test_port_del_flushes_its_macs(void **state)
+{
+	struct fixture		*f = *state;
+	struct mac_table_stats	 st;
+
+	inject(f, 2, BCAST, B);
+	inject(f, 2, BCAST, C);
+	inject(f, 3, BCAST, A);
+	sw_port_del(f->sw, f->p[2]);
+	f->p[2] = NULL;
+	mac_table_get_stats(f->sw->macs, &st);
+	assert_int_equal(st.count, 1);
+	assert_null(mac_table_lookup(f->sw->macs, B, 0, NOW));
+	assert_ptr_equal(mac_table_lookup(f->sw->macs, A, 0, NOW), f->p[3]);
+	assert_int_equal(f->sw->nports, NPORTS - 1);
+	assert_null(sw_port_find(f->sw, "p2"));
+
+	/* B is unknown again: flooded to the ports that are left. */
+	port_dummy_clear(f->p[3]);
+	port_dummy_clear(f->p[4]);
+	inject(f, 1, B, A);
+	assert_int_equal(port_dummy_sent_count(f->p[3]), 1);
+	assert_int_equal(port_dummy_sent_count(f->p[4]), 1);
+}
+
+static void
+test_port_add_errors(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .name = "p1", .type = "dummy" };
+	struct port		*port = NULL;
+	char			 err[128];
+
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EEXIST);
+	assert_string_equal(err, "port p1 already exists");
+
+	strcpy(cfg.name, "p9");
+	cfg.type = "bogus";
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "unknown port type 'bogus' (known: tap, dummy)");
+
+	cfg.type = "dummy";
+	cfg.name[0] = '\0';
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	memset(cfg.name, 'x', sizeof(cfg.name));	/* no room for the NUL */
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_non_null(strstr(err, "too long"));
+
+	strcpy(cfg.name, "p9");
+	cfg.mtu = -1;
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_null(port);
+	assert_int_equal(f->sw->nports, NPORTS);
+
+	cfg.mtu = 9000;
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
+	assert_ptr_equal(sw_port_find(f->sw, "p9"), port);
+	assert_int_equal(port->mtu, 9000);
+	assert_int_equal(port->index, NPORTS + 1);
+	assert_string_equal(port->ops->state(port), "up");
+}
+
+static void
+test_port_limit(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .type = "dummy" };
+	struct port		*port;
+	char			 err[128];
+
+	for (int i = NPORTS; i < SW_MAX_PORTS; i++) {
+		snprintf(cfg.name, sizeof(cfg.name), "x%d", i);
+		assert_int_equal(sw_port_add(f->sw, &cfg, &port, err,
+		    sizeof(err)), 0);
+	}
+	strcpy(cfg.name, "one-too-many");
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    ENOSPC);
+
+	/* A flood reaches all of them. */
+	inject(f, 1, BCAST, A);
+	assert_int_equal(f->sw->nports, SW_MAX_PORTS);
+	TAILQ_FOREACH(port, &f->sw->ports, entry)
+		assert_int_equal(port->stats.tx_packets, port != f->p[1]);
+}
+
+static void
+test_too_big_counted_on_egress(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* MTU 1500 carries 1518 bytes with a tag, not one more. */
+	inject_len(f, 1, BCAST, A, 10, 0x8100, 1518);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+	inject_len(f, 1, BCAST, A, 10, 0x8100, 1519);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+	for (int i = 2; i <= NPORTS; i++)
+		assert_int_equal(f->p[i]->stats.drops[DROP_TOO_BIG], 1);
+}
+
+/* A full batch, part flooded and part unicast, keeps its order per port. */
+static void
+test_full_batch(void **state)
+{
+	struct fixture		*f = *state;
+	struct pkt_batch	 b;
+	uint8_t			 src[6] = { 0x02, 0, 0, 0, 1, 0 };
+
+	inject(f, 2, BCAST, B);
+	clear(f);
+	pkt_batch_init(&b);
+	for (int i = 0; i < PKT_BATCH_MAX; i++) {
+		struct pkt *p = pkt_alloc(f->sw->pool);
+		src[5] = (uint8_t)i;
+		p->len = (uint32_t)frame(p->data, 60, i % 2 ? B : C, src,
+		    UNTAGGED, 0);
+		pkt_batch_add(&b, p);
+	}
+	sw_input(f->sw, f->p[1], &b, NOW);
+	assert_sent(f, (unsigned[]){ 0, 0, PKT_BATCH_MAX, PKT_BATCH_MAX / 2,
+	    PKT_BATCH_MAX / 2 });
+	for (unsigned i = 0; i < PKT_BATCH_MAX; i++) {
+		const uint8_t *got = port_dummy_sent(f->p[2], i, NULL);
+		assert_int_equal(got[11], i);
+	}
+	for (unsigned i = 0; i < PKT_BATCH_MAX / 2; i++)
+		assert_int_equal(port_dummy_sent(f->p[3], i, NULL)[11], 2 * i);
+	for (int i = 1; i <= NPORTS; i++)
+		assert_int_equal(f->p[i]->txq.count, 0);
+}
+
+static void
+test_tick_ages_entries(void **state)
+{
+	struct fixture		*f = *state;
+	struct mac_table_stats	 st;
+
+	mac_table_set_ageing(f->sw->macs, 10);
+	inject(f, 1, BCAST, A);
+	sw_tick(f->sw, NOW + 9);
+	mac_table_get_stats(f->sw->macs, &st);
+	assert_int_equal(st.count, 1);
+	sw_tick(f->sw, NOW + 10);
+	mac_table_get_stats(f->sw->macs, &st);
+	assert_int_equal(st.count, 0);
+}
+
+static void
+test_port_input_drains_nothing_from_dummy(void **state)
+{
+	struct fixture	*f = *state;
+
+	sw_port_input(f->sw, f->p[1], NOW);
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	assert_int_equal(f->p[1]->stats.rx_packets, 0);
+}
+
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_unknown_unicast_floods_to_all_but_ingress),
+		T(test_broadcast_and_multicast_flood),
+		T(test_known_unicast_to_exactly_one_port),
+		T(test_never_back_out_of_ingress),
+		T(test_destination_on_ingress_is_dropped),
+		T(test_runt_and_bad_source_counted),
+		T(test_vlans_learned_independently),
+		T(test_port_del_flushes_its_macs),
+		T(test_port_add_errors),
+		T(test_port_limit),
+		T(test_too_big_counted_on_egress),
+		T(test_full_batch),
+		T(test_tick_ages_entries),
+		T(test_port_input_drains_nothing_from_dummy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
