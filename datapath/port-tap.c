@@ -94,8 +94,9 @@ tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: tap device is in use by "
 			    "another process", name);
 		else
-			snprintf(err, errlen, "%s: cannot create tap device: %s",
-			    name, strerror(error));
+			snprintf(err, errlen, "%s: cannot %s tap device: %s",
+			    name, existed ? "attach to" : "create",
+			    strerror(error));
 		goto close_fd;
 	}
 	tap->created = !existed;
