@@ -1,8 +1,8 @@
 /*
  * mac-table.h - the learning table: (VLAN, MAC) -> port.
  *
- * An open hash table over a fixed array of entries, sized once for the
- * maximum, so learning never allocates.  Learned entries sit on an LRU list
+ * A hash table over a fixed array of entries, sized for the maximum, so
+ * learning never allocates (only mac_table_set_max reallocates).  Learned entries sit on an LRU list
  * ordered by when they were last seen: ageing walks it from the old end and
  * stops at the first live entry, and a full table replaces its oldest
  * learned entry (counted in evictions).  Static entries are on no list:
@@ -53,11 +53,15 @@ enum mac_learn_result {
 	MAC_LEARN_FULL,		/* no room and nothing to replace */
 };
 
-/* Basics. */
+/* Basics.  NULL with errno EINVAL unless 1 <= max <= MAC_MAX_LIMIT. */
 struct mac_table	*mac_table_create(unsigned max, unsigned ageing);
 void			 mac_table_destroy(struct mac_table *);
 
-/* Configuration.  Lowering max drops the oldest learned entries. */
+/*
+ * Configuration.  Lowering max drops the oldest learned entries; returns 0,
+ * EINVAL (out of range), EBUSY (below the number of static entries: nothing
+ * changes) or ENOMEM.  Ageing 0 means learned entries never age.
+ */
 int			 mac_table_set_max(struct mac_table *, unsigned max);
 void			 mac_table_set_ageing(struct mac_table *, unsigned secs);
 unsigned		 mac_table_max(const struct mac_table *);
@@ -86,7 +90,8 @@ void			*mac_table_lookup(const struct mac_table *,
 
 /*
  * Iteration in no particular order: start with *cursor = 0; returns NULL
- * at the end.  The table must not change during a walk.
+ * at the end.  The table must not change during a walk.  Entries past their
+ * age but not yet expired are included (their seen tells).
  */
 const struct mac_entry	*mac_table_next(const struct mac_table *,
 			    unsigned *cursor);
