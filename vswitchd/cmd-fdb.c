@@ -1,0 +1,252 @@
+/*
+ * cmd-fdb.c - the forwarding database: show, add, del, flush, set.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapath/switch.h"
+
+#include "cmd.h"
+#include "log.h"
+#include "portio.h"
+
+#define FDB_VLAN_MAX	4095
+#define FDB_AGEING_MAX	1000000
+
+static int
+fdb_parse_vlan(struct cmd_ctx *ctx, const char *s, uint16_t *vlan)
+{
+	unsigned long	v = 0;
+
+	if (s != NULL && cmd_parse_uint(ctx, "VLAN", s, 0, FDB_VLAN_MAX,
+	    &v) == -1)
+		return -1;
+	*vlan = (uint16_t)v;
+	return 0;
+}
+
+static int
+fdb_entry_cmp(const void *a, const void *b)
+{
+	const struct mac_entry	*x = *(const struct mac_entry *const *)a;
+	const struct mac_entry	*y = *(const struct mac_entry *const *)b;
+
+	if (x->vlan != y->vlan)
+		return x->vlan < y->vlan ? -1 : 1;
+	return memcmp(x->mac, y->mac, sizeof(x->mac));
+}
+
+static int
+cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_opt		  opts[] = { { "dev", NULL } };
+	struct port		 *only = NULL;
+	const struct mac_entry	**v, *e;
+	struct mac_table_stats	  st;
+	unsigned		  cursor = 0, n = 0;
+	time_t			  now = portio_now();
+	char			  mac[CMD_MAC_STRLEN];
+	json_t			 *o;
+	int			  rc = 0;
+
+	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
+		return -1;
+	if (opts[0].value != NULL &&
+	    cmd_find_port(ctx, opts[0].value, &only) == -1)
+		return -1;
+
+	/* Sorted by VLAN then MAC so the output is stable. */
+	mac_table_get_stats(ctx->sw->macs, &st);
+	if ((v = calloc(st.count + 1, sizeof(*v))) == NULL)
+		return cmd_error(ctx, "out of memory");
+	while (n <= st.count &&
+	    (e = mac_table_next(ctx->sw->macs, &cursor)) != NULL)
+		if (only == NULL || e->port == only)
+			v[n++] = e;
+	qsort(v, n, sizeof(*v), fdb_entry_cmp);
+
+	if ((ctx->result = json_array()) == NULL) {
+		rc = cmd_error(ctx, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct port	*port = v[i]->port;
+
+		cmd_format_mac(v[i]->mac, mac);
+		o = json_pack("{s:s, s:i, s:s, s:o, s:b}",
+		    "mac", mac,
+		    "vlan", v[i]->vlan,
+		    "port", port->name,
+		    "age", v[i]->is_static ? json_null() :
+		    json_integer(now - v[i]->seen),
+		    "static", v[i]->is_static);
+		if (json_array_append_new(ctx->result, o) == -1) {
+			rc = cmd_error(ctx, "out of memory");
+			goto out;
+		}
+	}
+out:
+	free(v);
+	return rc;
+}
+
+static void
+cmd_fdb_show_print(const json_t *result, FILE *f)
+{
+	size_t	 i;
+	json_t	*e;
+
+	if (json_array_size(result) == 0)
+		return;
+	fprintf(f, "%-17s  %4s  %-15s  %s\n", "MAC", "VLAN", "PORT", "AGE");
+	json_array_foreach(result, i, e) {
+		fprintf(f, "%-17s  %4lld  %-15s  ", cmd_jstr(e, "mac"),
+		    cmd_jint(e, "vlan"), cmd_jstr(e, "port"));
+		if (json_is_true(json_object_get(e, "static")))
+			fprintf(f, "static\n");
+		else
+			fprintf(f, "%lld\n", cmd_jint(e, "age"));
+	}
+}
+
+const struct cmd_entry cmd_fdb_show_entry = {
+	.name = "fdb show",
+	.usage = "[dev PORT]",
+	.min_args = 0,
+	.max_args = 2,
+	.flags = CMD_READONLY,
+	.exec = cmd_fdb_show_exec,
+	.print = cmd_fdb_show_print,
+};
+
+static int
+cmd_fdb_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_opt	 opts[] = { { "dev", NULL }, { "vlan", NULL } };
+	struct port	*port;
+	uint8_t		 mac[6];
+	uint16_t	 vlan;
+	int		 error;
+
+	if (cmd_parse_mac(ctx, argv[0], mac) == -1 ||
+	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 2) == -1)
+		return -1;
+	if (mac_is_multicast(mac) || mac_is_zero(mac))
+		return cmd_error(ctx, "MAC address '%s' is not unicast",
+		    argv[0]);
+	if (opts[0].value == NULL)
+		return cmd_error(ctx, "usage: %s %s", cmd_fdb_add_entry.name,
+		    cmd_fdb_add_entry.usage);
+	if (cmd_find_port(ctx, opts[0].value, &port) == -1 ||
+	    fdb_parse_vlan(ctx, opts[1].value, &vlan) == -1)
+		return -1;
+	if ((error = mac_table_add_static(ctx->sw->macs, mac, vlan,
+	    port)) != 0)
+		return cmd_error(ctx, "cannot add '%s' vlan %u: %s", argv[0],
+		    vlan, error == ENOSPC ? "table full of static entries" :
+		    strerror(error));
+	return 0;
+}
+
+const struct cmd_entry cmd_fdb_add_entry = {
+	.name = "fdb add",
+	.usage = "MAC dev PORT [vlan N]",
+	.min_args = 3,
+	.max_args = 5,
+	.exec = cmd_fdb_add_exec,
+};
+
+static int
+cmd_fdb_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_opt	opts[] = { { "vlan", NULL } };
+	uint8_t		mac[6];
+	uint16_t	vlan;
+
+	if (cmd_parse_mac(ctx, argv[0], mac) == -1 ||
+	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 1) == -1 ||
+	    fdb_parse_vlan(ctx, opts[0].value, &vlan) == -1)
+		return -1;
+	if (mac_table_del(ctx->sw->macs, mac, vlan) != 0)
+		return cmd_error(ctx, "no FDB entry for '%s' vlan %u", argv[0],
+		    vlan);
+	return 0;
+}
+
+const struct cmd_entry cmd_fdb_del_entry = {
+	.name = "fdb del",
+	.usage = "MAC [vlan N]",
+	.min_args = 1,
+	.max_args = 3,
+	.exec = cmd_fdb_del_exec,
+};
+
+static int
+cmd_fdb_flush_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct cmd_opt	 opts[] = { { "dev", NULL } };
+	struct port	*port = NULL;
+	unsigned	 n;
+
+	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
+		return -1;
+	if (opts[0].value != NULL &&
+	    cmd_find_port(ctx, opts[0].value, &port) == -1)
+		return -1;
+	n = mac_table_flush(ctx->sw->macs, port);
+	ctx->result = json_pack("{s:I}", "flushed", (json_int_t)n);
+	return 0;
+}
+
+const struct cmd_entry cmd_fdb_flush_entry = {
+	.name = "fdb flush",
+	.usage = "[dev PORT]",
+	.min_args = 0,
+	.max_args = 2,
+	.exec = cmd_fdb_flush_exec,
+};
+
+static int
+cmd_fdb_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct mac_table_stats	st;
+	unsigned long		v;
+	int			error;
+
+	(void)argc;
+	if (strcmp(argv[0], "ageing") == 0 || strcmp(argv[0], "aging") == 0) {
+		if (cmd_parse_uint(ctx, "ageing time", argv[1], 0,
+		    FDB_AGEING_MAX, &v) == -1)
+			return -1;
+		mac_table_set_ageing(ctx->sw->macs, (unsigned)v);
+		log_info("fdb ageing set to %lu s", v);
+		return 0;
+	}
+	if (strcmp(argv[0], "max") == 0) {
+		if (cmd_parse_uint(ctx, "maximum", argv[1], 1, MAC_MAX_LIMIT,
+		    &v) == -1)
+			return -1;
+		error = mac_table_set_max(ctx->sw->macs, (unsigned)v);
+		if (error == EBUSY) {
+			mac_table_get_stats(ctx->sw->macs, &st);
+			return cmd_error(ctx, "cannot set maximum to %lu: "
+			    "there are %u static entries", v, st.static_count);
+		}
+		if (error != 0)
+			return cmd_error(ctx, "cannot set maximum to %lu: %s",
+			    v, strerror(error));
+		log_info("fdb max set to %lu", v);
+		return 0;
+	}
+	return cmd_error(ctx, "unknown setting '%s' (expected ageing, max)",
+	    argv[0]);
+}
+
+const struct cmd_entry cmd_fdb_set_entry = {
+	.name = "fdb set",
+	.usage = "ageing SECONDS | max N",
+	.min_args = 2,
+	.max_args = 2,
+	.exec = cmd_fdb_set_exec,
+};

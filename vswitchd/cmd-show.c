@@ -1,0 +1,181 @@
+/*
+ * cmd-show.c - show (the switch at a glance) and stats (every counter).
+ */
+#include "datapath/switch.h"
+
+#include "cmd.h"
+
+static int
+cmd_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct mac_table_stats	 st;
+	struct port		*port;
+	json_t			*ports;
+
+	(void)argc;
+	(void)argv;
+	mac_table_get_stats(ctx->sw->macs, &st);
+	ctx->result = json_pack("{s:[], s:{s:I, s:I, s:I, s:I}}",
+	    "ports",
+	    "fdb",
+	    "entries", (json_int_t)st.count,
+	    "static", (json_int_t)st.static_count,
+	    "max", (json_int_t)mac_table_max(ctx->sw->macs),
+	    "ageing", (json_int_t)mac_table_ageing(ctx->sw->macs));
+	if (ctx->result == NULL)
+		return cmd_error(ctx, "out of memory");
+	ports = json_object_get(ctx->result, "ports");
+	TAILQ_FOREACH(port, &ctx->sw->ports, entry)
+		if (json_array_append_new(ports, cmd_port_json(port)) == -1)
+			return cmd_error(ctx, "out of memory");
+	return 0;
+}
+
+static void
+cmd_show_print(const json_t *result, FILE *f)
+{
+	const json_t	*fdb = json_object_get(result, "fdb");
+	json_t		*ports = json_object_get(result, "ports"), *p;
+	size_t		 i;
+
+	fprintf(f, "switch: %zu port%s\n", json_array_size(ports),
+	    json_array_size(ports) == 1 ? "" : "s");
+	if (json_array_size(ports) > 0)
+		fprintf(f, "  %-15s %5s  %-6s %-7s %5s\n", "PORT", "INDEX",
+		    "TYPE", "STATE", "MTU");
+	json_array_foreach(ports, i, p)
+		fprintf(f, "  %-15s %5lld  %-6s %-7s %5lld\n",
+		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
+		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
+		    cmd_jint(p, "mtu"));
+	fprintf(f, "fdb: %lld entries (%lld static), max %lld, ",
+	    cmd_jint(fdb, "entries"), cmd_jint(fdb, "static"),
+	    cmd_jint(fdb, "max"));
+	if (cmd_jint(fdb, "ageing") == 0)
+		fprintf(f, "no ageing\n");
+	else
+		fprintf(f, "ageing %llds\n", cmd_jint(fdb, "ageing"));
+}
+
+const struct cmd_entry cmd_show_entry = {
+	.name = "show",
+	.usage = "",
+	.min_args = 0,
+	.max_args = 0,
+	.flags = CMD_READONLY,
+	.exec = cmd_show_exec,
+	.print = cmd_show_print,
+};
+
+static json_t *
+port_stats_json(const struct port *port)
+{
+	const struct port_stats	*s = &port->stats;
+	json_t			*drops, *o;
+
+	if ((drops = json_object()) == NULL)
+		return NULL;
+	for (int i = 0; i < DROP__MAX; i++)
+		if (json_object_set_new(drops, drop_reason_names[i],
+		    json_integer((json_int_t)s->drops[i])) == -1) {
+			json_decref(drops);
+			return NULL;
+		}
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	    "name", port->name,
+	    "rx_packets", (json_int_t)s->rx_packets,
+	    "rx_bytes", (json_int_t)s->rx_bytes,
+	    "tx_packets", (json_int_t)s->tx_packets,
+	    "tx_bytes", (json_int_t)s->tx_bytes,
+	    "rx_errors", (json_int_t)s->rx_errors,
+	    "tx_errors", (json_int_t)s->tx_errors,
+	    "drops", drops);
+	return o;
+}
+
+static int
+cmd_stats_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct mac_table_stats	 st;
+	struct port		*port, *only = NULL;
+	json_t			*ports;
+
+	if (argc == 1 && cmd_find_port(ctx, argv[0], &only) == -1)
+		return -1;
+	mac_table_get_stats(ctx->sw->macs, &st);
+	ctx->result = json_pack("{s:[], s:{s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}}",
+	    "ports",
+	    "switch",
+	    "unicast", (json_int_t)ctx->sw->unicast,
+	    "flooded", (json_int_t)ctx->sw->flooded,
+	    "fdb_learned", (json_int_t)st.learned,
+	    "fdb_moves", (json_int_t)st.moves,
+	    "fdb_evictions", (json_int_t)st.evictions,
+	    "fdb_expired", (json_int_t)st.expired,
+	    "fdb_learn_failed", (json_int_t)st.learn_failed);
+	if (ctx->result == NULL)
+		return cmd_error(ctx, "out of memory");
+	ports = json_object_get(ctx->result, "ports");
+	TAILQ_FOREACH(port, &ctx->sw->ports, entry) {
+		if (only != NULL && port != only)
+			continue;
+		if (json_array_append_new(ports, port_stats_json(port)) == -1)
+			return cmd_error(ctx, "out of memory");
+	}
+	return 0;
+}
+
+/* "key value" pairs of an object on one line, in the object's order. */
+static void
+print_counters(FILE *f, const char *label, const json_t *obj,
+    const char *const *keys, const char *const *names)
+{
+	fprintf(f, "  %-6s", label);
+	for (size_t i = 0; keys[i] != NULL; i++)
+		fprintf(f, " %s %lld", names[i], cmd_jint(obj, keys[i]));
+	fputc('\n', f);
+}
+
+static void
+cmd_stats_print(const json_t *result, FILE *f)
+{
+	static const char *const rx[] = { "rx_packets", "rx_bytes",
+	    "rx_errors", NULL };
+	static const char *const tx[] = { "tx_packets", "tx_bytes",
+	    "tx_errors", NULL };
+	static const char *const dir[] = { "packets", "bytes", "errors" };
+	static const char *const fwd[] = { "unicast", "flooded", NULL };
+	static const char *const fdb[] = { "fdb_learned", "fdb_moves",
+	    "fdb_evictions", "fdb_expired", "fdb_learn_failed", NULL };
+	static const char *const fdbn[] = { "learned", "moves", "evictions",
+	    "expired", "learn_failed" };
+	const char	*name;
+	json_t		*p, *drops, *n, *sw;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(result, "ports"), i, p) {
+		fprintf(f, "port %s\n", cmd_jstr(p, "name"));
+		print_counters(f, "rx", p, rx, dir);
+		print_counters(f, "tx", p, tx, dir);
+		fprintf(f, "  %-6s", "drops");
+		drops = json_object_get(p, "drops");
+		json_object_foreach(drops, name, n)
+			fprintf(f, " %s %lld", name, json_integer_value(n));
+		fputc('\n', f);
+	}
+	sw = json_object_get(result, "switch");
+	fprintf(f, "switch\n");
+	print_counters(f, "frames", sw, fwd, fwd);
+	print_counters(f, "fdb", sw, fdb, fdbn);
+}
+
+const struct cmd_entry cmd_stats_entry = {
+	.name = "stats",
+	.usage = "[PORT]",
+	.min_args = 0,
+	.max_args = 1,
+	.flags = CMD_READONLY,
+	.exec = cmd_stats_exec,
+	.print = cmd_stats_print,
+};

@@ -1,0 +1,404 @@
+/*
+ * cmd.c - the command table, dispatch and argument helpers.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapath/switch.h"
+
+#include "cmd.h"
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_show_entry,
+	&cmd_port_show_entry,
+	&cmd_port_add_entry,
+	&cmd_port_del_entry,
+	&cmd_fdb_show_entry,
+	&cmd_fdb_add_entry,
+	&cmd_fdb_del_entry,
+	&cmd_fdb_flush_entry,
+	&cmd_fdb_set_entry,
+	&cmd_stats_entry,
+	&cmd_help_entry,
+};
+#define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
+
+/* One word of a command name, not NUL-terminated. */
+struct cmd_word {
+	const char	*s;
+	size_t		 len;
+};
+
+void
+cmd_ctx_init(struct cmd_ctx *ctx, struct sw *sw, bool trusted)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->sw = sw;
+	ctx->trusted = trusted;
+}
+
+void
+cmd_ctx_clear(struct cmd_ctx *ctx)
+{
+	json_decref(ctx->result);
+	ctx->result = NULL;
+	ctx->cmd = NULL;
+	ctx->error[0] = '\0';
+}
+
+int
+cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->error, sizeof(ctx->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool
+word_is(const struct cmd_word *w, const char *s, size_t len)
+{
+	return w->len == len && memcmp(w->s, s, len) == 0;
+}
+
+static bool
+word_has_prefix(const struct cmd_word *w, const char *s, size_t len)
+{
+	return len > 0 && len < w->len && memcmp(w->s, s, len) == 0;
+}
+
+/* Index of the exact or only prefix match, -1 for none, -2 if ambiguous. */
+static int
+word_match(const char *s, const struct cmd_word *words, size_t n)
+{
+	size_t	len = strlen(s);
+	int	found = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (word_is(&words[i], s, len))
+			return (int)i;
+	for (size_t i = 0; i < n; i++) {
+		if (!word_has_prefix(&words[i], s, len))
+			continue;
+		if (found != -1)
+			return -2;
+		found = (int)i;
+	}
+	return found;
+}
+
+/* "a, b, c" of the words s is a prefix of (all of them if s is NULL). */
+static void
+word_list(const struct cmd_word *words, size_t n, const char *s, char *buf,
+    size_t size)
+{
+	size_t	off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < size; i++) {
+		if (s != NULL && !word_has_prefix(&words[i], s, strlen(s)))
+			continue;
+		off += (size_t)snprintf(buf + off, size - off, "%s%.*s",
+		    off ? ", " : "", (int)words[i].len, words[i].s);
+	}
+}
+
+static struct cmd_word
+cmd_object(const struct cmd_entry *cmd)
+{
+	return (struct cmd_word){ cmd->name, strcspn(cmd->name, " ") };
+}
+
+static const char *
+cmd_verb(const struct cmd_entry *cmd)
+{
+	const char	*sp = strchr(cmd->name, ' ');
+
+	return sp ? sp + 1 : NULL;
+}
+
+/* Resolves argv to an entry; *used is how many words named it. */
+static const struct cmd_entry *
+cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
+{
+	struct cmd_word		 objs[CMD_COUNT], verbs[CMD_COUNT], obj;
+	const struct cmd_entry	*byverb[CMD_COUNT], *single = NULL;
+	size_t			 nobjs = 0, nverbs = 0, i, j;
+	char			 list[256];
+	int			 o, v;
+
+	for (i = 0; i < CMD_COUNT; i++) {
+		obj = cmd_object(cmd_table[i]);
+		for (j = 0; j < nobjs; j++)
+			if (word_is(&objs[j], obj.s, obj.len))
+				break;
+		if (j == nobjs)
+			objs[nobjs++] = obj;
+	}
+	if ((o = word_match(argv[0], objs, nobjs)) == -2) {
+		word_list(objs, nobjs, argv[0], list, sizeof(list));
+		cmd_error(ctx, "ambiguous command '%s' (%s)", argv[0], list);
+		return NULL;
+	}
+	if (o == -1) {
+		cmd_error(ctx, "unknown command '%s' (try 'help')", argv[0]);
+		return NULL;
+	}
+	obj = objs[o];
+
+	for (i = 0; i < CMD_COUNT; i++) {
+		const char	*verb = cmd_verb(cmd_table[i]);
+		struct cmd_word	 w = cmd_object(cmd_table[i]);
+
+		if (!word_is(&w, obj.s, obj.len))
+			continue;
+		if (verb == NULL)
+			single = cmd_table[i];
+		else {
+			byverb[nverbs] = cmd_table[i];
+			verbs[nverbs++] = (struct cmd_word){ verb, strlen(verb) };
+		}
+	}
+	if (single != NULL) {
+		*used = 1;
+		return single;
+	}
+	word_list(verbs, nverbs, NULL, list, sizeof(list));
+	if (argc == 1) {
+		for (i = 0; i < nverbs; i++)
+			if (word_is(&verbs[i], "show", 4)) {
+				*used = 1;
+				return byverb[i];
+			}
+		cmd_error(ctx, "'%.*s' needs a verb (%s)", (int)obj.len, obj.s,
+		    list);
+		return NULL;
+	}
+	if ((v = word_match(argv[1], verbs, nverbs)) == -2) {
+		word_list(verbs, nverbs, argv[1], list, sizeof(list));
+		cmd_error(ctx, "ambiguous verb '%s' for '%.*s' (%s)", argv[1],
+		    (int)obj.len, obj.s, list);
+		return NULL;
+	}
+	if (v == -1) {
+		cmd_error(ctx, "unknown verb '%s' for '%.*s' (%s)", argv[1],
+		    (int)obj.len, obj.s, list);
+		return NULL;
+	}
+	*used = 2;
+	return byverb[v];
+}
+
+int
+cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd_entry	*cmd;
+	int			 used;
+
+	cmd_ctx_clear(ctx);
+	if (argc < 1 || argv[0][0] == '\0')
+		return cmd_error(ctx, "no command given (try 'help')");
+	if ((cmd = cmd_find(ctx, argc, argv, &used)) == NULL)
+		return -1;
+	argc -= used;
+	argv += used;
+	if (argc < cmd->min_args || (cmd->max_args >= 0 &&
+	    argc > cmd->max_args))
+		return cmd_error(ctx, "usage: %s%s%s", cmd->name,
+		    cmd->usage[0] ? " " : "", cmd->usage);
+	if (!ctx->trusted && !(cmd->flags & CMD_READONLY))
+		return cmd_error(ctx, "permission denied: '%s' changes the "
+		    "switch", cmd->name);
+	if (cmd->exec(ctx, argc, argv) == -1) {
+		json_decref(ctx->result);
+		ctx->result = NULL;
+		return -1;
+	}
+	if (ctx->result == NULL && (ctx->result = json_object()) == NULL)
+		return cmd_error(ctx, "out of memory");
+	ctx->cmd = cmd;
+	return 0;
+}
+
+char *
+cmd_print(const struct cmd_ctx *ctx)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	if (ctx->cmd->print != NULL)
+		ctx->cmd->print(ctx->result, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int
+cmd_parse_uint(struct cmd_ctx *ctx, const char *what, const char *s,
+    unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long	 v;
+	char		*end;
+
+	/* strtoul() would take leading blanks, a sign and an empty string. */
+	if (!isdigit((unsigned char)s[0]))
+		goto bad;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return cmd_error(ctx, "invalid %s '%s' (expected %lu..%lu)", what, s,
+	    min, max);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+cmd_parse_mac(struct cmd_ctx *ctx, const char *s, uint8_t mac[6])
+{
+	int	hi, lo;
+
+	if (strlen(s) != 17)
+		goto bad;
+	for (int i = 0; i < 6; i++) {
+		const char	*p = s + 3 * i;
+
+		if ((hi = hexval(p[0])) < 0 || (lo = hexval(p[1])) < 0)
+			goto bad;
+		if (i < 5 && p[2] != s[2])
+			goto bad;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (s[2] == ':' || s[2] == '-')
+		return 0;
+bad:
+	return cmd_error(ctx, "invalid MAC address '%s'", s);
+}
+
+void
+cmd_format_mac(const uint8_t mac[6], char buf[CMD_MAC_STRLEN])
+{
+	snprintf(buf, CMD_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x",
+	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int
+cmd_find_port(struct cmd_ctx *ctx, const char *name, struct port **pp)
+{
+	if ((*pp = sw_port_find(ctx->sw, name)) == NULL)
+		return cmd_error(ctx, "unknown port '%s'", name);
+	return 0;
+}
+
+int
+cmd_parse_opts(struct cmd_ctx *ctx, int argc, char **argv,
+    struct cmd_opt *opts, size_t nopts)
+{
+	char	keys[128];
+	size_t	off = 0, k;
+
+	for (int i = 0; i < argc; i += 2) {
+		for (k = 0; k < nopts; k++)
+			if (strcmp(argv[i], opts[k].key) == 0)
+				break;
+		if (k == nopts) {
+			keys[0] = '\0';
+			for (k = 0; k < nopts && off < sizeof(keys); k++)
+				off += (size_t)snprintf(keys + off,
+				    sizeof(keys) - off, "%s%s", off ? ", " : "",
+				    opts[k].key);
+			return cmd_error(ctx, "unknown option '%s' "
+			    "(expected %s)", argv[i], keys);
+		}
+		if (opts[k].value != NULL)
+			return cmd_error(ctx, "option '%s' given twice",
+			    argv[i]);
+		if (i + 1 >= argc)
+			return cmd_error(ctx, "option '%s' needs a value",
+			    argv[i]);
+		opts[k].value = argv[i + 1];
+	}
+	return 0;
+}
+
+long long
+cmd_jint(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+const char *
+cmd_jstr(const json_t *obj, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+static int
+cmd_help_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	json_t	*list = json_array();
+
+	(void)argc;
+	(void)argv;
+	ctx->result = list;
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		const struct cmd_entry	*cmd = cmd_table[i];
+		char			 usage[256];
+
+		snprintf(usage, sizeof(usage), "%s%s%s", cmd->name,
+		    cmd->usage[0] ? " " : "", cmd->usage);
+		if (json_array_append_new(list, json_pack("{s:s, s:s, s:b}",
+		    "command", cmd->name, "usage", usage,
+		    "readonly", cmd->flags & CMD_READONLY)) == -1)
+			return cmd_error(ctx, "out of memory");
+	}
+	return 0;
+}
+
+static void
+cmd_help_print(const json_t *result, FILE *f)
+{
+	size_t	 i;
+	json_t	*cmd;
+
+	fprintf(f, "usage: vswctl [--socket PATH] [--json] OBJECT [VERB] "
+	    "[ARGS]\n\ncommands:\n");
+	json_array_foreach(result, i, cmd)
+		fprintf(f, "  %s\n", cmd_jstr(cmd, "usage"));
+	fprintf(f, "\nAn object alone means show; objects and verbs may be "
+	    "abbreviated\nto unique prefixes (\"vswctl po sh\").\n");
+}
+
+const struct cmd_entry cmd_help_entry = {
+	.name = "help",
+	.usage = "",
+	.min_args = 0,
+	.max_args = 0,
+	.flags = CMD_READONLY,
+	.exec = cmd_help_exec,
+	.print = cmd_help_print,
+};

@@ -1,0 +1,103 @@
+/*
+ * cmd.h - the command table and what commands share.
+ *
+ * Every vswctl command is one const struct cmd_entry in one table (cmd.c),
+ * after tmux: its name ("port add"), its usage, how many arguments it takes
+ * and whether it only reads.  The control socket and the config file both
+ * go through cmd_run(), and help and usage messages are generated from the
+ * table, so a command is written once.
+ *
+ * A command's exec builds a JSON result; its print function turns that
+ * result into text for humans.  The daemon sends one or the other, so text
+ * and JSON always come from the same data.  On failure exec fills
+ * ctx->error with a message that quotes the bad value and returns -1.
+ *
+ * Names are matched by unique prefix ("po sh" is "port show"), and an
+ * object alone means its show verb ("fdb" is "fdb show").
+ */
+#ifndef VSW_CMD_H
+#define VSW_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+struct sw;
+struct port;
+
+#define CMD_READONLY	0x1	/* changes nothing; allowed to any client */
+
+struct cmd_ctx;
+
+struct cmd_entry {
+	const char	*name;
+	const char	*usage;		/* the arguments after the name */
+	int		 min_args;
+	int		 max_args;
+	int		 flags;
+	int		 (*exec)(struct cmd_ctx *, int argc, char **argv);
+	/* Renders the result for humans; NULL prints nothing. */
+	void		 (*print)(const json_t *result, FILE *);
+};
+
+struct cmd_ctx {
+	struct sw		*sw;
+	bool			 trusted;	/* may change state */
+	const struct cmd_entry	*cmd;		/* set by cmd_run() */
+	json_t			*result;	/* set on success */
+	char			 error[512];
+};
+
+void	 cmd_ctx_init(struct cmd_ctx *, struct sw *, bool trusted);
+void	 cmd_ctx_clear(struct cmd_ctx *);
+
+/* Finds and runs the command in argv: 0, or -1 with ctx->error set. */
+int	 cmd_run(struct cmd_ctx *, int argc, char **argv);
+/* The text form of a successful run, malloc'd; NULL when out of memory. */
+char	*cmd_print(const struct cmd_ctx *);
+
+/* Helpers for exec functions; each failing one returns -1 with an error. */
+int	 cmd_error(struct cmd_ctx *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 cmd_parse_uint(struct cmd_ctx *, const char *what, const char *s,
+	    unsigned long min, unsigned long max, unsigned long *out);
+int	 cmd_parse_mac(struct cmd_ctx *, const char *s, uint8_t mac[6]);
+int	 cmd_find_port(struct cmd_ctx *, const char *name, struct port **);
+
+/*
+ * Parses "key value" pairs.  opts[] lists the accepted keys with value
+ * NULL; each value found is set.  An unknown or repeated key, or a key
+ * without a value, is an error.
+ */
+struct cmd_opt {
+	const char	*key;
+	const char	*value;
+};
+int	 cmd_parse_opts(struct cmd_ctx *, int argc, char **argv,
+	    struct cmd_opt *opts, size_t nopts);
+
+/* A port's name, index, type, state and MTU (cmd-port.c). */
+json_t	*cmd_port_json(const struct port *);
+
+#define CMD_MAC_STRLEN	18
+void	 cmd_format_mac(const uint8_t mac[6], char buf[CMD_MAC_STRLEN]);
+
+/* Field access for print functions: 0 or "" when absent. */
+long long	 cmd_jint(const json_t *obj, const char *key);
+const char	*cmd_jstr(const json_t *obj, const char *key);
+
+extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_stats_entry;
+extern const struct cmd_entry cmd_port_add_entry;
+extern const struct cmd_entry cmd_port_del_entry;
+extern const struct cmd_entry cmd_port_show_entry;
+extern const struct cmd_entry cmd_fdb_show_entry;
+extern const struct cmd_entry cmd_fdb_add_entry;
+extern const struct cmd_entry cmd_fdb_del_entry;
+extern const struct cmd_entry cmd_fdb_flush_entry;
+extern const struct cmd_entry cmd_fdb_set_entry;
+extern const struct cmd_entry cmd_help_entry;
+
+#endif

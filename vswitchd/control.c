@@ -1,0 +1,585 @@
+/*
+ * control.c - the control socket server.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "cmd.h"
+#include "control.h"
+#include "ctl-proto.h"
+#include "log.h"
+
+#define CONTROL_READ_SIZE	16384
+#define CONTROL_MAX_FDS		8	/* per message, for SCM_RIGHTS later */
+
+struct ctl_client {
+	int			 fd;
+	bool			 trusted;	/* same user as the daemon */
+	bool			 closing;	/* close once out is written */
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*timer;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	TAILQ_ENTRY(ctl_client)	 entry;
+};
+
+static struct {
+	int				 fd;
+	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t				 dev;
+	ino_t				 ino;
+	struct event_base		*base;
+	struct sw			*sw;
+	struct event			*ev;
+	struct event			*pause;
+	TAILQ_HEAD(, ctl_client)	 clients;
+	unsigned			 nclients;
+} ctl = { .fd = -1, .clients = TAILQ_HEAD_INITIALIZER(ctl.clients) };
+
+static const struct timeval control_idle = { CONTROL_IDLE_SECS, 0 };
+
+static void	client_close(struct ctl_client *);
+
+/* Creates every missing directory above path. */
+static void
+mkdir_parents(const char *path)
+{
+	char	dir[sizeof(ctl.path)];
+
+	strcpy(dir, path);
+	for (char *p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			log_warn("mkdir %s", dir);
+		*p = '/';
+	}
+}
+
+/* 0 if path is free or held by a stale socket, -1 if it must be left. */
+static int
+control_claim(const char *path)
+{
+	struct stat	st;
+	int		fd, error;
+
+	if (lstat(path, &st) == -1)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("%s exists and is not a socket", path);
+		return -1;
+	}
+	error = ctl_connect(path, 1000, &fd);
+	if (error == 0) {
+		close(fd);
+		log_warnx("another vswitchd is already running on %s", path);
+		return -1;
+	}
+	if (error != ECONNREFUSED) {
+		log_warnx("%s is in use: %s", path, strerror(error));
+		return -1;
+	}
+	log_info("removing stale socket %s", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+control_open(const char *path)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	mode_t			old;
+	int			fd;
+
+	if (ctl_sockaddr(&sun, path) != 0) {
+		log_warnx("socket path too long: %s", path);
+		return -1;
+	}
+	mkdir_parents(path);
+	if (control_claim(path) == -1)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("socket");
+		return -1;
+	}
+	old = umask(S_IXUSR | S_IRWXG | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("bind %s", path);
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (listen(fd, 16) == -1 || stat(path, &st) == -1) {
+		log_warn("listen %s", path);
+		unlink(path);
+		goto fail;
+	}
+	strcpy(ctl.path, path);
+	ctl.fd = fd;
+	ctl.dev = st.st_dev;
+	ctl.ino = st.st_ino;
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int	client_flush(struct ctl_client *);
+
+static void
+free_frame(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)data);
+}
+
+/*
+ * Queues reply (taking the reference) and writes what the client will take
+ * now.  Returns -1 if the client was closed.
+ */
+static int
+client_send(struct ctl_client *c, json_t *reply)
+{
+	uint8_t	*frame;
+	size_t	 len;
+
+	frame = ctl_frame(reply, CTL_MAX_REPLY, &len);
+	json_decref(reply);
+	if (frame == NULL && errno == EMSGSIZE) {
+		reply = json_pack("{s:b, s:s}", "ok", 0, "error",
+		    "reply too large (over 16 MiB)");
+		frame = reply ? ctl_frame(reply, CTL_MAX_REPLY, &len) : NULL;
+		json_decref(reply);
+	}
+	if (frame == NULL) {
+		log_warnx("control: cannot build reply");
+		client_close(c);
+		return -1;
+	}
+	if (evbuffer_get_length(c->out) + len > CONTROL_MAX_PENDING) {
+		log_warnx("control: client does not read its replies, "
+		    "disconnecting");
+		free(frame);
+		client_close(c);
+		return -1;
+	}
+	if (evbuffer_add_reference(c->out, frame, len, free_frame,
+	    NULL) == -1) {
+		free(frame);
+		client_close(c);
+		return -1;
+	}
+	return client_flush(c);
+}
+
+static int
+client_send_error(struct ctl_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+client_send_error(struct ctl_client *c, const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return client_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+}
+
+static int
+client_flush(struct ctl_client *c)
+{
+	int	n;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n > 0) {
+			evtimer_add(c->timer, &control_idle);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		client_close(c);
+		return -1;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		event_add(c->wev, NULL);
+		return 0;
+	}
+	event_del(c->wev);
+	if (c->closing) {
+		client_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops reading; the client goes once its pending replies are written. */
+static int
+client_finish(struct ctl_client *c)
+{
+	c->closing = true;
+	event_del(c->rev);
+	return client_flush(c);
+}
+
+/* Runs one request; returns -1 if the client was closed. */
+static int
+client_request(struct ctl_client *c, const char *buf, size_t len)
+{
+	struct cmd_ctx	 ctx;
+	json_error_t	 jerr;
+	json_t		*req, *args, *flag, *reply;
+	char		**argv = NULL, *text;
+	size_t		 argc, i;
+
+	if ((req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return client_send_error(c, "invalid JSON in request: %s",
+		    jerr.text);
+	args = json_object_get(req, "argv");
+	flag = json_object_get(req, "json");
+	if (!json_is_array(args) || (flag != NULL && !json_is_boolean(flag))) {
+		json_decref(req);
+		return client_send_error(c, "request needs an \"argv\" array "
+		    "of strings and an optional \"json\" boolean");
+	}
+	argc = json_array_size(args);
+	if ((argv = calloc(argc + 1, sizeof(*argv))) == NULL) {
+		json_decref(req);
+		return client_send_error(c, "out of memory");
+	}
+	for (i = 0; i < argc; i++)
+		if ((argv[i] = (char *)json_string_value(json_array_get(args,
+		    i))) == NULL) {
+			free(argv);
+			json_decref(req);
+			return client_send_error(c, "request argv[%zu] is not "
+			    "a string", i);
+		}
+
+	cmd_ctx_init(&ctx, ctl.sw, c->trusted);
+	if (cmd_run(&ctx, (int)argc, argv) == -1)
+		reply = json_pack("{s:b, s:s}", "ok", 0, "error", ctx.error);
+	else if (json_is_true(flag))
+		reply = json_pack("{s:b, s:O}", "ok", 1, "data", ctx.result);
+	else if ((text = cmd_print(&ctx)) != NULL) {
+		reply = json_pack("{s:b, s:s}", "ok", 1, "output", text);
+		free(text);
+	} else
+		reply = NULL;
+	cmd_ctx_clear(&ctx);
+	free(argv);
+	json_decref(req);
+	if (reply == NULL)
+		return client_send_error(c, "out of memory");
+	return client_send(c, reply);
+}
+
+/* Runs every complete request in c->in; -1 if the client was closed. */
+static int
+client_process(struct ctl_client *c)
+{
+	uint8_t		 hdr[CTL_HDR_LEN];
+	uint32_t	 len;
+	size_t		 avail;
+	const char	*payload;
+	int		 error, rc;
+
+	while (!c->closing) {
+		/* One reply at a time: a client that does not read is paused. */
+		if (evbuffer_get_length(c->out) > 0) {
+			event_del(c->rev);
+			break;
+		}
+		avail = evbuffer_get_length(c->in);
+		if (avail < CTL_HDR_LEN)
+			break;
+		evbuffer_copyout(c->in, hdr, sizeof(hdr));
+		error = ctl_hdr_unpack(hdr, CTL_MAX_REQUEST, &len);
+		if (error == EPROTO) {
+			log_debug("control: bad magic, disconnecting");
+			if (client_send_error(c, "bad protocol magic "
+			    "(expected VSW1)") == -1)
+				return -1;
+			return client_finish(c);
+		}
+		if (error != 0) {
+			log_debug("control: request of %u bytes, "
+			    "disconnecting", len);
+			if (client_send_error(c, "request too large (%u bytes, "
+			    "max %u)", len, CTL_MAX_REQUEST) == -1)
+				return -1;
+			return client_finish(c);
+		}
+		if (avail - CTL_HDR_LEN < len)
+			break;
+		evbuffer_drain(c->in, CTL_HDR_LEN);
+		payload = len ? (const char *)evbuffer_pullup(c->in, len) : "";
+		rc = client_request(c, payload, len);
+		if (rc == -1)
+			return -1;
+		evbuffer_drain(c->in, len);
+		evtimer_add(c->timer, &control_idle);
+	}
+	return 0;
+}
+
+/* Closes descriptors passed with SCM_RIGHTS: no command takes any yet. */
+static void
+close_passed_fds(struct msghdr *msg)
+{
+	struct cmsghdr	*cm;
+	int		 fd;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t off = 0; off + sizeof(int) <=
+		    cm->cmsg_len - CMSG_LEN(0); off += sizeof(int)) {
+			memcpy(&fd, CMSG_DATA(cm) + off, sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+static void
+client_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_client	*c = arg;
+	uint8_t			 buf[CONTROL_READ_SIZE];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(CONTROL_MAX_FDS * sizeof(int))];
+	}			 cmsg;
+	struct iovec		 iov = { buf, sizeof(buf) };
+	struct msghdr		 msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cmsg.buf,
+		.msg_controllen = sizeof(cmsg.buf),
+	};
+	ssize_t			 n;
+
+	(void)events;
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_close(c);
+		return;
+	}
+	close_passed_fds(&msg);
+	if (n == 0) {
+		client_finish(c);
+		return;
+	}
+	if (evbuffer_add(c->in, buf, (size_t)n) == -1) {
+		client_close(c);
+		return;
+	}
+	client_process(c);
+}
+
+static void
+client_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_client	*c = arg;
+
+	(void)fd;
+	(void)events;
+	if (client_flush(c) == -1 || evbuffer_get_length(c->out) > 0)
+		return;
+	event_add(c->rev, NULL);
+	client_process(c);
+}
+
+static void
+client_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	log_debug("control: client idle for %d s, disconnecting",
+	    CONTROL_IDLE_SECS);
+	client_close(arg);
+}
+
+static void
+client_close(struct ctl_client *c)
+{
+	TAILQ_REMOVE(&ctl.clients, c, entry);
+	ctl.nclients--;
+	event_free(c->rev);
+	event_free(c->wev);
+	event_free(c->timer);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	close(c->fd);
+	free(c);
+}
+
+static bool
+peer_trusted(int fd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static void
+client_new(int fd)
+{
+	struct ctl_client	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->fd = fd;
+	c->trusted = peer_trusted(fd);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(ctl.base, fd, EV_READ | EV_PERSIST,
+	    client_read_cb, c);
+	c->wev = event_new(ctl.base, fd, EV_WRITE | EV_PERSIST,
+	    client_write_cb, c);
+	c->timer = evtimer_new(ctl.base, client_timeout_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL || c->timer == NULL)
+		goto fail;
+	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
+	ctl.nclients++;
+	event_add(c->rev, NULL);
+	evtimer_add(c->timer, &control_idle);
+	return;
+fail:
+	log_warnx("control: out of memory for a client");
+	if (c != NULL) {
+		if (c->in)
+			evbuffer_free(c->in);
+		if (c->out)
+			evbuffer_free(c->out);
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		if (c->timer)
+			event_free(c->timer);
+		free(c);
+	}
+	close(fd);
+}
+
+/* Tells a client over the limit why it is refused, if it can take it. */
+static void
+client_refuse(int fd)
+{
+	json_t	*reply;
+	uint8_t	*frame = NULL;
+	size_t	 len;
+
+	reply = json_pack("{s:b, s:s}", "ok", 0, "error",
+	    "too many clients, try again later");
+	if (reply != NULL)
+		frame = ctl_frame(reply, CTL_MAX_REPLY, &len);
+	if (frame != NULL && send(fd, frame, len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("control: refusing client: %s", strerror(errno));
+	free(frame);
+	json_decref(reply);
+	close(fd);
+}
+
+static void
+control_accept_cb(evutil_socket_t lfd, short events, void *arg)
+{
+	const struct timeval	second = { 1, 0 };
+	int			fd;
+
+	(void)events;
+	(void)arg;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* The backlog stays readable: pause instead of spin. */
+			log_warn("control: accept");
+			event_del(ctl.ev);
+			evtimer_add(ctl.pause, &second);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control: accept");
+		return;
+	}
+	if (ctl.nclients >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: %u clients already, refusing one",
+		    ctl.nclients);
+		client_refuse(fd);
+		return;
+	}
+	client_new(fd);
+}
+
+static void
+control_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	event_add(ctl.ev, NULL);
+}
+
+int
+control_start(struct event_base *base, struct sw *sw)
+{
+	ctl.base = base;
+	ctl.sw = sw;
+	ctl.ev = event_new(base, ctl.fd, EV_READ | EV_PERSIST,
+	    control_accept_cb, NULL);
+	ctl.pause = evtimer_new(base, control_resume_cb, NULL);
+	if (ctl.ev == NULL || ctl.pause == NULL ||
+	    event_add(ctl.ev, NULL) == -1)
+		return ENOMEM;
+	log_info("listening on %s", ctl.path);
+	return 0;
+}
+
+void
+control_close(void)
+{
+	struct ctl_client	*c;
+	struct stat		 st;
+
+	while ((c = TAILQ_FIRST(&ctl.clients)) != NULL)
+		client_close(c);
+	if (ctl.ev != NULL)
+		event_free(ctl.ev);
+	if (ctl.pause != NULL)
+		event_free(ctl.pause);
+	ctl.ev = ctl.pause = NULL;
+	if (ctl.fd == -1)
+		return;
+	close(ctl.fd);
+	ctl.fd = -1;
+	/* Only our own socket: another daemon may have taken the path. */
+	if (stat(ctl.path, &st) == 0 && st.st_dev == ctl.dev &&
+	    st.st_ino == ctl.ino)
+		unlink(ctl.path);
+}
