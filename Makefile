@@ -27,6 +27,7 @@ PKGS		:= libevent libpcap libcap-ng jansson
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS	:= $(shell pkg-config --libs cmocka 2>/dev/null)
+CTL_LIBS	:= $(shell pkg-config --libs jansson 2>/dev/null)
 
 ALL_CFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
 		  $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
@@ -37,13 +38,14 @@ DAEMON_SRCS	:= $(wildcard vswitchd/*.c)
 CTL_SRCS	:= $(wildcard tools/*.c)
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 
-DP_OBJS		:= $(DP_SRCS:%.c=$(BUILD)/%.o)
-DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
-CTL_OBJS	:= $(CTL_SRCS:%.c=$(BUILD)/%.o)
+DP_OBJS		:= $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+CTL_OBJS	:= $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all bins unit install uninstall check demo bench deps clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 ifeq ($(SAN),1)
 all: bins unit
@@ -62,14 +64,14 @@ tools/vswctl: $(BUILD)/vswctl
 $(BUILD)/vswitchd: $(DAEMON_OBJS) $(DP_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/vswitchd/ctl-proto.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(DP_OBJS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -103,4 +105,4 @@ bench:
 clean:
 	rm -rf build vswitchd/vswitchd tools/vswctl
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)

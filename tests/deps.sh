@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh [check|demo|bench] - install the Debian packages a target needs.
+# Installs only what is missing, so a second run costs one dpkg query.
+set -eu
+
+build="gcc make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
+run="iproute2 iputils-ping procps"
+check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 tcpdump"
+bench="iperf3 jq"
+
+case "${1:-check}" in
+check)	want="$build $run $check" ;;
+demo)	want="$build $run" ;;
+bench)	want="$build $run $bench" ;;
+*)	echo "usage: deps.sh [check|demo|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

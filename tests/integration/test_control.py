@@ -1,0 +1,196 @@
+"""The control socket and vswctl: bad input, garbage, slow and silent clients.
+
+    ns A --- tapA [ vswitchd in ns S ] tapB --- ns B
+                        |
+                  control socket  <-- vswctl, garbage writers, stalled clients
+"""
+
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+from vswlab import connect_unix, eth_frame, fdb_entries, ping, raw_send, sh
+
+MAGIC = 0x56535731
+
+
+def two_endpoints(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    a = lab.endpoint(d, lab.name("tA"), "A", "198.19.0.1/24")
+    b = lab.endpoint(d, lab.name("tB"), "B", "198.19.0.2/24")
+    return d, a, b
+
+
+def frame(payload, magic=MAGIC, length=None):
+    n = len(payload) if length is None else length
+    return struct.pack("!II", magic, n) + payload
+
+
+BAD_COMMANDS = [
+    (["port", "add"], "usage"),
+    (["port", "add", "x0", "type", "warp"], "warp"),
+    (["port", "add", "x0", "type", "tap", "mtu", "huge"], "huge"),
+    (["port", "add", "x0", "type", "tap", "mtu", "20"], "20"),
+    (["port", "add", "name-far-too-long-for-linux", "type", "tap"], "name-far-too-long"),
+    (["port", "del", "nosuch0"], "nosuch0"),
+    (["fdb", "add", "zz:00", "dev", "PORTA"], "zz:00"),
+    (["fdb", "add", "02:00:00:00:00:01", "dev", "nosuch0"], "nosuch0"),
+    (["fdb", "add", "02:00:00:00:00:01", "dev", "PORTA", "vlan", "4096"], "4096"),
+    (["fdb", "add", "01:00:5e:00:00:01", "dev", "PORTA"], "01:00:5e:00:00:01"),
+    (["fdb", "del", "02:00:00:00:00:77"], "02:00:00:00:00:77"),
+    (["fdb", "set", "ageing", "-1"], "-1"),
+    (["fdb", "set", "max", "0"], "0"),
+    (["fdb", "show", "dev", "nosuch0"], "nosuch0"),
+    (["stats", "nosuch0"], "nosuch0"),
+    (["frobnicate"], "frobnicate"),
+    (["port", "explode"], "explode"),
+]
+
+
+@pytest.mark.parametrize("args,quoted", BAD_COMMANDS,
+                         ids=[" ".join(a) for a, _ in BAD_COMMANDS])
+def test_bad_input_fails_with_a_message(lab, args, quoted):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    porta = lab.name("tA")
+    d.ctl("port", "add", porta, "type", "tap")
+    args = [porta if a == "PORTA" else a for a in args]
+    res = d.ctl(*args, check=False)
+    assert res.returncode != 0
+    assert res.stderr.startswith("vswctl: ") and quoted in res.stderr, res.stderr
+    assert res.stdout == ""
+    assert d.alive()
+    assert [p["name"] for p in d.ctl("port", "show", json_out=True)["ports"]] == [porta]
+
+
+def test_port_already_exists(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    tap = lab.name("tA")
+    d.ctl("port", "add", tap, "type", "tap")
+    res = d.ctl("port", "add", tap, "type", "tap", check=False)
+    assert res.returncode != 0 and "already exists" in res.stderr and tap in res.stderr
+
+
+def test_daemon_not_running(lab, tmp_path):
+    sock = tmp_path / "nobody.sock"
+    res = sh(lab.vswctl, "--socket", sock, "show", check=False)
+    assert res.returncode != 0
+    assert "vswctl: " in res.stderr and str(sock) in res.stderr
+
+
+def test_socket_from_environment(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    res = s.run(lab.vswctl, "show", env=dict(os.environ, VSWCTL_SOCKET=str(d.sock)))
+    assert res.returncode == 0
+
+
+def test_second_daemon_on_same_socket_is_refused(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    res = s.run(lab.vswitchd, "--foreground", "--socket", d.sock, check=False, timeout=10)
+    assert res.returncode != 0
+    assert d.alive() and d.ctl("show").returncode == 0
+
+
+GARBAGE = [
+    os.urandom(100_000),
+    b"\x00\x01",                                   # truncated header
+    frame(b"", length=0xFFFFFFFF),                  # absurd length
+    frame(b"x" * 10, length=1 << 20),               # over the request limit
+    frame(b'{"argv": ["show"]}', magic=0xDEADBEEF),  # wrong magic / version
+    frame(b"{not json"),
+    frame(b'{"argv": "show"}'),
+    frame(b'{"argv": [1, 2]}'),
+    frame(b'{"argv": []}'),
+    frame(b"[]"),
+    frame(b'{"argv": ["port", "add", "\\u0000", "type", "tap"]}'),
+    frame(b'{"argv": ["show"]'[:9], length=17),    # half a message, then close
+]
+
+
+def test_daemon_survives_garbage_on_control_socket(lab):
+    d, a, b = two_endpoints(lab)
+    ping(a, b.addr, count=1)
+    for g in GARBAGE:
+        c = connect_unix(d.sock)
+        try:
+            c.sendall(g)
+            c.shutdown(socket.SHUT_WR)
+            c.settimeout(5)
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass        # the daemon may close on us; that is allowed
+        c.close()
+        assert d.alive(), d.log_text()
+    assert d.ctl("show").returncode == 0
+    ping(a, b.addr, count=2)
+
+
+def test_valid_raw_request_gets_a_framed_reply(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    c = connect_unix(d.sock)
+    c.sendall(frame(b'{"argv": ["show"], "json": true}'))
+    hdr = c.recv(8, socket.MSG_WAITALL)
+    magic, n = struct.unpack("!II", hdr)
+    assert magic == MAGIC and 0 < n < 1 << 24
+    body = c.recv(n, socket.MSG_WAITALL)
+    assert b'"ok": true' in body.replace(b'"ok":true', b'"ok": true')
+
+
+def test_silent_and_slow_clients_do_not_stall_forwarding(lab):
+    d, a, b = two_endpoints(lab)
+    # Fill the table so replies are large.
+    raw_send(a, a.port, [eth_frame("ff:ff:ff:ff:ff:ff", f"02:56:53:00:02:{i:02x}")
+                         for i in range(200)])
+    silent = [connect_unix(d.sock) for _ in range(8)]
+    for c in silent[:4]:
+        c.sendall(struct.pack("!I", MAGIC))      # half a header, then nothing
+    # Readers that ask for a lot and never read the answer.
+    hogs = []
+    for _ in range(4):
+        c = connect_unix(d.sock)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for _ in range(50):
+            c.sendall(frame(b'{"argv": ["fdb", "show"], "json": true}'))
+        hogs.append(c)
+    t0 = time.time()
+    ping(a, b.addr, count=5)
+    assert d.ctl("show").returncode == 0
+    assert len(fdb_entries(d)) >= 200
+    assert time.time() - t0 < 20
+    for c in silent + hogs:
+        c.close()
+    assert d.alive()
+
+
+def test_json_output_is_one_document(lab):
+    d, a, b = two_endpoints(lab)
+    ping(a, b.addr, count=1)
+    for args in (["show"], ["port", "show"], ["fdb", "show"], ["stats"], ["stats", a.port]):
+        d.ctl(*args, json_out=True)      # json.loads of the whole stdout
+
+
+def test_human_output_lists_ports_and_entries(lab):
+    d, a, b = two_endpoints(lab)
+    ping(a, b.addr, count=1)
+    show = d.ctl("show").stdout
+    assert a.port in show and b.port in show and "tap" in show
+    fdb = d.ctl("fdb", "show").stdout
+    assert a.mac in fdb and b.mac in fdb
+    stats = d.ctl("stats", a.port).stdout
+    assert "same_port" in stats and "rx" in stats
+
+
+def test_bare_object_and_prefixes(lab):
+    d, a, b = two_endpoints(lab)
+    assert d.ctl("port").stdout == d.ctl("port", "show").stdout
+    assert d.ctl("po", "sh").stdout == d.ctl("port", "show").stdout
+    assert d.ctl("help").returncode == 0 and "fdb add" in d.ctl("help").stdout
