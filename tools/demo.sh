@@ -50,7 +50,11 @@ cleanup() {
 	for n in $NETNS; do ip netns del "$n" 2>/dev/null; done
 	[ -n "$NETNS" ] && echo "deleted namespaces$NETNS"
 	[ -n "$DIR" ] && rm -rf "$DIR"
-	if [ $rc -eq 0 ]; then echo "demo: OK"; else echo "demo: FAILED" >&2; fi
+	case $rc in
+	0) echo "demo: OK" ;;
+	130|143) echo "demo: interrupted" >&2 ;;
+	*) echo "demo: FAILED" >&2 ;;
+	esac
 	exit $rc
 }
 

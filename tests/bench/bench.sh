@@ -105,6 +105,7 @@ teardown() {
 on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
+	case $rc in 130|143) log "interrupted, cleaning up" ;; esac
 	teardown
 	if [ -n "$W" ]; then
 		if [ "$KEEP" = 1 ] || [ $rc -eq 1 ]; then log "work directory kept: $W"; else rm -rf "$W"; fi
@@ -160,11 +161,12 @@ vsw() {
 	"$VSWCTL" --socket "$W/$t/sock" "$@"
 }
 
-# sys_set TAG NS_A NS_B IP_B NOTE: the endpoints of TAG's system (traffic
-# goes from NS_A to IP_B in NS_B); the daemon, if any, is $W/TAG/pid
+# sys_set TAG NS_A NS_B IF_B IP_B NOTE: the endpoints of TAG's system
+# (traffic goes from NS_A to IP_B on IF_B in NS_B); the daemon, if any, is
+# $W/TAG/pid
 sys_set() {
-	printf '%s %s %s\n' "$2" "$3" "$4" > "$W/$1/sys"
-	printf '%s\n' "$5" > "$W/$1/note"
+	printf '%s %s %s %s\n' "$2" "$3" "$4" "$5" > "$W/$1/sys"
+	printf '%s\n' "$6" > "$W/$1/note"
 }
 
 # ------------------------------------------------------------ shape "single"
@@ -182,7 +184,7 @@ setup_single_kernel() {
 	ip -n "$s" link set "$P${t}As" up && ip -n "$s" link set "$P${t}Bs" up &&
 	ip -n "$s" link set "$P${t}br" up || return 1
 	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
-	sys_set "$t" "$a" "$b" $IP_B "veth pairs + Linux bridge (br_netfilter off)"
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "veth pairs + Linux bridge (br_netfilter off)"
 }
 
 setup_single_vswitchd() {
@@ -192,7 +194,7 @@ setup_single_vswitchd() {
 	vsw "$t" port add "$P${t}A" type tap && vsw "$t" port add "$P${t}B" type tap || return 1
 	ip -n "$s" link set "$P${t}A" netns "$a" && ip -n "$s" link set "$P${t}B" netns "$b" || return 1
 	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
-	sys_set "$t" "$a" "$b" $IP_B "vswitchd, 2 tap ports moved into a and b"
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd, 2 tap ports moved into a and b"
 }
 
 # ------------------------------------------------------------ measurement
@@ -205,6 +207,9 @@ cpu_ticks() {
 }
 
 now_ns() { date +%s%N; }
+
+# rx_packets NS IF: the interface's receive counter
+rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null; }
 
 # rec TAG METRIC REP VALUE
 rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$W/results.tsv"; }
@@ -230,8 +235,8 @@ cpu_rec() {
 
 # prepare TAG: iperf3 server in NS_B, connectivity, warm-up
 prepare() {
-	local t=$1 nsa nsb ipb i
-	read -r nsa nsb ipb < "$W/$t/sys"
+	local t=$1 nsa nsb ifb ipb i
+	read -r nsa nsb ifb ipb < "$W/$t/sys"
 	ip netns exec "$nsb" iperf3 -s -p 5201 > "$W/$t/iperf3-server.log" 2>&1 &
 	PID_LIST="$PID_LIST $!"
 	i=0
@@ -250,8 +255,8 @@ prepare() {
 
 # measure TAG REP: every figure once
 measure() {
-	local t=$1 r=$2 nsa nsb ipb j c0 t0 v tcp udp rtt
-	read -r nsa nsb ipb < "$W/$t/sys"
+	local t=$1 r=$2 nsa nsb ifb ipb j c0 t0 v tcp udp loss rtt rx0 rx1
+	read -r nsa nsb ifb ipb < "$W/$t/sys"
 
 	j=$W/$t/tcp.$r.json
 	c0=$(cpu_ticks "$t"); t0=$(now_ns)
@@ -262,12 +267,20 @@ measure() {
 	sleep 0.5
 
 	j=$W/$t/udp.$r.json
+	rx0=$(rx_packets "$nsb" "$ifb")
 	c0=$(cpu_ticks "$t"); t0=$(now_ns)
 	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" iperf3 -c "$ipb" -p 5201 -u -l 64 -b 0 -t "$DUR" -J > "$j" 2>&1
 	cpu_rec "$t" udp "$r" "$c0" "$t0"
+	rx1=$(rx_packets "$nsb" "$ifb")
 	# iperf3 counts "packets" as sent; received = packets - lost
 	udp=$(jqv "$j" '(.end.sum_received.packets - .end.sum_received.lost_packets) / .end.sum_received.seconds / 1000')
 	rec "$t" udp "$r" "$udp"
+	loss=$(jqv "$j" '.end.sum_received.lost_percent')
+	rec "$t" udp_loss "$r" "$loss"
+	# what reached b's interface, whether or not iperf3 had the CPU to read it
+	if [ -n "$rx0" ] && [ -n "$rx1" ]; then
+		rec "$t" udp_if "$r" "$(jqv "$j" "$((rx1 - rx0)) / .end.sum_sent.seconds / 1000")"
+	fi
 	sleep 0.5
 
 	j=$W/$t/ping.$r.txt
@@ -278,9 +291,10 @@ measure() {
 	rtt=${v:-NA}
 	rec "$t" ping "$r" "$rtt"
 
-	log "  $(cat "$W/$t/name") rep $r: $(echo "$tcp $udp $rtt" |
+	log "  $(cat "$W/$t/name") rep $r: $(echo "$tcp $udp $loss $rtt" |
 		awk 'function f(x, fm) { return x == "NA" ? x : sprintf(fm, x) }
-		{ printf "TCP %s Gbit/s, UDP64 %s kpps, ping %s us", f($1, "%.2f"), f($2, "%.0f"), f($3, "%.0f") }')"
+		{ printf "TCP %s Gbit/s, UDP64 %s kpps (%s %% lost), ping %s us",
+		  f($1, "%.2f"), f($2, "%.0f"), f($3, "%.0f"), f($4, "%.0f") }')"
 }
 
 # ------------------------------------------------------------ table
@@ -304,13 +318,14 @@ table() {
 	END {
 		f = "%-26s %10s %10s %17s %15s\n"
 		printf f, "figure (median)", kname, "vswitchd", "vswitchd/" kname, "vswitchd CPU %"
-		split("tcp udp ping", m, " ")
-		split("TCP 1 stream, Gbit/s|UDP 64 B received, kpps|ping RTT avg, us", label, "|")
-		split("%.2f %.0f %.0f", fmt, " ")
-		for (i = 1; i <= 3; i++) {
+		split("tcp udp udp_if ping", m, " ")
+		split("TCP 1 stream, Gbit/s|UDP 64 B received, kpps|  at b'"'"'s interface, kpps|ping RTT avg, us", label, "|")
+		split("%.2f %.0f %.0f %.0f", fmt, " ")
+		for (i = 1; i <= 4; i++) {
 			kv = med("k" SUBSEP m[i]); vv = med("v" SUBSEP m[i])
 			ratio = (kv != "" && vv != "" && kv > 0) ? sprintf("%.2f", vv / kv) : "-"
-			printf f, label[i], num(kv, fmt[i]), num(vv, fmt[i]), ratio, num(med("v" SUBSEP "cpu_" m[i]), "%.0f")
+			cpu = m[i] == "udp_if" ? "" : med("v" SUBSEP "cpu_" m[i])
+			printf f, label[i], num(kv, fmt[i]), num(vv, fmt[i]), ratio, num(cpu, "%.0f")
 		}
 	}' "$W/results.tsv"
 	awk -v hz="$HZ" '
@@ -386,7 +401,9 @@ main() {
 		run_shape "$shape" || rc=1
 	done
 	echo
-	echo "TCP: iperf3 1 stream, receiver.  UDP 64 B: iperf3 -u -l 64 -b 0, received = sent - lost."
+	echo "TCP: iperf3 1 stream, receiver.  UDP 64 B: iperf3 -u -l 64 -b 0, received = sent - lost"
+	echo "by the iperf3 server; \"at b's interface\": rx_packets of b's interface over the same run"
+	echo "(frames the switch delivered, also those the server had no CPU left to read)."
 	echo "ping: -i 0.01 average.  Ratio > 1 is better for TCP/UDP, worse for ping.  vswitchd CPU %:"
 	echo "median over the reps of the daemon's CPU during that figure, in % of one core."
 	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
