@@ -47,7 +47,7 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	unsigned		  cursor = 0, n = 0;
 	time_t			  now = portio_now();
 	char			  mac[CMD_MAC_STRLEN];
-	json_t			 *o;
+	json_t			 *o, *list;
 	int			  rc = 0;
 
 	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
@@ -66,10 +66,11 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), fdb_entry_cmp);
 
-	if ((ctx->result = json_array()) == NULL) {
+	if ((ctx->result = json_pack("{s:[]}", "fdb")) == NULL) {
 		rc = cmd_error(ctx, "out of memory");
 		goto out;
 	}
+	list = json_object_get(ctx->result, "fdb");
 	for (unsigned i = 0; i < n; i++) {
 		const struct port	*port = v[i]->port;
 
@@ -78,10 +79,10 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    "mac", mac,
 		    "vlan", v[i]->vlan,
 		    "port", port->name,
-		    "age", v[i]->is_static ? json_null() :
+		    "age", v[i]->is_static ? json_string("static") :
 		    json_integer(now - v[i]->seen),
 		    "static", v[i]->is_static);
-		if (json_array_append_new(ctx->result, o) == -1) {
+		if (json_array_append_new(list, o) == -1) {
 			rc = cmd_error(ctx, "out of memory");
 			goto out;
 		}
@@ -94,13 +95,13 @@ out:
 static void
 cmd_fdb_show_print(const json_t *result, FILE *f)
 {
+	json_t	*list = json_object_get(result, "fdb"), *e;
 	size_t	 i;
-	json_t	*e;
 
-	if (json_array_size(result) == 0)
+	if (json_array_size(list) == 0)
 		return;
 	fprintf(f, "%-17s  %4s  %-15s  %s\n", "MAC", "VLAN", "PORT", "AGE");
-	json_array_foreach(result, i, e) {
+	json_array_foreach(list, i, e) {
 		fprintf(f, "%-17s  %4lld  %-15s  ", cmd_jstr(e, "mac"),
 		    cmd_jint(e, "vlan"), cmd_jstr(e, "port"));
 		if (json_is_true(json_object_get(e, "static")))

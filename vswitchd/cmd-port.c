@@ -131,12 +131,13 @@ static int
 cmd_port_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct port	*port, *only = NULL;
-	json_t		*o;
+	json_t		*o, *ports;
 
 	if (argc == 1 && cmd_find_port(ctx, argv[0], &only) == -1)
 		return -1;
-	if ((ctx->result = json_array()) == NULL)
+	if ((ctx->result = json_pack("{s:[]}", "ports")) == NULL)
 		return cmd_error(ctx, "out of memory");
+	ports = json_object_get(ctx->result, "ports");
 	TAILQ_FOREACH(port, &ctx->sw->ports, entry) {
 		if (only != NULL && port != only)
 			continue;
@@ -145,7 +146,7 @@ cmd_port_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    json_integer((json_int_t)port->stats.rx_packets)) == -1 ||
 		    json_object_set_new(o, "tx_packets",
 		    json_integer((json_int_t)port->stats.tx_packets)) == -1 ||
-		    json_array_append_new(ctx->result, o) == -1)
+		    json_array_append_new(ports, o) == -1)
 			return cmd_error(ctx, "out of memory");
 	}
 	return 0;
@@ -154,14 +155,14 @@ cmd_port_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 static void
 cmd_port_show_print(const json_t *result, FILE *f)
 {
+	json_t	*ports = json_object_get(result, "ports"), *p;
 	size_t	 i;
-	json_t	*p;
 
-	if (json_array_size(result) == 0)
+	if (json_array_size(ports) == 0)
 		return;
 	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s\n", "PORT", "INDEX",
 	    "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS");
-	json_array_foreach(result, i, p)
+	json_array_foreach(ports, i, p)
 		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld\n",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),

@@ -5,23 +5,35 @@
 
 #include "cmd.h"
 
+/* The "fdb" object of both show and stats. */
+static json_t *
+fdb_json(const struct sw *sw)
+{
+	struct mac_table_stats	st;
+
+	mac_table_get_stats(sw->macs, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "entries", (json_int_t)st.count,
+	    "static", (json_int_t)st.static_count,
+	    "max", (json_int_t)mac_table_max(sw->macs),
+	    "ageing", (json_int_t)mac_table_ageing(sw->macs),
+	    "learned", (json_int_t)st.learned,
+	    "moves", (json_int_t)st.moves,
+	    "evictions", (json_int_t)st.evictions,
+	    "expired", (json_int_t)st.expired,
+	    "learn_failed", (json_int_t)st.learn_failed);
+}
+
 static int
 cmd_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct mac_table_stats	 st;
-	struct port		*port;
-	json_t			*ports;
+	struct port	*port;
+	json_t		*ports;
 
 	(void)argc;
 	(void)argv;
-	mac_table_get_stats(ctx->sw->macs, &st);
-	ctx->result = json_pack("{s:[], s:{s:I, s:I, s:I, s:I}}",
-	    "ports",
-	    "fdb",
-	    "entries", (json_int_t)st.count,
-	    "static", (json_int_t)st.static_count,
-	    "max", (json_int_t)mac_table_max(ctx->sw->macs),
-	    "ageing", (json_int_t)mac_table_ageing(ctx->sw->macs));
+	ctx->result = json_pack("{s:[], s:o}", "ports", "fdb",
+	    fdb_json(ctx->sw));
 	if (ctx->result == NULL)
 		return cmd_error(ctx, "out of memory");
 	ports = json_object_get(ctx->result, "ports");
@@ -71,7 +83,7 @@ static json_t *
 port_stats_json(const struct port *port)
 {
 	const struct port_stats	*s = &port->stats;
-	json_t			*drops, *o;
+	json_t			*drops;
 
 	if ((drops = json_object()) == NULL)
 		return NULL;
@@ -81,7 +93,7 @@ port_stats_json(const struct port *port)
 			json_decref(drops);
 			return NULL;
 		}
-	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "name", port->name,
 	    "rx_packets", (json_int_t)s->rx_packets,
 	    "rx_bytes", (json_int_t)s->rx_bytes,
@@ -90,30 +102,22 @@ port_stats_json(const struct port *port)
 	    "rx_errors", (json_int_t)s->rx_errors,
 	    "tx_errors", (json_int_t)s->tx_errors,
 	    "drops", drops);
-	return o;
 }
 
 static int
 cmd_stats_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct mac_table_stats	 st;
-	struct port		*port, *only = NULL;
-	json_t			*ports;
+	struct port	*port, *only = NULL;
+	json_t		*ports;
 
 	if (argc == 1 && cmd_find_port(ctx, argv[0], &only) == -1)
 		return -1;
-	mac_table_get_stats(ctx->sw->macs, &st);
-	ctx->result = json_pack("{s:[], s:{s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I}}",
+	ctx->result = json_pack("{s:[], s:{s:I, s:I}, s:o}",
 	    "ports",
 	    "switch",
 	    "unicast", (json_int_t)ctx->sw->unicast,
 	    "flooded", (json_int_t)ctx->sw->flooded,
-	    "fdb_learned", (json_int_t)st.learned,
-	    "fdb_moves", (json_int_t)st.moves,
-	    "fdb_evictions", (json_int_t)st.evictions,
-	    "fdb_expired", (json_int_t)st.expired,
-	    "fdb_learn_failed", (json_int_t)st.learn_failed);
+	    "fdb", fdb_json(ctx->sw));
 	if (ctx->result == NULL)
 		return cmd_error(ctx, "out of memory");
 	ports = json_object_get(ctx->result, "ports");
@@ -126,7 +130,7 @@ cmd_stats_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* "key value" pairs of an object on one line, in the object's order. */
+/* "name value" for each key, on one line after a label. */
 static void
 print_counters(FILE *f, const char *label, const json_t *obj,
     const char *const *keys, const char *const *names)
@@ -146,12 +150,10 @@ cmd_stats_print(const json_t *result, FILE *f)
 	    "tx_errors", NULL };
 	static const char *const dir[] = { "packets", "bytes", "errors" };
 	static const char *const fwd[] = { "unicast", "flooded", NULL };
-	static const char *const fdb[] = { "fdb_learned", "fdb_moves",
-	    "fdb_evictions", "fdb_expired", "fdb_learn_failed", NULL };
-	static const char *const fdbn[] = { "learned", "moves", "evictions",
-	    "expired", "learn_failed" };
+	static const char *const fdb[] = { "learned", "moves", "evictions",
+	    "expired", "learn_failed", NULL };
 	const char	*name;
-	json_t		*p, *drops, *n, *sw;
+	json_t		*p, *n;
 	size_t		 i;
 
 	json_array_foreach(json_object_get(result, "ports"), i, p) {
@@ -159,15 +161,14 @@ cmd_stats_print(const json_t *result, FILE *f)
 		print_counters(f, "rx", p, rx, dir);
 		print_counters(f, "tx", p, tx, dir);
 		fprintf(f, "  %-6s", "drops");
-		drops = json_object_get(p, "drops");
-		json_object_foreach(drops, name, n)
+		json_object_foreach(json_object_get(p, "drops"), name, n)
 			fprintf(f, " %s %lld", name, json_integer_value(n));
 		fputc('\n', f);
 	}
-	sw = json_object_get(result, "switch");
 	fprintf(f, "switch\n");
-	print_counters(f, "frames", sw, fwd, fwd);
-	print_counters(f, "fdb", sw, fdb, fdbn);
+	print_counters(f, "frames", json_object_get(result, "switch"), fwd,
+	    fwd);
+	print_counters(f, "fdb", json_object_get(result, "fdb"), fdb, fdb);
 }
 
 const struct cmd_entry cmd_stats_entry = {

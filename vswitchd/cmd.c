@@ -161,7 +161,8 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 			single = cmd_table[i];
 		else {
 			byverb[nverbs] = cmd_table[i];
-			verbs[nverbs++] = (struct cmd_word){ verb, strlen(verb) };
+			verbs[nverbs].s = verb;
+			verbs[nverbs++].len = strlen(verb);
 		}
 	}
 	if (single != NULL) {
@@ -360,11 +361,13 @@ cmd_jstr(const json_t *obj, const char *key)
 static int
 cmd_help_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	json_t	*list = json_array();
+	json_t	*list;
 
 	(void)argc;
 	(void)argv;
-	ctx->result = list;
+	if ((ctx->result = json_pack("{s:[]}", "commands")) == NULL)
+		return cmd_error(ctx, "out of memory");
+	list = json_object_get(ctx->result, "commands");
 	for (size_t i = 0; i < CMD_COUNT; i++) {
 		const struct cmd_entry	*cmd = cmd_table[i];
 		char			 usage[256];
@@ -387,7 +390,7 @@ cmd_help_print(const json_t *result, FILE *f)
 
 	fprintf(f, "usage: vswctl [--socket PATH] [--json] OBJECT [VERB] "
 	    "[ARGS]\n\ncommands:\n");
-	json_array_foreach(result, i, cmd)
+	json_array_foreach(json_object_get(result, "commands"), i, cmd)
 		fprintf(f, "  %s\n", cmd_jstr(cmd, "usage"));
 	fprintf(f, "\nAn object alone means show; objects and verbs may be "
 	    "abbreviated\nto unique prefixes (\"vswctl po sh\").\n");

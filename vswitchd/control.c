@@ -36,7 +36,7 @@ struct ctl_client {
 
 static struct {
 	int				 fd;
-	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char				 path[sizeof(struct sockaddr_un)];
 	dev_t				 dev;
 	ino_t				 ino;
 	struct event_base		*base;
@@ -304,7 +304,7 @@ client_process(struct ctl_client *c)
 	int		 error, rc;
 
 	while (!c->closing) {
-		/* One reply at a time: a client that does not read is paused. */
+		/* One reply at a time: a client that does not read waits. */
 		if (evbuffer_get_length(c->out) > 0) {
 			event_del(c->rev);
 			break;

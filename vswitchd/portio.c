@@ -25,7 +25,8 @@ struct portio {
 static struct event_base	*portio_base;
 static struct sw		*portio_sw;
 static struct event		*portio_tick;
-static LIST_HEAD(, portio)	 portio_list = LIST_HEAD_INITIALIZER(portio_list);
+static LIST_HEAD(, portio)	 portio_list =
+    LIST_HEAD_INITIALIZER(portio_list);
 
 time_t
 portio_now(void)
