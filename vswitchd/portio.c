@@ -3,6 +3,7 @@
  */
 #include <sys/queue.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
@@ -13,12 +14,23 @@
 #include "portio.h"
 
 /*
+ * A device can stay readable while every read fails (a tap deleted under
+ * us): after this many readiness events in a row that brought only errors,
+ * the port's input is paused until the next tick, so a broken port costs a
+ * few wake-ups a second instead of a spinning loop.
+ */
+#define PORTIO_ERROR_RUN	64
+
+/*
  * struct port has no slot for the daemon, so events are kept on a list of
  * their own; a switch has at most SW_MAX_PORTS ports.
  */
 struct portio {
 	struct port		*port;
 	struct event		*ev;
+	unsigned		 error_run;	/* events with errors only */
+	bool			 paused;
+	bool			 warned;	/* once per bad spell */
 	LIST_ENTRY(portio)	 entry;
 };
 
@@ -40,20 +52,44 @@ portio_now(void)
 static void
 portio_read_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct port	*port = arg;
+	struct portio		*pio = arg;
+	const struct port_stats	*st = &pio->port->stats;
+	uint64_t		 packets = st->rx_packets, errors = st->rx_errors;
 
 	(void)fd;
 	(void)events;
-	sw_port_input(portio_sw, port, portio_now());
+	sw_port_input(portio_sw, pio->port, portio_now());
+	if (st->rx_packets != packets || st->rx_errors == errors) {
+		pio->error_run = 0;
+		pio->warned = false;
+		return;
+	}
+	if (++pio->error_run < PORTIO_ERROR_RUN)
+		return;
+	if (!pio->warned)
+		log_warnx("port %s: every read fails, polling it once a "
+		    "second", pio->port->name);
+	pio->warned = true;
+	pio->paused = true;
+	event_del(pio->ev);
 }
 
 static void
 portio_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
+	struct portio	*pio;
+
 	(void)fd;
 	(void)events;
 	(void)arg;
 	sw_tick(portio_sw, portio_now());
+	LIST_FOREACH(pio, &portio_list, entry) {
+		if (!pio->paused)
+			continue;
+		pio->paused = false;
+		pio->error_run = 0;
+		event_add(pio->ev, NULL);
+	}
 }
 
 int
@@ -67,7 +103,7 @@ portio_attach(struct port *port)
 		return ENOMEM;
 	pio->port = port;
 	pio->ev = event_new(portio_base, port->fd, EV_READ | EV_PERSIST,
-	    portio_read_cb, port);
+	    portio_read_cb, pio);
 	if (pio->ev == NULL || event_add(pio->ev, NULL) == -1) {
 		if (pio->ev != NULL)
 			event_free(pio->ev);

@@ -4,6 +4,7 @@
  * Each port with an fd gets a persistent read event that hands the port to
  * sw_port_input(); a one-second timer calls sw_tick().  The clock is
  * CLOCK_MONOTONIC in whole seconds, read once per event, never per packet.
+ * A port whose reads keep failing is polled once a second instead.
  *
  * Ports may be added before the loop exists (from the config file):
  * portio_attach() then does nothing and portio_start() attaches every port
