@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,20 +149,22 @@ free_frame(const void *data, size_t len, void *arg)
 }
 
 /*
- * Queues reply (taking the reference) and writes what the client will take
- * now.  Returns -1 if the client was closed.
+ * Queues reply (taking the reference; NULL means out of memory) and writes
+ * what the client will take now.  Returns -1 if the client was closed.
  */
 static int
 client_send(struct ctl_client *c, json_t *reply)
 {
 	uint8_t	*frame;
 	size_t	 len;
+	bool	 too_big;
 
-	frame = ctl_frame(reply, CTL_MAX_REPLY, &len);
+	frame = reply ? ctl_frame(reply, CTL_MAX_REPLY, &len) : NULL;
+	too_big = frame == NULL && reply != NULL && errno == EMSGSIZE;
 	json_decref(reply);
-	if (frame == NULL && errno == EMSGSIZE) {
-		reply = json_pack("{s:b, s:s}", "ok", 0, "error",
-		    "reply too large (over 16 MiB)");
+	if (too_big) {
+		reply = control_error("reply too large (over %u MiB)",
+		    CTL_MAX_REPLY >> 20);
 		frame = reply ? ctl_frame(reply, CTL_MAX_REPLY, &len) : NULL;
 		json_decref(reply);
 	}
@@ -186,22 +187,6 @@ client_send(struct ctl_client *c, json_t *reply)
 		return -1;
 	}
 	return client_flush(c);
-}
-
-static int
-client_send_error(struct ctl_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-client_send_error(struct ctl_client *c, const char *fmt, ...)
-{
-	char	msg[256];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return client_send(c, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 }
 
 static int
@@ -241,58 +226,6 @@ client_finish(struct ctl_client *c)
 	return client_flush(c);
 }
 
-/* Runs one request; returns -1 if the client was closed. */
-static int
-client_request(struct ctl_client *c, const char *buf, size_t len)
-{
-	struct cmd_ctx	 ctx;
-	json_error_t	 jerr;
-	json_t		*req, *args, *flag, *reply;
-	char		**argv = NULL, *text;
-	size_t		 argc, i;
-
-	if ((req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return client_send_error(c, "invalid JSON in request: %s",
-		    jerr.text);
-	args = json_object_get(req, "argv");
-	flag = json_object_get(req, "json");
-	if (!json_is_array(args) || (flag != NULL && !json_is_boolean(flag))) {
-		json_decref(req);
-		return client_send_error(c, "request needs an \"argv\" array "
-		    "of strings and an optional \"json\" boolean");
-	}
-	argc = json_array_size(args);
-	if ((argv = calloc(argc + 1, sizeof(*argv))) == NULL) {
-		json_decref(req);
-		return client_send_error(c, "out of memory");
-	}
-	for (i = 0; i < argc; i++)
-		if ((argv[i] = (char *)json_string_value(json_array_get(args,
-		    i))) == NULL) {
-			free(argv);
-			json_decref(req);
-			return client_send_error(c, "request argv[%zu] is not "
-			    "a string", i);
-		}
-
-	cmd_ctx_init(&ctx, ctl.sw, c->trusted);
-	if (cmd_run(&ctx, (int)argc, argv) == -1)
-		reply = json_pack("{s:b, s:s}", "ok", 0, "error", ctx.error);
-	else if (json_is_true(flag))
-		reply = json_pack("{s:b, s:O}", "ok", 1, "data", ctx.result);
-	else if ((text = cmd_print(&ctx)) != NULL) {
-		reply = json_pack("{s:b, s:s}", "ok", 1, "output", text);
-		free(text);
-	} else
-		reply = NULL;
-	cmd_ctx_clear(&ctx);
-	free(argv);
-	json_decref(req);
-	if (reply == NULL)
-		return client_send_error(c, "out of memory");
-	return client_send(c, reply);
-}
-
 /* Runs every complete request in c->in; -1 if the client was closed. */
 static int
 client_process(struct ctl_client *c)
@@ -301,7 +234,7 @@ client_process(struct ctl_client *c)
 	uint32_t	 len;
 	size_t		 avail;
 	const char	*payload;
-	int		 error, rc;
+	int		 error;
 
 	while (!c->closing) {
 		/* One reply at a time: a client that does not read waits. */
@@ -316,16 +249,16 @@ client_process(struct ctl_client *c)
 		error = ctl_hdr_unpack(hdr, CTL_MAX_REQUEST, &len);
 		if (error == EPROTO) {
 			log_debug("control: bad magic, disconnecting");
-			if (client_send_error(c, "bad protocol magic "
-			    "(expected VSW1)") == -1)
+			if (client_send(c, control_error("bad protocol magic "
+			    "(expected VSW1)")) == -1)
 				return -1;
 			return client_finish(c);
 		}
 		if (error != 0) {
 			log_debug("control: request of %u bytes, "
 			    "disconnecting", len);
-			if (client_send_error(c, "request too large (%u bytes, "
-			    "max %u)", len, CTL_MAX_REQUEST) == -1)
+			if (client_send(c, control_error("request too large "
+			    "(%u bytes, max %u)", len, CTL_MAX_REQUEST)) == -1)
 				return -1;
 			return client_finish(c);
 		}
@@ -333,8 +266,8 @@ client_process(struct ctl_client *c)
 			break;
 		evbuffer_drain(c->in, CTL_HDR_LEN);
 		payload = len ? (const char *)evbuffer_pullup(c->in, len) : "";
-		rc = client_request(c, payload, len);
-		if (rc == -1)
+		if (client_send(c, control_request(ctl.sw, c->trusted, payload,
+		    len)) == -1)
 			return -1;
 		evbuffer_drain(c->in, len);
 		evtimer_add(c->timer, &control_idle);
@@ -496,8 +429,7 @@ client_refuse(int fd)
 	uint8_t	*frame = NULL;
 	size_t	 len;
 
-	reply = json_pack("{s:b, s:s}", "ok", 0, "error",
-	    "too many clients, try again later");
+	reply = control_error("too many clients, try again later");
 	if (reply != NULL)
 		frame = ctl_frame(reply, CTL_MAX_REPLY, &len);
 	if (frame != NULL && send(fd, frame, len,

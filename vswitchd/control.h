@@ -18,6 +18,11 @@
 #ifndef VSW_CONTROL_H
 #define VSW_CONTROL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
 struct event_base;
 struct sw;
 
@@ -31,5 +36,15 @@ int	control_open(const char *path);
 int	control_start(struct event_base *, struct sw *);
 /* Disconnects every client, closes the socket and unlinks it. */
 void	control_close(void);
+
+/*
+ * One request payload in, its reply object out (control-req.c); NULL only
+ * when out of memory.  Bad JSON or a bad argv gets an error reply.
+ */
+json_t	*control_request(struct sw *, bool trusted, const char *buf,
+	    size_t len);
+/* {"ok": false, "error": "<message>"}. */
+json_t	*control_error(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 #endif
