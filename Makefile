@@ -4,6 +4,7 @@
 #   make check           install test packages, build, run unit, integration and sanitizer tests
 #   make demo            install packages, build, run a two-endpoint lab and clean up
 #   make bench           vswitchd beside the kernel on the same namespace shapes
+#   make fuzz            every fuzz target for FUZZ_SECS seconds (clang, libFuzzer)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
 # SAN=1 builds with AddressSanitizer and UBSan into $(BUILD) (default build/asan).
@@ -18,6 +19,10 @@ SAN	?= 0
 ifeq ($(SAN),1)
 BUILD	?= build/asan
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SAN),fuzz)
+BUILD	?= build/fuzz
+CC	:= clang
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 else
 BUILD	?= build/release
 SANFLAGS =
@@ -42,8 +47,14 @@ DP_OBJS		:= $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 CTL_OBJS	:= $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+# Everything of the daemon but its main(), for the fuzz targets.
+DAEMON_LIB_OBJS	:= $(filter-out $(BUILD)/obj/vswitchd/vswitchd.o,$(DAEMON_OBJS))
 
-.PHONY: all bins unit install uninstall check demo bench deps clean
+FUZZ_SECS ?= 60
+
+.PHONY: all bins unit fuzz fuzz-bins install uninstall check demo bench deps clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -55,6 +66,7 @@ endif
 
 bins: $(BUILD)/vswitchd $(BUILD)/vswctl
 unit: $(UNIT_BINS)
+fuzz-bins: $(FUZZ_BINS)
 
 vswitchd/vswitchd: $(BUILD)/vswitchd
 	cp $< $@
@@ -70,6 +82,10 @@ $(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(DP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,7 +106,15 @@ check: deps
 	$(MAKE) all
 	$(MAKE) SAN=0 unit
 	$(MAKE) SAN=1 all
+	$(MAKE) SAN=fuzz fuzz-bins
 	sh tests/check.sh
+
+# Each fuzz target for FUZZ_SECS seconds; see tests/fuzz/run.sh.
+fuzz:
+	$(MAKE) SAN=fuzz fuzz-bins
+	for f in build/fuzz/fuzz/fuzz-*; do \
+		sh tests/fuzz/run.sh build/fuzz $${f##*/} $(FUZZ_SECS) || exit 1; \
+	done
 
 demo:
 	sh tests/deps.sh demo

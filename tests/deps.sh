@@ -3,7 +3,7 @@
 # Installs only what is missing, so a second run costs one dpkg query.
 set -eu
 
-build="gcc make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
+build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
 run="iproute2 iputils-ping procps"
 check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 tcpdump"
 bench="iperf3 jq"
