@@ -49,15 +49,6 @@ dummy_close(struct port *port)
 	port->priv = NULL;
 }
 
-static unsigned
-dummy_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
-{
-	(void)port;
-	(void)pool;
-	(void)b;
-	return 0;
-}
-
 static void
 dummy_send_batch(struct port *port, struct pkt_batch *b)
 {
@@ -90,9 +81,10 @@ const struct port_ops port_dummy_ops = {
 	.type		= "dummy",
 	.open		= dummy_open,
 	.close		= dummy_close,
-	.recv_batch	= dummy_recv_batch,
+	.recv_batch	= port_recv_none,
 	.send_batch	= dummy_send_batch,
 	.state		= dummy_state,
+	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
 };
 
 unsigned

@@ -229,8 +229,10 @@ tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 			pkt_free(p);
 			if (n == -1 && errno == EINTR)
 				continue;
-			if (n == -1 && errno != EAGAIN)
+			if (n == -1 && errno != EAGAIN) {
 				port->stats.rx_errors++;
+				port->rx_error = errno;
+			}
 			break;
 		}
 		p->len = (uint32_t)n;
@@ -299,4 +301,5 @@ const struct port_ops port_tap_ops = {
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
+	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
 };

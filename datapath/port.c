@@ -1,5 +1,6 @@
 /*
- * port.c - the table of port types and the names of drop reasons.
+ * port.c - the table of port types, the names of drop reasons and what the
+ * types share.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,11 +16,14 @@ const char *const drop_reason_names[DROP__MAX] = {
 	[DROP_TX_FULL]		= "tx_full",
 	[DROP_TX_ERROR]		= "tx_error",
 	[DROP_LINK_DOWN]	= "link_down",
+	[DROP_SPLIT_HORIZON]	= "split_horizon",
 };
 
 static const struct port_ops *const port_types[] = {
 	&port_tap_ops,
 	&port_dummy_ops,
+	&port_vxlan_ops,
+	&port_gretap_ops,
 };
 
 #define PORT_NTYPES	(sizeof(port_types) / sizeof(port_types[0]))
@@ -50,4 +54,13 @@ port_type_names(void)
 		    "%s%s", i > 0 ? ", " : "", port_types[i]->type);
 	}
 	return names;
+}
+
+unsigned
+port_recv_none(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
+{
+	(void)port;
+	(void)pool;
+	(void)b;
+	return 0;
 }

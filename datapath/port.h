@@ -9,6 +9,11 @@
  * Ports count everything they do in struct port_stats.  A frame that is not
  * delivered is always counted under exactly one drop reason, never lost
  * silently.
+ *
+ * A port with an fd is read by its owner through recv_batch.  A port
+ * without one (a tunnel, whose packets arrive on a socket shared with other
+ * ports) hands what it receives to env->input, which the datapath holding
+ * the port sets before open.
  */
 #ifndef PORT_H
 #define PORT_H
@@ -18,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <time.h>
 
 #include "pkt.h"
 
@@ -30,6 +36,7 @@ enum drop_reason {
 	DROP_TX_FULL,		/* device or socket queue full (EAGAIN) */
 	DROP_TX_ERROR,		/* any other send error */
 	DROP_LINK_DOWN,		/* device is down (EIO on a tap) */
+	DROP_SPLIT_HORIZON,	/* split-horizon port to split-horizon port */
 	DROP__MAX
 };
 
@@ -46,14 +53,47 @@ struct port_stats {
 	uint64_t	drops[DROP__MAX];
 };
 
+/*
+ * The settings of struct port_config beyond name and type; a port type
+ * lists in port_ops.settings those it reads, and any other is refused.
+ */
+#define PORT_SET_MTU		0x01
+#define PORT_SET_REMOTE		0x02
+#define PORT_SET_LOCAL		0x04
+#define PORT_SET_DSTPORT	0x08
+#define PORT_SET_VNI		0x10	/* key, as a VXLAN VNI */
+#define PORT_SET_KEY		0x20	/* key, as a GRE key */
+#define PORT_SET_SPLIT_HORIZON	0x40
+
 /* What "port add NAME type T [options]" asked for, already parsed. */
 struct port_config {
-	char		 name[IFNAMSIZ];
-	const char	*type;
-	int		 mtu;		/* 0: the type's default */
+	char			 name[IFNAMSIZ];
+	const char		*type;
+	int			 mtu;		/* 0: the type's default */
+	int			 split_horizon;	/* -1: the type's default */
+	/* Tunnels.  ss_family is AF_UNSPEC for an address not given. */
+	struct sockaddr_storage	 remote;
+	struct sockaddr_storage	 local;
+	uint16_t		 dstport;	/* 0: the encapsulation's */
+	bool			 has_key;
+	uint32_t		 key;		/* VNI or GRE key */
 };
 
 struct port;
+struct pkt_pool;
+struct udp_eps;
+
+/*
+ * What a port may use of the datapath that holds it, set before open:
+ * input() forwards frames a port without an fd received, and eps are the
+ * tunnel sockets every tunnel port of the datapath shares.
+ */
+struct port_env {
+	void		 (*input)(void *dp, struct port *, struct pkt_batch *,
+			    time_t now);
+	void		*dp;
+	struct udp_eps	*eps;
+};
 
 struct port_ops {
 	const char	*type;
@@ -63,7 +103,8 @@ struct port_ops {
 	void		 (*close)(struct port *);
 	/*
 	 * Reads up to PKT_BATCH_MAX frames into b with buffers from pool.
-	 * Returns the count (0 when the device has nothing more).
+	 * Returns the count (0 when the device has nothing more); a read
+	 * that fails other than with EAGAIN leaves its errno in rx_error.
 	 */
 	unsigned	 (*recv_batch)(struct port *, struct pkt_pool *,
 			    struct pkt_batch *b);
@@ -71,6 +112,10 @@ struct port_ops {
 	void		 (*send_batch)(struct port *, struct pkt_batch *b);
 	/* "up", "down", ...: a short word for show. */
 	const char	*(*state)(const struct port *);
+	/* Optional: called once a second. */
+	void		 (*tick)(struct port *, time_t now);
+	unsigned	 settings;	/* PORT_SET_* it accepts */
+	bool		 split_horizon;	/* its default */
 };
 
 struct port {
@@ -79,13 +124,24 @@ struct port {
 	int			 fd;		/* -1 when the type has none */
 	int			 mtu;
 	unsigned		 index;		/* stable number, 1-based */
+	int			 rx_error;	/* see recv_batch */
 	struct port_stats	 stats;
+	/*
+	 * A frame from a split-horizon port is never sent out of another
+	 * split-horizon port: tunnels in a full mesh do not loop.
+	 */
+	bool			 split_horizon;
 	struct pkt_batch	 txq;		/* frames gathered for output */
 	void			*priv;		/* the type's own state */
+	const struct port_env	*env;
+	void			*owner;		/* the daemon's, for its events */
 	TAILQ_ENTRY(port)	 entry;
 };
 
 const struct port_ops	*port_ops_find(const char *type);
+/* recv_batch of a type whose frames do not come through an fd. */
+unsigned		 port_recv_none(struct port *, struct pkt_pool *,
+			    struct pkt_batch *);
 /* Comma-separated list of known types, for error messages. */
 const char		*port_type_names(void);
 
@@ -107,5 +163,7 @@ port_frame_fits(const struct port *p, uint32_t len)
 
 extern const struct port_ops port_tap_ops;
 extern const struct port_ops port_dummy_ops;
+extern const struct port_ops port_vxlan_ops;	/* tunnel/port-tunnel.c */
+extern const struct port_ops port_gretap_ops;
 
 #endif

@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tunnel/udp-endpoint.h"
+
 #include "ether.h"
 #include "switch.h"
+
+static void	sw_env_input(void *, struct port *, struct pkt_batch *, time_t);
 
 struct sw *
 sw_create(void)
@@ -31,8 +35,16 @@ sw_create(void)
 	if ((sw->macs = mac_table_create(MAC_MAX_DEFAULT, MAC_AGEING_DEFAULT))
 	    == NULL)
 		goto destroy_pool;
+	if ((sw->env.eps = udp_eps_create(sw->pool)) == NULL)
+		goto destroy_macs;
+	sw->env.input = sw_env_input;
+	sw->env.dp = sw;
 	return sw;
 
+destroy_macs:
+	error = errno;
+	mac_table_destroy(sw->macs);
+	errno = error;
 destroy_pool:
 	error = errno;
 	pkt_pool_destroy(sw->pool);
@@ -51,6 +63,7 @@ sw_destroy(struct sw *sw)
 		return;
 	while ((port = TAILQ_FIRST(&sw->ports)) != NULL)
 		sw_port_del(sw, port);
+	udp_eps_destroy(sw->env.eps);
 	mac_table_destroy(sw->macs);
 	pkt_pool_destroy(sw->pool);
 	free(sw);
@@ -99,6 +112,9 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 	memcpy(port->name, config->name, len + 1);
 	port->ops = ops;
 	port->fd = -1;
+	port->env = &sw->env;
+	port->split_horizon = config->split_horizon < 0 ? ops->split_horizon :
+	    config->split_horizon != 0;
 	if ((error = ops->open(port, config, err, errlen)) != 0) {
 		free(port);
 		return error;
@@ -137,20 +153,28 @@ sw_port_find(const struct sw *sw, const char *name)
  * A batch short of PKT_BATCH_MAX means the device is drained (or the pool
  * is), so there is no point in another read that would return EAGAIN.
  */
-void
+int
 sw_port_input(struct sw *sw, struct port *port, time_t now)
 {
 	struct pkt_batch	b;
 	unsigned		n;
 
+	port->rx_error = 0;
 	for (int i = 0; i < SW_INPUT_BATCHES; i++) {
 		pkt_batch_init(&b);
 		if ((n = port->ops->recv_batch(port, sw->pool, &b)) == 0)
-			break;
+			return i == 0 ? port->rx_error : 0;
 		sw_input(sw, port, &b, now);
 		if (n < PKT_BATCH_MAX)
 			break;
 	}
+	return 0;
+}
+
+static void
+sw_env_input(void *dp, struct port *in, struct pkt_batch *b, time_t now)
+{
+	sw_input(dp, in, b, now);
 }
 
 static inline void
@@ -181,7 +205,8 @@ sw_input(struct sw *sw, struct port *in, struct pkt_batch *b, time_t now)
 		case SW_FLOOD:
 			sw->flooded++;
 			TAILQ_FOREACH(port, &sw->ports, entry) {
-				if (port != in)
+				if (port != in && !(in->split_horizon &&
+				    port->split_horizon))
 					sw_enqueue(sw, port, p);
 			}
 			break;
@@ -234,11 +259,26 @@ sw_decide(struct sw *sw, struct port *in, const struct pkt *p, time_t now,
 		*why = DROP_SAME_PORT;
 		return SW_DROP;
 	}
+	if (in->split_horizon && (*out)->split_horizon) {
+		*why = DROP_SPLIT_HORIZON;
+		return SW_DROP;
+	}
 	return SW_UNICAST;
 }
 
 void
 sw_tick(struct sw *sw, time_t now)
 {
+	struct port	*port;
+
 	mac_table_expire(sw->macs, now);
+	TAILQ_FOREACH(port, &sw->ports, entry)
+		if (port->ops->tick != NULL)
+			port->ops->tick(port, now);
+}
+
+int
+sw_set_io(struct sw *sw, const struct io_hooks *io)
+{
+	return udp_eps_set_io(sw->env.eps, io);
 }

@@ -10,13 +10,17 @@
  * Rules: known unicast goes to one port; unknown unicast, broadcast and
  * multicast flood to every port but the ingress one; nothing ever goes back
  * out of its ingress port; a frame whose destination was learned on the
- * ingress port is dropped (DROP_SAME_PORT).
+ * ingress port is dropped (DROP_SAME_PORT).  Split horizon: nothing that
+ * came in on a split-horizon port (tunnels, by default) goes out of another
+ * one; a flood skips them and known unicast is dropped (DROP_SPLIT_HORIZON).
  *
  * The VLAN in the MAC table key is the frame's 802.1Q VID, 0 when untagged:
  * VLANs are carried through and learned independently.
  *
  * The switch knows nothing of events or the control socket: the daemon calls
- * sw_port_input() when a port's fd is readable and sw_tick() once a second.
+ * sw_port_input() when a port's fd is readable and sw_tick() once a second,
+ * and watches the sockets tunnel ports share through the hooks it gives
+ * sw_set_io().  Frames from a tunnel reach sw_input() through port_env.
  */
 #ifndef SWITCH_H
 #define SWITCH_H
@@ -24,6 +28,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "io.h"
 #include "mac-table.h"
 #include "pkt.h"
 #include "port.h"
@@ -40,6 +45,7 @@ struct sw {
 	unsigned		 next_index;
 	struct mac_table	*macs;
 	struct pkt_pool		*pool;
+	struct port_env		 env;		/* every port's */
 	uint64_t		 unicast;	/* frames sent to one port */
 	uint64_t		 flooded;	/* frames flooded */
 	/* Ports with frames in txq during sw_input(), each once. */
@@ -62,15 +68,24 @@ int		 sw_port_add(struct sw *, const struct port_config *,
 void		 sw_port_del(struct sw *, struct port *);
 struct port	*sw_port_find(const struct sw *, const char *name);
 
-/* Drains up to SW_INPUT_BATCHES batches from a readable port. */
-void		 sw_port_input(struct sw *, struct port *, time_t now);
+/*
+ * Drains up to SW_INPUT_BATCHES batches from a readable port.  Returns 0, or
+ * the errno of a read that failed before anything was read: EBADFD means
+ * the device is gone (a tap deleted under us) and will never read again.
+ */
+int		 sw_port_input(struct sw *, struct port *, time_t now);
 /* Forwards one received batch and frees it. */
 void		 sw_input(struct sw *, struct port *in, struct pkt_batch *,
 		    time_t now);
 /* Learns from and classifies one frame (exposed for unit tests). */
 enum sw_verdict	 sw_decide(struct sw *, struct port *in, const struct pkt *,
 		    time_t now, struct port **out, enum drop_reason *why);
-/* Once a second: ages the MAC table. */
+/* Once a second: ages the MAC table and ticks the ports. */
 void		 sw_tick(struct sw *, time_t now);
+/*
+ * Hands the switch's other sockets to the owner's event loop: those open
+ * now and those opened later.  NULL unwatches them all.  0 or an errno.
+ */
+int		 sw_set_io(struct sw *, const struct io_hooks *);
 
 #endif

@@ -1,11 +1,18 @@
 /*
  * cmd-port.c - port add, port del, port show.
+ *
+ * port add parses every option into a struct port_config and refuses the
+ * ones the type does not list in its settings, so each type gets exactly
+ * the options it reads.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
 #include "datapath/switch.h"
+#include "tunnel/port-tunnel.h"
+#include "tunnel/tnl-addr.h"
+#include "tunnel/vxlan.h"
 
 #include "cmd.h"
 #include "log.h"
@@ -29,12 +36,154 @@ port_name_valid(const char *name)
 }
 
 static int
+opt_mtu(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	unsigned long	v;
+
+	if (cmd_parse_uint(ctx, "MTU", s, PORT_MTU_MIN, PORT_MTU_MAX, &v) == -1)
+		return -1;
+	cfg->mtu = (int)v;
+	return 0;
+}
+
+static int
+opt_addr(struct cmd_ctx *ctx, const char *what, const char *s,
+    struct sockaddr_storage *ss)
+{
+	if (tnl_addr_parse(s, ss) != 0)
+		return cmd_error(ctx, "invalid %s address '%s' (expected IPv4 "
+		    "or IPv6)", what, s);
+	return 0;
+}
+
+static int
+opt_remote(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	return opt_addr(ctx, "remote", s, &cfg->remote);
+}
+
+static int
+opt_local(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	return opt_addr(ctx, "local", s, &cfg->local);
+}
+
+static int
+opt_dstport(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	unsigned long	v;
+
+	if (cmd_parse_uint(ctx, "UDP port", s, 1, UINT16_MAX, &v) == -1)
+		return -1;
+	cfg->dstport = (uint16_t)v;
+	return 0;
+}
+
+static int
+opt_key(struct cmd_ctx *ctx, const char *what, const char *s,
+    unsigned long max, struct port_config *cfg)
+{
+	unsigned long	v;
+
+	if (cmd_parse_uint(ctx, what, s, 0, max, &v) == -1)
+		return -1;
+	cfg->has_key = true;
+	cfg->key = (uint32_t)v;
+	return 0;
+}
+
+static int
+opt_vni(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	return opt_key(ctx, "VNI", s, VXLAN_VNI_MAX, cfg);
+}
+
+static int
+opt_gre_key(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	return opt_key(ctx, "key", s, UINT32_MAX, cfg);
+}
+
+static int
+opt_split_horizon(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	if (strcmp(s, "on") == 0)
+		cfg->split_horizon = 1;
+	else if (strcmp(s, "off") == 0)
+		cfg->split_horizon = 0;
+	else
+		return cmd_error(ctx, "invalid split-horizon '%s' (expected on "
+		    "or off)", s);
+	return 0;
+}
+
+/* The options of port add after "type", each a setting of port.h. */
+static const struct {
+	const char	*key;
+	unsigned	 setting;
+	int		 (*parse)(struct cmd_ctx *, const char *,
+			    struct port_config *);
+} port_opts[] = {
+	{ "mtu",		PORT_SET_MTU,		opt_mtu },
+	{ "remote",		PORT_SET_REMOTE,	opt_remote },
+	{ "local",		PORT_SET_LOCAL,		opt_local },
+	{ "dstport",		PORT_SET_DSTPORT,	opt_dstport },
+	{ "vni",		PORT_SET_VNI,		opt_vni },
+	{ "key",		PORT_SET_KEY,		opt_gre_key },
+	{ "split-horizon",	PORT_SET_SPLIT_HORIZON,	opt_split_horizon },
+};
+#define PORT_NOPTS	(sizeof(port_opts) / sizeof(port_opts[0]))
+
+/* Refuses an option the type does not take, naming those it does. */
+static int
+port_opt_refuse(struct cmd_ctx *ctx, const struct port_ops *ops,
+    const char *key)
+{
+	char	list[128] = "";
+	size_t	off = 0;
+
+	for (size_t i = 0; i < PORT_NOPTS && off < sizeof(list); i++)
+		if (ops->settings & port_opts[i].setting)
+			off += (size_t)snprintf(list + off, sizeof(list) - off,
+			    "%s%s", off ? ", " : "", port_opts[i].key);
+	return cmd_error(ctx, "a %s port takes no '%s' (it takes %s)",
+	    ops->type, key, list);
+}
+
+static int
+port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
+    struct port_config *cfg)
+{
+	struct cmd_opt		 opts[PORT_NOPTS + 1] = { { "type", NULL } };
+	const struct port_ops	*ops;
+
+	for (size_t i = 0; i < PORT_NOPTS; i++)
+		opts[i + 1].key = port_opts[i].key;
+	if (cmd_parse_opts(ctx, argc, argv, opts, PORT_NOPTS + 1) == -1)
+		return -1;
+	if (opts[0].value == NULL)
+		return cmd_error(ctx, "usage: %s %s", cmd_port_add_entry.name,
+		    cmd_port_add_entry.usage);
+	if ((ops = port_ops_find(opts[0].value)) == NULL)
+		return cmd_error(ctx, "unknown port type '%s' (expected %s)",
+		    opts[0].value, port_type_names());
+	cfg->type = ops->type;
+	for (size_t i = 0; i < PORT_NOPTS; i++) {
+		if (opts[i + 1].value == NULL)
+			continue;
+		if (!(ops->settings & port_opts[i].setting))
+			return port_opt_refuse(ctx, ops, port_opts[i].key);
+		if (port_opts[i].parse(ctx, opts[i + 1].value, cfg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
 cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct cmd_opt		 opts[] = { { "type", NULL }, { "mtu", NULL } };
-	struct port_config	 cfg = { .mtu = 0 };
+	struct port_config	 cfg = { .mtu = 0, .split_horizon = -1 };
 	struct port		*port;
-	unsigned long		 mtu;
 	char			 err[256] = "";
 	int			 error;
 
@@ -45,22 +194,9 @@ cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "invalid port name '%s'", argv[0]);
 	if (sw_port_find(ctx->sw, argv[0]) != NULL)
 		return cmd_error(ctx, "port '%s' already exists", argv[0]);
-	if (cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 2) == -1)
+	if (port_parse_config(ctx, argc - 1, argv + 1, &cfg) == -1)
 		return -1;
-	if (opts[0].value == NULL)
-		return cmd_error(ctx, "usage: %s %s", cmd_port_add_entry.name,
-		    cmd_port_add_entry.usage);
-	if (port_ops_find(opts[0].value) == NULL)
-		return cmd_error(ctx, "unknown port type '%s' (expected %s)",
-		    opts[0].value, port_type_names());
-	if (opts[1].value != NULL) {
-		if (cmd_parse_uint(ctx, "MTU", opts[1].value, PORT_MTU_MIN,
-		    PORT_MTU_MAX, &mtu) == -1)
-			return -1;
-		cfg.mtu = (int)mtu;
-	}
 	strcpy(cfg.name, argv[0]);
-	cfg.type = opts[0].value;
 
 	if ((error = sw_port_add(ctx->sw, &cfg, &port, err,
 	    sizeof(err))) != 0) {
@@ -81,9 +217,10 @@ cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd_entry cmd_port_add_entry = {
 	.name = "port add",
-	.usage = "NAME type TYPE [mtu N]",
+	.usage = "NAME type TYPE [mtu N] [remote ADDR] [local ADDR] "
+	    "[dstport N] [vni N] [key N] [split-horizon on|off]",
 	.min_args = 3,
-	.max_args = 5,
+	.max_args = 17,
 	.exec = cmd_port_add_exec,
 };
 
@@ -119,12 +256,21 @@ port_state(const struct port *port)
 json_t *
 cmd_port_json(const struct port *port)
 {
-	return json_pack("{s:s, s:I, s:s, s:s, s:i}",
+	json_t	*o;
+
+	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:b}",
 	    "name", port->name,
 	    "index", (json_int_t)port->index,
 	    "type", port->ops->type,
 	    "state", port_state(port),
-	    "mtu", port->mtu);
+	    "mtu", port->mtu,
+	    "split_horizon", port->split_horizon);
+	if (o != NULL && tnl_port_is(port) && json_object_set_new(o,
+	    "tunnel", cmd_tunnel_json(port)) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int
@@ -162,12 +308,14 @@ cmd_port_show_print(const json_t *result, FILE *f)
 		return;
 	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s\n", "PORT", "INDEX",
 	    "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS");
-	json_array_foreach(ports, i, p)
+	json_array_foreach(ports, i, p) {
 		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld\n",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"), cmd_jint(p, "rx_packets"),
 		    cmd_jint(p, "tx_packets"));
+		cmd_tunnel_print(p, f, "  ");
+	}
 }
 
 const struct cmd_entry cmd_port_show_entry = {

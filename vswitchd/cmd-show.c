@@ -55,11 +55,13 @@ cmd_show_print(const json_t *result, FILE *f)
 	if (json_array_size(ports) > 0)
 		fprintf(f, "  %-15s %5s  %-6s %-7s %5s\n", "PORT", "INDEX",
 		    "TYPE", "STATE", "MTU");
-	json_array_foreach(ports, i, p)
+	json_array_foreach(ports, i, p) {
 		fprintf(f, "  %-15s %5lld  %-6s %-7s %5lld\n",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"));
+		cmd_tunnel_print(p, f, "    ");
+	}
 	fprintf(f, "fdb: %lld entries (%lld static), max %lld, ",
 	    cmd_jint(fdb, "entries"), cmd_jint(fdb, "static"),
 	    cmd_jint(fdb, "max"));
@@ -85,14 +87,9 @@ port_stats_json(const struct port *port)
 	const struct port_stats	*s = &port->stats;
 	json_t			*drops;
 
-	if ((drops = json_object()) == NULL)
+	if ((drops = cmd_counters_json(s->drops, drop_reason_names,
+	    DROP__MAX)) == NULL)
 		return NULL;
-	for (int i = 0; i < DROP__MAX; i++)
-		if (json_object_set_new(drops, drop_reason_names[i],
-		    json_integer((json_int_t)s->drops[i])) == -1) {
-			json_decref(drops);
-			return NULL;
-		}
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "name", port->name,
 	    "rx_packets", (json_int_t)s->rx_packets,
@@ -112,8 +109,9 @@ cmd_stats_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	if (argc == 1 && cmd_find_port(ctx, argv[0], &only) == -1)
 		return -1;
-	ctx->result = json_pack("{s:[], s:{s:I, s:I}, s:o}",
+	ctx->result = json_pack("{s:[], s:o, s:{s:I, s:I}, s:o}",
 	    "ports",
+	    "endpoints", cmd_endpoints_json(ctx->sw, only),
 	    "switch",
 	    "unicast", (json_int_t)ctx->sw->unicast,
 	    "flooded", (json_int_t)ctx->sw->flooded,
@@ -152,19 +150,16 @@ cmd_stats_print(const json_t *result, FILE *f)
 	static const char *const fwd[] = { "unicast", "flooded", NULL };
 	static const char *const fdb[] = { "learned", "moves", "evictions",
 	    "expired", "learn_failed", NULL };
-	const char	*name;
-	json_t		*p, *n;
+	json_t		*p;
 	size_t		 i;
 
 	json_array_foreach(json_object_get(result, "ports"), i, p) {
 		fprintf(f, "port %s\n", cmd_jstr(p, "name"));
 		print_counters(f, "rx", p, rx, dir);
 		print_counters(f, "tx", p, tx, dir);
-		fprintf(f, "  %-6s", "drops");
-		json_object_foreach(json_object_get(p, "drops"), name, n)
-			fprintf(f, " %s %lld", name, json_integer_value(n));
-		fputc('\n', f);
+		cmd_print_drops(f, json_object_get(p, "drops"));
 	}
+	cmd_endpoints_print(json_object_get(result, "endpoints"), f);
 	fprintf(f, "switch\n");
 	print_counters(f, "frames", json_object_get(result, "switch"), fwd,
 	    fwd);

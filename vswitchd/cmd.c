@@ -344,6 +344,34 @@ cmd_parse_opts(struct cmd_ctx *ctx, int argc, char **argv,
 	return 0;
 }
 
+json_t *
+cmd_counters_json(const uint64_t *values, const char *const *names, size_t n)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (json_object_set_new(o, names[i],
+		    json_integer((json_int_t)values[i])) == -1) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+void
+cmd_print_drops(FILE *f, const json_t *drops)
+{
+	const char	*name;
+	json_t		*n;
+
+	fprintf(f, "  %-6s", "drops");
+	json_object_foreach((json_t *)drops, name, n)
+		fprintf(f, " %s %lld", name, json_integer_value(n));
+	fputc('\n', f);
+}
+
 long long
 cmd_jint(const json_t *obj, const char *key)
 {

@@ -81,6 +81,20 @@ int	 cmd_parse_opts(struct cmd_ctx *, int argc, char **argv,
 /* A port's name, index, type, state and MTU (cmd-port.c). */
 json_t	*cmd_port_json(const struct port *);
 
+/* A tunnel port's settings and MTUs: NULL for another type (cmd-tunnel.c). */
+json_t	*cmd_tunnel_json(const struct port *);
+/* Its lines under the port's row, if the port JSON has a tunnel. */
+void	 cmd_tunnel_print(const json_t *port, FILE *, const char *indent);
+/* The shared tunnel endpoints (only's alone when not NULL), and their text. */
+json_t	*cmd_endpoints_json(const struct sw *, const struct port *only);
+void	 cmd_endpoints_print(const json_t *, FILE *);
+
+/* {"name": value, ...} of n counters. */
+json_t	*cmd_counters_json(const uint64_t *values, const char *const *names,
+	    size_t n);
+/* The "  drops  name value ..." line of a drops object. */
+void	 cmd_print_drops(FILE *, const json_t *drops);
+
 #define CMD_MAC_STRLEN	18
 void	 cmd_format_mac(const uint8_t mac[6], char buf[CMD_MAC_STRLEN]);
 

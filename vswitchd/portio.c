@@ -1,7 +1,7 @@
 /*
- * portio.c - port read events and the switch's one-second tick.
+ * portio.c - port read events, the datapath's other sockets and the
+ * switch's one-second tick.
  */
-#include <sys/queue.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,24 +21,26 @@
  */
 #define PORTIO_ERROR_RUN	64
 
-/*
- * struct port has no slot for the daemon, so events are kept on a list of
- * their own; a switch has at most SW_MAX_PORTS ports.
- */
+/* A port's event, hung on port->owner. */
 struct portio {
 	struct port		*port;
 	struct event		*ev;
 	unsigned		 error_run;	/* events with errors only */
 	bool			 paused;
 	bool			 warned;	/* once per bad spell */
-	LIST_ENTRY(portio)	 entry;
+	bool			 gone;		/* device deleted: never again */
+};
+
+/* A socket the datapath asked us to watch (struct io_hooks). */
+struct portio_watch {
+	struct event		*ev;
+	io_input_fn		 input;
+	void			*arg;
 };
 
 static struct event_base	*portio_base;
 static struct sw		*portio_sw;
 static struct event		*portio_tick;
-static LIST_HEAD(, portio)	 portio_list =
-    LIST_HEAD_INITIALIZER(portio_list);
 
 time_t
 portio_now(void)
@@ -52,16 +54,21 @@ portio_now(void)
 static void
 portio_read_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct portio		*pio = arg;
-	const struct port_stats	*st = &pio->port->stats;
-	uint64_t		 packets = st->rx_packets, errors = st->rx_errors;
+	struct portio	*pio = arg;
+	int		 error;
 
 	(void)fd;
 	(void)events;
-	sw_port_input(portio_sw, pio->port, portio_now());
-	if (st->rx_packets != packets || st->rx_errors == errors) {
+	if ((error = sw_port_input(portio_sw, pio->port, portio_now())) == 0) {
 		pio->error_run = 0;
 		pio->warned = false;
+		return;
+	}
+	if (error == EBADFD) {
+		log_warnx("port %s: its device is gone; 'vswctl port del %s' "
+		    "removes the port", pio->port->name, pio->port->name);
+		pio->gone = true;
+		event_del(pio->ev);
 		return;
 	}
 	if (++pio->error_run < PORTIO_ERROR_RUN)
@@ -78,13 +85,14 @@ static void
 portio_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct portio	*pio;
+	struct port	*port;
 
 	(void)fd;
 	(void)events;
 	(void)arg;
 	sw_tick(portio_sw, portio_now());
-	LIST_FOREACH(pio, &portio_list, entry) {
-		if (!pio->paused)
+	TAILQ_FOREACH(port, &portio_sw->ports, entry) {
+		if ((pio = port->owner) == NULL || !pio->paused || pio->gone)
 			continue;
 		pio->paused = false;
 		pio->error_run = 0;
@@ -110,24 +118,68 @@ portio_attach(struct port *port)
 		free(pio);
 		return ENOMEM;
 	}
-	LIST_INSERT_HEAD(&portio_list, pio, entry);
+	port->owner = pio;
 	return 0;
 }
 
 void
 portio_detach(struct port *port)
 {
-	struct portio	*pio;
+	struct portio	*pio = port->owner;
 
-	LIST_FOREACH(pio, &portio_list, entry)
-		if (pio->port == port)
-			break;
 	if (pio == NULL)
 		return;
-	LIST_REMOVE(pio, entry);
 	event_free(pio->ev);
 	free(pio);
+	port->owner = NULL;
 }
+
+static void
+portio_watch_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct portio_watch	*w = arg;
+
+	(void)fd;
+	(void)events;
+	w->input(w->arg, portio_now());
+}
+
+static int
+portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
+{
+	struct portio_watch	*w;
+
+	(void)ctx;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return ENOMEM;
+	w->input = input;
+	w->arg = arg;
+	w->ev = event_new(portio_base, fd, EV_READ | EV_PERSIST,
+	    portio_watch_cb, w);
+	if (w->ev == NULL || event_add(w->ev, NULL) == -1) {
+		if (w->ev != NULL)
+			event_free(w->ev);
+		free(w);
+		return ENOMEM;
+	}
+	*handle = w;
+	return 0;
+}
+
+static void
+portio_unwatch(void *ctx, void *handle)
+{
+	struct portio_watch	*w = handle;
+
+	(void)ctx;
+	event_free(w->ev);
+	free(w);
+}
+
+static const struct io_hooks portio_io = {
+	.watch		= portio_watch,
+	.unwatch	= portio_unwatch,
+};
 
 int
 portio_start(struct event_base *base, struct sw *sw)
@@ -144,7 +196,7 @@ portio_start(struct event_base *base, struct sw *sw)
 	TAILQ_FOREACH(port, &sw->ports, entry)
 		if ((error = portio_attach(port)) != 0)
 			return error;
-	return 0;
+	return sw_set_io(sw, &portio_io);
 }
 
 void
@@ -157,6 +209,7 @@ portio_stop(struct sw *sw)
 		portio_detach(port);
 		sw_port_del(sw, port);
 	}
+	sw_set_io(sw, NULL);
 	if (portio_tick != NULL)
 		event_free(portio_tick);
 	portio_tick = NULL;

@@ -2,9 +2,12 @@
  * portio.h - drives the datapath from the event loop.
  *
  * Each port with an fd gets a persistent read event that hands the port to
- * sw_port_input(); a one-second timer calls sw_tick().  The clock is
- * CLOCK_MONOTONIC in whole seconds, read once per event, never per packet.
- * A port whose reads keep failing is polled once a second instead.
+ * sw_port_input(); the sockets the switch shares between ports (tunnel
+ * endpoints) get one through the io hooks given to sw_set_io(); a
+ * one-second timer calls sw_tick().  The clock is CLOCK_MONOTONIC in whole
+ * seconds, read once per event, never per packet.  A port whose reads keep
+ * failing is polled once a second instead, and one whose device is gone
+ * (EBADFD) is no longer read at all.
  *
  * Ports may be added before the loop exists (from the config file):
  * portio_attach() then does nothing and portio_start() attaches every port

@@ -1,0 +1,252 @@
+/*
+ * port-tunnel.c - the "vxlan" and "gretap" port types.
+ *
+ * Both are the same code around a struct tnl_proto: open binds the shared
+ * endpoint for receiving and opens the sender, and builds the header every
+ * frame is sent behind.  A VXLAN port always has a VNI (1 unless given); a
+ * gretap port has a GRE key only when given one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapath/ether.h"
+
+#include "port-tunnel.h"
+#include "tnl-addr.h"
+#include "tnl-tx.h"
+#include "udp-endpoint.h"
+#include "vxlan.h"
+
+struct tnl_port {
+	const struct tnl_proto	*proto;
+	struct udp_ep_bind	*bind;
+	struct sockaddr_storage	 remote;
+	struct sockaddr_storage	 local;
+	bool			 has_key;
+	uint32_t		 key;
+	size_t			 hlen;
+	uint8_t			 hdr[TNL_HDR_MAX];
+	struct tnl_tx		 tx;
+};
+
+static unsigned
+tnl_overhead(const struct tnl_port *t)
+{
+	return t->tx.outer + (unsigned)t->hlen + ETH_HLEN;
+}
+
+static void
+tnl_set_mtu(struct port *port)
+{
+	const struct tnl_port	*t = port->priv;
+
+	port->mtu = t->tx.path_mtu - (int)tnl_overhead(t);
+}
+
+/* Frames from the endpoint: counted here, forwarded by the datapath. */
+static void
+tnl_rx(void *arg, struct pkt_batch *b, time_t now)
+{
+	struct port	*port = arg;
+
+	for (unsigned i = 0; i < b->count; i++) {
+		port->stats.rx_packets++;
+		port->stats.rx_bytes += b->pkts[i]->len;
+	}
+	port->env->input(port->env->dp, port, b, now);
+}
+
+static int
+tnl_check_config(const struct port_config *cfg, const struct tnl_proto *proto,
+    char *err, size_t errlen)
+{
+	char	a[TNL_ADDR_STRLEN];
+
+	if (cfg->remote.ss_family == AF_UNSPEC) {
+		snprintf(err, errlen, "a %s port needs 'remote ADDR'",
+		    cfg->type);
+		return EINVAL;
+	}
+	if (tnl_addr_is_any(&cfg->remote) ||
+	    tnl_addr_is_multicast(&cfg->remote)) {
+		snprintf(err, errlen, "remote %s is not a unicast address",
+		    tnl_addr_str(&cfg->remote, false, a));
+		return EINVAL;
+	}
+	if (cfg->local.ss_family != AF_UNSPEC &&
+	    cfg->local.ss_family != cfg->remote.ss_family) {
+		snprintf(err, errlen, "local %s and remote ",
+		    tnl_addr_str(&cfg->local, false, a));
+		snprintf(err + strlen(err), errlen - strlen(err), "%s are not "
+		    "of the same family", tnl_addr_str(&cfg->remote, false, a));
+		return EINVAL;
+	}
+	if (proto == &tnl_vxlan && cfg->has_key && cfg->key > VXLAN_VNI_MAX) {
+		snprintf(err, errlen, "invalid VNI %u (0 to %u)", cfg->key,
+		    VXLAN_VNI_MAX);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int
+tnl_open(struct port *port, const struct port_config *cfg,
+    const struct tnl_proto *proto, char *err, size_t errlen)
+{
+	struct udp_ep_config	 ec;
+	struct tnl_port		*t;
+	uint16_t		 dstport = cfg->dstport ? cfg->dstport :
+				    proto->port;
+	int			 error;
+
+	if ((error = tnl_check_config(cfg, proto, err, errlen)) != 0)
+		return error;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	t->proto = proto;
+	t->remote = cfg->remote;
+	tnl_addr_set_port(&t->remote, dstport);
+	t->local = cfg->local;
+	t->has_key = cfg->has_key || proto == &tnl_vxlan;
+	t->key = cfg->has_key ? cfg->key : proto == &tnl_vxlan ?
+	    VXLAN_VNI_DEFAULT : 0;
+	t->hlen = proto->build(t->hdr, t->has_key, t->key, TNL_PROTO_TEB);
+
+	ec = (struct udp_ep_config){
+		.proto = proto,
+		.remote = t->remote,
+		.has_key = t->has_key,
+		.key = t->key,
+		.payload = TNL_PAYLOAD_ETH,
+		.rx = tnl_rx,
+		.arg = port,
+		.name = port->name,
+	};
+	if (cfg->local.ss_family != AF_UNSPEC)
+		ec.local = cfg->local;
+	else
+		tnl_addr_any(&ec.local, cfg->remote.ss_family);
+	tnl_addr_set_port(&ec.local, dstport);
+	if ((error = udp_ep_bind(port->env->eps, &ec, &t->bind, err,
+	    errlen)) != 0)
+		goto free_t;
+	if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
+	    errlen)) != 0)
+		goto unbind;
+	port->priv = t;
+	port->fd = -1;
+	tnl_set_mtu(port);
+	return 0;
+
+unbind:
+	udp_ep_unbind(t->bind);
+free_t:
+	free(t);
+	return error;
+}
+
+static int
+vxlan_open(struct port *port, const struct port_config *cfg, char *err,
+    size_t errlen)
+{
+	return tnl_open(port, cfg, &tnl_vxlan, err, errlen);
+}
+
+static int
+gretap_open(struct port *port, const struct port_config *cfg, char *err,
+    size_t errlen)
+{
+	return tnl_open(port, cfg, &tnl_gre, err, errlen);
+}
+
+static void
+tnl_close(struct port *port)
+{
+	struct tnl_port	*t = port->priv;
+
+	tnl_tx_close(&t->tx);
+	udp_ep_unbind(t->bind);
+	free(t);
+	port->priv = NULL;
+}
+
+static void
+tnl_send_batch(struct port *port, struct pkt_batch *b)
+{
+	struct tnl_port	*t = port->priv;
+
+	tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, TNL_PAYLOAD_ETH);
+}
+
+static const char *
+tnl_state(const struct port *port)
+{
+	(void)port;
+	return "up";
+}
+
+static void
+tnl_tick(struct port *port, time_t now)
+{
+	struct tnl_port	*t = port->priv;
+
+	(void)now;
+	tnl_tx_refresh(&t->tx);
+	tnl_set_mtu(port);
+}
+
+#define TNL_SETTINGS	(PORT_SET_REMOTE | PORT_SET_LOCAL | \
+			 PORT_SET_DSTPORT | PORT_SET_SPLIT_HORIZON)
+
+const struct port_ops port_vxlan_ops = {
+	.type		= "vxlan",
+	.open		= vxlan_open,
+	.close		= tnl_close,
+	.recv_batch	= port_recv_none,
+	.send_batch	= tnl_send_batch,
+	.state		= tnl_state,
+	.tick		= tnl_tick,
+	.settings	= TNL_SETTINGS | PORT_SET_VNI,
+	.split_horizon	= true,
+};
+
+const struct port_ops port_gretap_ops = {
+	.type		= "gretap",
+	.open		= gretap_open,
+	.close		= tnl_close,
+	.recv_batch	= port_recv_none,
+	.send_batch	= tnl_send_batch,
+	.state		= tnl_state,
+	.tick		= tnl_tick,
+	.settings	= TNL_SETTINGS | PORT_SET_KEY,
+	.split_horizon	= true,
+};
+
+bool
+tnl_port_is(const struct port *port)
+{
+	return port->ops == &port_vxlan_ops || port->ops == &port_gretap_ops;
+}
+
+int
+tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
+{
+	const struct tnl_port	*t = port->priv;
+
+	if (!tnl_port_is(port))
+		return EINVAL;
+	info->proto = t->proto->name;
+	info->key_name = t->proto->key_name;
+	info->remote = t->remote;
+	info->local = t->local;
+	info->has_key = t->has_key;
+	info->key = t->key;
+	info->overhead = tnl_overhead(t);
+	info->underlay_mtu = t->tx.path_mtu;
+	info->ep = udp_ep_of(t->bind);
+	return 0;
+}

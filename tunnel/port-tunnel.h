@@ -1,0 +1,42 @@
+/*
+ * port-tunnel.h - the L2 tunnel port types, "vxlan" and "gretap".
+ *
+ * A tunnel port is a switch port like a tap: frames the switch sends it go
+ * to one remote host inside UDP, and frames from that remote arrive through
+ * the shared endpoint (udp-endpoint.h) of its local address and port, are
+ * counted on the port and go to the switch with the port as their ingress,
+ * so MAC learning puts remote hosts on the tunnel they came by.  Tunnel
+ * ports have no fd and are split-horizon by default.
+ *
+ * The port's MTU is the largest inner MTU that fits: the underlay's path
+ * MTU to the remote less the overhead (outer IP and UDP headers, the tunnel
+ * header and the inner Ethernet header), read again each second.
+ */
+#ifndef PORT_TUNNEL_H
+#define PORT_TUNNEL_H
+
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "datapath/port.h"
+
+struct udp_ep;
+
+struct tnl_port_info {
+	const char		*proto;		/* "vxlan", "gre" */
+	const char		*key_name;	/* "vni", "key" */
+	struct sockaddr_storage	 remote;	/* with the destination port */
+	struct sockaddr_storage	 local;		/* AF_UNSPEC: any */
+	bool			 has_key;
+	uint32_t		 key;
+	unsigned		 overhead;	/* bytes added to an inner MTU */
+	int			 underlay_mtu;	/* path MTU to the remote */
+	const struct udp_ep	*ep;
+};
+
+bool	tnl_port_is(const struct port *);
+/* Fills info for a tunnel port: 0, or EINVAL for another type. */
+int	tnl_port_get_info(const struct port *, struct tnl_port_info *);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * tnl-tx.c - the sending half of a tunnel: flow hash, sockets, sendmmsg().
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "datapath/ether.h"
+
+#include "tnl-addr.h"
+#include "tnl-tx.h"
+
+#define TNL_TX_SNDBUF	(1 << 20)
+
+#define IPV4_HLEN	20
+#define IPV6_HLEN	40
+#define UDP_HLEN	8
+
+/* murmur3's block mix and finalizer: cheap, and every input bit counts. */
+static inline uint32_t
+flow_mix(uint32_t h, uint32_t w)
+{
+	w *= 0xcc9e2d51u;
+	w = w << 15 | w >> 17;
+	w *= 0x1b873593u;
+	h ^= w;
+	h = h << 13 | h >> 19;
+	return h * 5 + 0xe6546b64u;
+}
+
+static uint32_t
+flow_mix_bytes(uint32_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n; i += 4)
+		h = flow_mix(h, tnl_get32(p + i));
+	return h;
+}
+
+/* Addresses, protocol and, unless it is a fragment, the ports. */
+static uint32_t
+flow_l3(uint32_t h, const uint8_t *ip, size_t len, uint16_t type)
+{
+	size_t	l4;
+	uint8_t	proto;
+
+	if (type == TNL_PROTO_IPV4 && len >= IPV4_HLEN) {
+		h = flow_mix_bytes(h, ip + 12, 8);
+		proto = ip[9];
+		l4 = (size_t)(ip[0] & 0x0f) * 4;
+		if (tnl_get16(ip + 6) & 0x3fff)
+			return flow_mix(h, proto);
+	} else if (type == TNL_PROTO_IPV6 && len >= IPV6_HLEN) {
+		h = flow_mix_bytes(h, ip + 8, 32);
+		proto = ip[6];
+		l4 = IPV6_HLEN;
+	} else
+		return flow_mix(h, type);
+	h = flow_mix(h, proto);
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	    proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE) &&
+	    len >= l4 + 4)
+		h = flow_mix(h, tnl_get32(ip + l4));
+	return h;
+}
+
+uint32_t
+tnl_flow_hash(const uint8_t *p, size_t len, enum tnl_payload payload)
+{
+	uint32_t	h = 0;
+	uint16_t	type;
+	size_t		off = 0;
+
+	if (payload == TNL_PAYLOAD_ETH) {
+		if (len < ETH_HLEN)
+			return 0;
+		h = flow_mix_bytes(h, p, 2 * ETH_ALEN);
+		type = eth_get16(p + ETH_OFF_TYPE);
+		off = ETH_HLEN;
+		while (eth_type_is_tag(type) && len >= off + ETH_TAG_LEN) {
+			type = eth_get16(p + off + 2);
+			off += ETH_TAG_LEN;
+		}
+	} else {
+		if (len == 0)
+			return 0;
+		type = p[0] >> 4 == 6 ? TNL_PROTO_IPV6 : TNL_PROTO_IPV4;
+	}
+	h = flow_l3(h, p + off, len - off, type);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return h ^ h >> 16;
+}
+
+static int
+tnl_tx_sockopts(int fd, int family)
+{
+	int	on = 1, zero = 0, pmtu, size = TNL_TX_SNDBUF;
+
+	if (family == AF_INET) {
+		pmtu = IP_PMTUDISC_DO;
+		if (setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &on,
+		    sizeof(on)) == -1 || setsockopt(fd, IPPROTO_IP,
+		    IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) == -1)
+			return errno;
+	} else {
+		pmtu = IPV6_PMTUDISC_DO;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu,
+		    sizeof(pmtu)) == -1)
+			return errno;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size,
+	    sizeof(size)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* Nothing reads these sockets: queue as little as the kernel allows. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &zero, sizeof(zero));
+	return 0;
+}
+
+static int
+tnl_tx_socket(const struct sockaddr_storage *local,
+    const struct sockaddr_storage *remote, int *fdp, char *err, size_t errlen)
+{
+	struct sockaddr_storage	src;
+	char			a[TNL_ADDR_STRLEN];
+	int			fd, error;
+
+	fd = socket(remote->ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		error = errno;
+		snprintf(err, errlen, "cannot open a socket: %s",
+		    strerror(error));
+		return error;
+	}
+	if ((error = tnl_tx_sockopts(fd, remote->ss_family)) != 0) {
+		snprintf(err, errlen, "cannot set up a socket: %s",
+		    strerror(error));
+		goto close_fd;
+	}
+	if (local->ss_family != AF_UNSPEC) {
+		src = *local;
+		tnl_addr_set_port(&src, 0);
+		if (bind(fd, (struct sockaddr *)&src, tnl_addr_len(&src)) ==
+		    -1) {
+			error = errno;
+			tnl_addr_str(local, false, a);
+			if (error == EADDRNOTAVAIL)
+				snprintf(err, errlen, "local address %s is not "
+				    "on this host", a);
+			else
+				snprintf(err, errlen, "cannot bind %s: %s", a,
+				    strerror(error));
+			goto close_fd;
+		}
+	}
+	if (connect(fd, (const struct sockaddr *)remote,
+	    tnl_addr_len(remote)) == -1) {
+		error = errno;
+		snprintf(err, errlen, "cannot reach %s: %s",
+		    tnl_addr_str(remote, true, a), strerror(error));
+		goto close_fd;
+	}
+	*fdp = fd;
+	return 0;
+
+close_fd:
+	close(fd);
+	return error;
+}
+
+int
+tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
+    const struct sockaddr_storage *remote, char *err, size_t errlen)
+{
+	int	error;
+
+	memset(tx, 0, sizeof(*tx));
+	for (int i = 0; i < TNL_TX_SOCKS; i++)
+		tx->fds[i] = -1;
+	tx->family = remote->ss_family;
+	tx->outer = (tx->family == AF_INET6 ? IPV6_HLEN : IPV4_HLEN) +
+	    UDP_HLEN;
+	for (int i = 0; i < TNL_TX_SOCKS; i++)
+		if ((error = tnl_tx_socket(local, remote, &tx->fds[i], err,
+		    errlen)) != 0) {
+			tnl_tx_close(tx);
+			return error;
+		}
+	tnl_tx_refresh(tx);
+	return 0;
+}
+
+void
+tnl_tx_close(struct tnl_tx *tx)
+{
+	for (int i = 0; i < TNL_TX_SOCKS; i++) {
+		if (tx->fds[i] != -1)
+			close(tx->fds[i]);
+		tx->fds[i] = -1;
+	}
+}
+
+/* Every socket goes to the same remote: the first one speaks for all. */
+void
+tnl_tx_refresh(struct tnl_tx *tx)
+{
+	socklen_t	len = sizeof(int);
+	int		mtu;
+
+	if (tx->family == AF_INET6) {
+		if (getsockopt(tx->fds[0], IPPROTO_IPV6, IPV6_MTU, &mtu,
+		    &len) == -1)
+			return;
+	} else if (getsockopt(tx->fds[0], IPPROTO_IP, IP_MTU, &mtu, &len) ==
+	    -1)
+		return;
+	if (mtu > 0)
+		tx->path_mtu = mtu;
+}
+
+/*
+ * sendmmsg() stops at the first message that fails: count it, skip it and
+ * go on.  A full socket buffer fails every message after it, so the rest
+ * are counted without trying.
+ */
+static void
+tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
+{
+	unsigned	i = 0, n = tx->count[s];
+	int		sent;
+
+	while (i < n) {
+		sent = sendmmsg(tx->fds[s], &tx->msgs[s][i], n - i, 0);
+		if (sent > 0) {
+			for (; sent > 0; sent--, i++) {
+				port->stats.tx_packets++;
+				port->stats.tx_bytes += tx->pkts[s][i]->len;
+			}
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+			continue;
+		case EAGAIN:
+		case ENOBUFS:
+			for (; i < n; i++)
+				port_drop(port, DROP_TX_FULL);
+			return;
+		case EMSGSIZE:
+			port_drop(port, DROP_TOO_BIG);
+			tnl_tx_refresh(tx);
+			break;
+		default:
+			/* ECONNREFUSED: an earlier datagram drew an ICMP. */
+			port_drop(port, DROP_TX_ERROR);
+			port->stats.tx_errors++;
+			break;
+		}
+		i++;
+	}
+}
+
+void
+tnl_tx_send(struct tnl_tx *tx, struct port *port, const struct pkt_batch *b,
+    const uint8_t *hdr, size_t hlen, enum tnl_payload payload)
+{
+	size_t	room = 0;
+
+	if ((size_t)tx->path_mtu > tx->outer + hlen)
+		room = (size_t)tx->path_mtu - tx->outer - hlen;
+	memset(tx->count, 0, sizeof(tx->count));
+	for (unsigned i = 0; i < b->count; i++) {
+		const struct pkt	*p = b->pkts[i];
+		struct iovec		*iov = tx->iov[i];
+		unsigned		 s, k;
+
+		if (p->len > room) {
+			port_drop(port, DROP_TOO_BIG);
+			continue;
+		}
+		s = tnl_flow_hash(p->data, p->len, payload) % TNL_TX_SOCKS;
+		k = tx->count[s]++;
+		iov[0].iov_base = (void *)hdr;
+		iov[0].iov_len = hlen;
+		iov[1].iov_base = p->data;
+		iov[1].iov_len = p->len;
+		tx->msgs[s][k].msg_hdr = (struct msghdr){
+			.msg_iov = iov,
+			.msg_iovlen = 2,
+		};
+		tx->pkts[s][k] = p;
+	}
+	for (unsigned s = 0; s < TNL_TX_SOCKS; s++)
+		if (tx->count[s] > 0)
+			tnl_tx_flush(tx, port, s);
+}

@@ -1,0 +1,490 @@
+/*
+ * udp-endpoint.c - shared tunnel sockets: open, bind, receive, demultiplex.
+ *
+ * Datagrams are read TNL_HDR_MAX bytes before each buffer's data, so that
+ * once the header is pulled the payload starts at or before the usual
+ * offset and a full-size inner frame still fits the buffer.  A binding's
+ * payloads are gathered in its rxq and handed over once per read, after
+ * the whole batch is sorted: a binding appears at most once in active[],
+ * and an rxq never holds more than the batch read.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tnl-addr.h"
+#include "udp-endpoint.h"
+
+#define UDP_EP_BUCKETS	64		/* remotes hash, a power of two */
+#define UDP_EP_ROUNDS	4		/* batches read per readiness event */
+#define UDP_EP_RCVBUF	(4 << 20)	/* bursts of full-size frames */
+#define UDP_EP_SLACK	TNL_HDR_MAX
+
+const char *const tnl_drop_names[TNL_DROP__MAX] = {
+	[TNL_DROP_WRONG_SOURCE]	= "wrong_source",
+	[TNL_DROP_UNKNOWN_KEY]	= "unknown_key",
+	[TNL_DROP_TRUNCATED]	= "truncated",
+	[TNL_DROP_BAD_FLAGS]	= "bad_flags",
+	[TNL_DROP_BAD_VERSION]	= "bad_version",
+	[TNL_DROP_BAD_CHECKSUM]	= "bad_checksum",
+	[TNL_DROP_BAD_PROTO]	= "bad_proto",
+	[TNL_DROP_TOO_BIG]	= "too_big",
+	[TNL_DROP_NO_BUFFER]	= "no_buffer",
+};
+
+struct udp_ep_bind {
+	struct udp_ep			*ep;
+	struct udp_ep_remote		*remote;
+	bool				 has_key;
+	uint32_t			 key;
+	enum tnl_payload		 payload;
+	udp_ep_rx_fn			 rx;
+	void				*arg;
+	const char			*name;
+	struct pkt_batch		 rxq;
+	LIST_ENTRY(udp_ep_bind)		 entry;
+};
+
+/* One remote address and the bindings that have it. */
+struct udp_ep_remote {
+	struct sockaddr_storage		 addr;
+	LIST_HEAD(, udp_ep_bind)	 binds;
+	LIST_ENTRY(udp_ep_remote)	 entry;
+};
+
+struct udp_ep {
+	struct udp_eps			*eps;
+	const struct tnl_proto		*proto;
+	struct sockaddr_storage		 local;
+	int				 fd;
+	void				*watch;		/* io handle */
+	unsigned			 nbinds;
+	struct udp_ep_stats		 stats;
+	LIST_HEAD(, udp_ep_remote)	 remotes[UDP_EP_BUCKETS];
+	unsigned			 nactive;
+	struct udp_ep_bind		*active[PKT_BATCH_MAX];
+	/* recvmmsg() state, kept here to stay off the stack. */
+	struct mmsghdr			 msgs[PKT_BATCH_MAX];
+	struct iovec			 iov[PKT_BATCH_MAX];
+	struct sockaddr_storage		 from[PKT_BATCH_MAX];
+	struct pkt			*pkts[PKT_BATCH_MAX];
+	TAILQ_ENTRY(udp_ep)		 entry;
+};
+
+struct udp_eps {
+	struct pkt_pool			*pool;
+	bool				 has_io;
+	struct io_hooks			 io;
+	uint32_t			 seed;
+	TAILQ_HEAD(, udp_ep)		 eps;
+};
+
+struct udp_eps *
+udp_eps_create(struct pkt_pool *pool)
+{
+	struct udp_eps	*eps;
+
+	if ((eps = calloc(1, sizeof(*eps))) == NULL)
+		return NULL;
+	eps->pool = pool;
+	eps->seed = arc4random();
+	TAILQ_INIT(&eps->eps);
+	return eps;
+}
+
+void
+udp_eps_destroy(struct udp_eps *eps)
+{
+	free(eps);
+}
+
+static int
+udp_ep_watch(struct udp_ep *ep)
+{
+	struct udp_eps	*eps = ep->eps;
+
+	if (!eps->has_io || ep->watch != NULL)
+		return 0;
+	return eps->io.watch(eps->io.ctx, ep->fd, udp_ep_input, ep,
+	    &ep->watch);
+}
+
+static void
+udp_ep_unwatch(struct udp_ep *ep)
+{
+	struct udp_eps	*eps = ep->eps;
+
+	if (ep->watch == NULL)
+		return;
+	eps->io.unwatch(eps->io.ctx, ep->watch);
+	ep->watch = NULL;
+}
+
+int
+udp_eps_set_io(struct udp_eps *eps, const struct io_hooks *io)
+{
+	struct udp_ep	*ep;
+	int		 error;
+
+	TAILQ_FOREACH(ep, &eps->eps, entry)
+		udp_ep_unwatch(ep);
+	eps->has_io = io != NULL;
+	if (io == NULL)
+		return 0;
+	eps->io = *io;
+	TAILQ_FOREACH(ep, &eps->eps, entry)
+		if ((error = udp_ep_watch(ep)) != 0)
+			return error;
+	return 0;
+}
+
+/* Bigger than the default so a burst does not overflow; best effort. */
+static void
+udp_ep_rcvbuf(int fd)
+{
+	int	size = UDP_EP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+	    sizeof(size)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+static struct udp_ep *
+udp_ep_open(struct udp_eps *eps, const struct tnl_proto *proto,
+    const struct sockaddr_storage *local, char *err, size_t errlen)
+{
+	struct udp_ep	*ep;
+	char		 a[TNL_ADDR_STRLEN];
+	int		 on = 1, error;
+
+	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ep->eps = eps;
+	ep->proto = proto;
+	ep->local = *local;
+	for (int i = 0; i < UDP_EP_BUCKETS; i++)
+		LIST_INIT(&ep->remotes[i]);
+	tnl_addr_str(local, true, a);
+	ep->fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (ep->fd == -1) {
+		error = errno;
+		snprintf(err, errlen, "cannot open a socket for %s: %s", a,
+		    strerror(error));
+		goto free_ep;
+	}
+	/* [::]:4789 and 0.0.0.0:4789 are two endpoints, not one. */
+	if (local->ss_family == AF_INET6 && setsockopt(ep->fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1) {
+		error = errno;
+		snprintf(err, errlen, "%s: IPV6_V6ONLY: %s", a, strerror(error));
+		goto close_fd;
+	}
+	udp_ep_rcvbuf(ep->fd);
+	if (bind(ep->fd, (const struct sockaddr *)local,
+	    tnl_addr_len(local)) == -1) {
+		error = errno;
+		if (error == EADDRNOTAVAIL)
+			snprintf(err, errlen, "local address %s is not on this "
+			    "host", tnl_addr_str(local, false, a));
+		else
+			snprintf(err, errlen, "cannot bind %s: %s", a,
+			    strerror(error));
+		goto close_fd;
+	}
+	if ((error = udp_ep_watch(ep)) != 0) {
+		snprintf(err, errlen, "cannot watch %s: %s", a,
+		    strerror(error));
+		goto close_fd;
+	}
+	TAILQ_INSERT_TAIL(&eps->eps, ep, entry);
+	return ep;
+
+close_fd:
+	close(ep->fd);
+free_ep:
+	free(ep);
+	errno = error;
+	return NULL;
+}
+
+static void
+udp_ep_close(struct udp_ep *ep)
+{
+	udp_ep_unwatch(ep);
+	TAILQ_REMOVE(&ep->eps->eps, ep, entry);
+	close(ep->fd);
+	free(ep);
+}
+
+static struct udp_ep *
+udp_ep_find(const struct udp_eps *eps, const struct sockaddr_storage *local)
+{
+	struct udp_ep	*ep;
+
+	TAILQ_FOREACH(ep, &eps->eps, entry)
+		if (tnl_addr_equal(&ep->local, local) &&
+		    tnl_addr_port(&ep->local) == tnl_addr_port(local))
+			return ep;
+	return NULL;
+}
+
+static struct udp_ep_remote *
+udp_ep_remote_find(const struct udp_ep *ep, const struct sockaddr_storage *a)
+{
+	struct udp_ep_remote	*r;
+	uint32_t		 h = tnl_addr_hash(a, ep->eps->seed);
+
+	LIST_FOREACH(r, &ep->remotes[h & (UDP_EP_BUCKETS - 1)], entry)
+		if (tnl_addr_equal(&r->addr, a))
+			return r;
+	return NULL;
+}
+
+static bool
+udp_ep_bind_matches(const struct udp_ep_bind *b, bool has_key, uint32_t key,
+    enum tnl_payload payload)
+{
+	return b->payload == payload && b->has_key == has_key &&
+	    (!has_key || b->key == key);
+}
+
+/* Finds or makes the remote; refuses a key that is bound already. */
+static int
+udp_ep_remote_get(struct udp_ep *ep, const struct udp_ep_config *cfg,
+    struct udp_ep_remote **rp, char *err, size_t errlen)
+{
+	struct udp_ep_remote	*r;
+	struct udp_ep_bind	*b;
+	char			 a[TNL_ADDR_STRLEN], k[32] = "";
+	uint32_t		 h;
+
+	if ((r = udp_ep_remote_find(ep, &cfg->remote)) != NULL) {
+		LIST_FOREACH(b, &r->binds, entry) {
+			if (!udp_ep_bind_matches(b, cfg->has_key, cfg->key,
+			    cfg->payload))
+				continue;
+			if (cfg->has_key)
+				snprintf(k, sizeof(k), " %s %u",
+				    ep->proto->key_name, cfg->key);
+			snprintf(err, errlen, "port %s already tunnels to %s%s",
+			    b->name, tnl_addr_str(&cfg->remote, false, a), k);
+			return EEXIST;
+		}
+		*rp = r;
+		return 0;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	r->addr = cfg->remote;
+	LIST_INIT(&r->binds);
+	h = tnl_addr_hash(&r->addr, ep->eps->seed);
+	LIST_INSERT_HEAD(&ep->remotes[h & (UDP_EP_BUCKETS - 1)], r, entry);
+	*rp = r;
+	return 0;
+}
+
+int
+udp_ep_bind(struct udp_eps *eps, const struct udp_ep_config *cfg,
+    struct udp_ep_bind **bp, char *err, size_t errlen)
+{
+	struct udp_ep		*ep;
+	struct udp_ep_remote	*r;
+	struct udp_ep_bind	*b;
+	char			 a[TNL_ADDR_STRLEN];
+	bool			 opened = false;
+	int			 error;
+
+	if ((ep = udp_ep_find(eps, &cfg->local)) != NULL &&
+	    ep->proto != cfg->proto) {
+		snprintf(err, errlen, "%s already carries %s",
+		    tnl_addr_str(&cfg->local, true, a), ep->proto->name);
+		return EADDRINUSE;
+	}
+	if (ep == NULL) {
+		if ((ep = udp_ep_open(eps, cfg->proto, &cfg->local, err,
+		    errlen)) == NULL)
+			return errno;
+		opened = true;
+	}
+	if ((error = udp_ep_remote_get(ep, cfg, &r, err, errlen)) != 0)
+		goto close_ep;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		error = ENOMEM;
+		goto put_remote;
+	}
+	b->ep = ep;
+	b->remote = r;
+	b->has_key = cfg->has_key;
+	b->key = cfg->key;
+	b->payload = cfg->payload;
+	b->rx = cfg->rx;
+	b->arg = cfg->arg;
+	b->name = cfg->name;
+	LIST_INSERT_HEAD(&r->binds, b, entry);
+	ep->nbinds++;
+	*bp = b;
+	return 0;
+
+put_remote:
+	if (LIST_EMPTY(&r->binds)) {
+		LIST_REMOVE(r, entry);
+		free(r);
+	}
+close_ep:
+	if (opened)
+		udp_ep_close(ep);
+	return error;
+}
+
+void
+udp_ep_unbind(struct udp_ep_bind *b)
+{
+	struct udp_ep		*ep = b->ep;
+	struct udp_ep_remote	*r = b->remote;
+
+	LIST_REMOVE(b, entry);
+	free(b);
+	if (LIST_EMPTY(&r->binds)) {
+		LIST_REMOVE(r, entry);
+		free(r);
+	}
+	if (--ep->nbinds == 0)
+		udp_ep_close(ep);
+}
+
+const struct udp_ep *
+udp_ep_of(const struct udp_ep_bind *b)
+{
+	return b->ep;
+}
+
+const struct udp_ep *
+udp_eps_next(const struct udp_eps *eps, const struct udp_ep *ep)
+{
+	return ep == NULL ? TAILQ_FIRST(&eps->eps) : TAILQ_NEXT(ep, entry);
+}
+
+void
+udp_ep_get_info(const struct udp_ep *ep, struct udp_ep_info *info)
+{
+	info->proto = ep->proto;
+	info->local = ep->local;
+	info->binds = ep->nbinds;
+	info->stats = ep->stats;
+}
+
+int
+udp_ep_fd(const struct udp_ep *ep)
+{
+	return ep->fd;
+}
+
+/* Sorts one datagram to its binding's rxq, or counts and frees it. */
+static void
+udp_ep_demux(struct udp_ep *ep, struct pkt *p, const struct mmsghdr *m)
+{
+	const struct udp_ep_remote	*r;
+	struct udp_ep_bind		*b;
+	struct tnl_rx			 rx;
+	uint8_t				*start = p->data - UDP_EP_SLACK;
+	size_t				 len = m->msg_len;
+
+	ep->stats.rx_packets++;
+	ep->stats.rx_bytes += len;
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		rx.drop = TNL_DROP_TOO_BIG;
+		goto drop;
+	}
+	if ((r = udp_ep_remote_find(ep, m->msg_hdr.msg_name)) == NULL) {
+		rx.drop = TNL_DROP_WRONG_SOURCE;
+		goto drop;
+	}
+	if (ep->proto->parse(start, len, &rx) == -1)
+		goto drop;
+	LIST_FOREACH(b, &r->binds, entry)
+		if (udp_ep_bind_matches(b, rx.has_key, rx.key, rx.payload))
+			break;
+	if (b == NULL) {
+		rx.drop = TNL_DROP_UNKNOWN_KEY;
+		goto drop;
+	}
+	p->data = start + rx.hlen;
+	p->len = (uint32_t)(len - rx.hlen);
+	if (b->rxq.count == 0)
+		ep->active[ep->nactive++] = b;
+	pkt_batch_add(&b->rxq, p);
+	return;
+
+drop:
+	ep->stats.drops[rx.drop]++;
+	pkt_free(p);
+}
+
+/* One recvmmsg(): returns how many datagrams it brought. */
+static unsigned
+udp_ep_read(struct udp_ep *ep, time_t now)
+{
+	struct pkt	*p;
+	unsigned	 want;
+	int		 n;
+
+	for (want = 0; want < PKT_BATCH_MAX; want++) {
+		if ((p = pkt_alloc(ep->eps->pool)) == NULL)
+			break;
+		ep->pkts[want] = p;
+		ep->iov[want].iov_base = p->data - UDP_EP_SLACK;
+		ep->iov[want].iov_len = pkt_tailroom(p) + UDP_EP_SLACK;
+		ep->msgs[want].msg_hdr = (struct msghdr){
+			.msg_name = &ep->from[want],
+			.msg_namelen = sizeof(ep->from[want]),
+			.msg_iov = &ep->iov[want],
+			.msg_iovlen = 1,
+		};
+	}
+	if (want == 0) {
+		ep->stats.drops[TNL_DROP_NO_BUFFER]++;
+		return 0;
+	}
+	do
+		n = recvmmsg(ep->fd, ep->msgs, want, MSG_DONTWAIT, NULL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno != EAGAIN)
+			ep->stats.rx_errors++;
+		n = 0;
+	}
+	for (unsigned i = 0; i < (unsigned)n; i++)
+		udp_ep_demux(ep, ep->pkts[i], &ep->msgs[i]);
+	for (unsigned i = (unsigned)n; i < want; i++)
+		pkt_free(ep->pkts[i]);
+
+	for (unsigned i = 0; i < ep->nactive; i++) {
+		struct udp_ep_bind *b = ep->active[i];
+
+		b->rx(b->arg, &b->rxq, now);
+		pkt_batch_init(&b->rxq);
+	}
+	ep->nactive = 0;
+	return (unsigned)n;
+}
+
+/* A short batch means the socket (or the pool) is drained. */
+void
+udp_ep_input(void *arg, time_t now)
+{
+	struct udp_ep	*ep = arg;
+
+	for (int i = 0; i < UDP_EP_ROUNDS; i++)
+		if (udp_ep_read(ep, now) < PKT_BATCH_MAX)
+			break;
+}

@@ -1,0 +1,101 @@
+/*
+ * udp-endpoint.h - the UDP sockets tunnels share, and demultiplexing.
+ *
+ * An endpoint is one UDP socket bound to a local address (or the wildcard
+ * of one family) and port, and speaks one encapsulation (struct tnl_proto).
+ * Every tunnel port on that address and port binds to the same endpoint
+ * with its own key: remote address, VNI or GRE key (or none), and payload
+ * (Ethernet or IP).  The first bind opens the endpoint, the last unbind
+ * closes it; a bind with another encapsulation, or a key already bound, is
+ * refused.  L2 ports (vxlan, gretap) and L3 ports alike bind here.
+ *
+ * Receiving: the endpoints' owner watches each socket (struct io_hooks,
+ * given to udp_eps_set_io()) and calls back on readiness.  The endpoint
+ * reads up to PKT_BATCH_MAX datagrams with one recvmmsg() into pool
+ * buffers, checks each one's source, parses its header and pulls it off,
+ * then hands each binding the batch of payloads it got, through its rx
+ * function, which owns them from then on (it must free them).  A datagram
+ * that fits no binding is freed and counted on the endpoint under one
+ * tnl_drop reason, in this order: wrong_source (no binding has that remote:
+ * its bytes are not even parsed), header errors, unknown_key (the remote's
+ * bindings have other keys or payloads).
+ *
+ * Lookup costs a hash of the source address and a walk of that remote's
+ * bindings, usually one.  Only configured remotes are in the table, so a
+ * sender cannot grow it or aim collisions into it.
+ */
+#ifndef UDP_ENDPOINT_H
+#define UDP_ENDPOINT_H
+
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "datapath/io.h"
+#include "datapath/pkt.h"
+
+#include "tnl.h"
+
+struct udp_eps;			/* the endpoints of one datapath */
+struct udp_ep;
+struct udp_ep_bind;
+
+/* Takes a batch of payloads (owning them) for the binding's arg. */
+typedef void	(*udp_ep_rx_fn)(void *arg, struct pkt_batch *, time_t now);
+
+struct udp_ep_config {
+	const struct tnl_proto	*proto;
+	struct sockaddr_storage	 local;		/* port set; may be wildcard */
+	struct sockaddr_storage	 remote;	/* port ignored */
+	bool			 has_key;
+	uint32_t		 key;
+	enum tnl_payload	 payload;
+	udp_ep_rx_fn		 rx;
+	void			*arg;
+	const char		*name;		/* for messages; kept */
+};
+
+struct udp_ep_stats {
+	uint64_t	rx_packets;	/* datagrams, before any check */
+	uint64_t	rx_bytes;
+	uint64_t	rx_errors;	/* failed reads */
+	uint64_t	drops[TNL_DROP__MAX];
+};
+
+struct udp_ep_info {
+	const struct tnl_proto	*proto;
+	struct sockaddr_storage	 local;
+	unsigned		 binds;
+	struct udp_ep_stats	 stats;
+};
+
+/* Basics.  destroy wants every binding gone. */
+struct udp_eps		*udp_eps_create(struct pkt_pool *);
+void			 udp_eps_destroy(struct udp_eps *);
+/*
+ * Watches every endpoint's socket through io, now and as endpoints open;
+ * NULL unwatches them all.  0 or an errno.
+ */
+int			 udp_eps_set_io(struct udp_eps *,
+			    const struct io_hooks *);
+
+/* 0 and *bp, or an errno with a message in err that quotes the value. */
+int			 udp_ep_bind(struct udp_eps *,
+			    const struct udp_ep_config *,
+			    struct udp_ep_bind **bp, char *err, size_t errlen);
+void			 udp_ep_unbind(struct udp_ep_bind *);
+const struct udp_ep	*udp_ep_of(const struct udp_ep_bind *);
+
+/* Walks the endpoints in the order they opened: start with NULL. */
+const struct udp_ep	*udp_eps_next(const struct udp_eps *,
+			    const struct udp_ep *);
+void			 udp_ep_get_info(const struct udp_ep *,
+			    struct udp_ep_info *);
+
+/* Reads what is waiting, as the owner does on readiness (for tests). */
+void			 udp_ep_input(void *ep, time_t now);
+int			 udp_ep_fd(const struct udp_ep *);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * cmd-tunnel.c - what show, port show and stats say about tunnels: each
+ * tunnel port's settings and MTUs, and each shared endpoint's counters.
+ */
+#include <string.h>
+
+#include "datapath/switch.h"
+#include "tunnel/port-tunnel.h"
+#include "tunnel/tnl-addr.h"
+#include "tunnel/udp-endpoint.h"
+
+#include "cmd.h"
+
+json_t *
+cmd_tunnel_json(const struct port *port)
+{
+	struct tnl_port_info	 info;
+	char			 remote[TNL_ADDR_STRLEN], local[TNL_ADDR_STRLEN];
+	json_t			*key;
+
+	if (tnl_port_get_info(port, &info) != 0)
+		return NULL;
+	key = info.has_key ? json_integer(info.key) : json_null();
+	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i}",
+	    "encap", info.proto,
+	    "remote", tnl_addr_str(&info.remote, false, remote),
+	    "local", info.local.ss_family == AF_UNSPEC ? NULL :
+	    tnl_addr_str(&info.local, false, local),
+	    "dstport", tnl_addr_port(&info.remote),
+	    info.key_name, key,
+	    "overhead", info.overhead,
+	    "underlay_mtu", info.underlay_mtu,
+	    "inner_mtu", port->mtu);
+}
+
+void
+cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
+{
+	const json_t	*t = json_object_get(port, "tunnel");
+	const json_t	*key;
+	const char	*local = cmd_jstr(t, "local");
+
+	if (t == NULL)
+		return;
+	fprintf(f, "%s  remote %s local %s dstport %lld", indent,
+	    cmd_jstr(t, "remote"), local[0] ? local : "any",
+	    cmd_jint(t, "dstport"));
+	if ((key = json_object_get(t, "vni")) != NULL)
+		fprintf(f, " vni %lld", json_integer_value(key));
+	else if ((key = json_object_get(t, "key")) != NULL &&
+	    json_is_integer(key))
+		fprintf(f, " key %lld", json_integer_value(key));
+	fprintf(f, " split-horizon %s\n",
+	    json_is_true(json_object_get(port, "split_horizon")) ? "on" :
+	    "off");
+	fprintf(f, "%s  overhead %lld, underlay mtu %lld, inner mtu %lld\n",
+	    indent, cmd_jint(t, "overhead"), cmd_jint(t, "underlay_mtu"),
+	    cmd_jint(t, "inner_mtu"));
+}
+
+static json_t *
+endpoint_json(const struct udp_ep *ep)
+{
+	struct udp_ep_info	 info;
+	char			 a[TNL_ADDR_STRLEN];
+	json_t			*drops;
+
+	udp_ep_get_info(ep, &info);
+	if ((drops = cmd_counters_json(info.stats.drops, tnl_drop_names,
+	    TNL_DROP__MAX)) == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:o}",
+	    "encap", info.proto->name,
+	    "local", tnl_addr_str(&info.local, false, a),
+	    "port", tnl_addr_port(&info.local),
+	    "ports", (json_int_t)info.binds,
+	    "rx_packets", (json_int_t)info.stats.rx_packets,
+	    "rx_bytes", (json_int_t)info.stats.rx_bytes,
+	    "rx_errors", (json_int_t)info.stats.rx_errors,
+	    "drops", drops);
+}
+
+json_t *
+cmd_endpoints_json(const struct sw *sw, const struct port *only)
+{
+	const struct udp_ep	*ep = NULL;
+	struct tnl_port_info	 info;
+	json_t			*list;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	if (only != NULL) {
+		if (tnl_port_get_info(only, &info) == 0 &&
+		    json_array_append_new(list, endpoint_json(info.ep)) == -1)
+			goto fail;
+		return list;
+	}
+	while ((ep = udp_eps_next(sw->env.eps, ep)) != NULL)
+		if (json_array_append_new(list, endpoint_json(ep)) == -1)
+			goto fail;
+	return list;
+
+fail:
+	json_decref(list);
+	return NULL;
+}
+
+void
+cmd_endpoints_print(const json_t *list, FILE *f)
+{
+	const char	*local;
+	bool		 v6;
+	json_t		*e;
+	size_t		 i;
+
+	json_array_foreach(list, i, e) {
+		local = cmd_jstr(e, "local");
+		v6 = strchr(local, ':') != NULL;
+		fprintf(f, "endpoint %s %s%s%s:%lld (%lld port%s)\n",
+		    cmd_jstr(e, "encap"), v6 ? "[" : "", local, v6 ? "]" : "",
+		    cmd_jint(e, "port"), cmd_jint(e, "ports"),
+		    cmd_jint(e, "ports") == 1 ? "" : "s");
+		fprintf(f, "  %-6s packets %lld bytes %lld errors %lld\n", "rx",
+		    cmd_jint(e, "rx_packets"), cmd_jint(e, "rx_bytes"),
+		    cmd_jint(e, "rx_errors"));
+		cmd_print_drops(f, json_object_get(e, "drops"));
+	}
+}
