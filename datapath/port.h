@@ -65,12 +65,21 @@ struct port_stats {
 #define PORT_SET_KEY		0x20	/* key, as a GRE key */
 #define PORT_SET_SPLIT_HORIZON	0x40
 
-/* What "port add NAME type T [options]" asked for, already parsed. */
+enum port_split_horizon {
+	PORT_SH_DEFAULT,	/* the type's: on for tunnels, off for taps */
+	PORT_SH_ON,
+	PORT_SH_OFF,
+};
+
+/*
+ * What "port add NAME type T [options]" asked for, already parsed; zero
+ * means "not given" throughout.
+ */
 struct port_config {
 	char			 name[IFNAMSIZ];
 	const char		*type;
 	int			 mtu;		/* 0: the type's default */
-	int			 split_horizon;	/* -1: the type's default */
+	enum port_split_horizon	 split_horizon;
 	/* Tunnels.  ss_family is AF_UNSPEC for an address not given. */
 	struct sockaddr_storage	 remote;
 	struct sockaddr_storage	 local;

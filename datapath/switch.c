@@ -113,8 +113,8 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 	port->ops = ops;
 	port->fd = -1;
 	port->env = &sw->env;
-	port->split_horizon = config->split_horizon < 0 ? ops->split_horizon :
-	    config->split_horizon != 0;
+	port->split_horizon = config->split_horizon == PORT_SH_DEFAULT ?
+	    ops->split_horizon : config->split_horizon == PORT_SH_ON;
 	if ((error = ops->open(port, config, err, errlen)) != 0) {
 		free(port);
 		return error;

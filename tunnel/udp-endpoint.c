@@ -75,6 +75,8 @@ struct udp_ep {
 	TAILQ_ENTRY(udp_ep)		 entry;
 };
 
+static void	udp_ep_input(void *, time_t);
+
 struct udp_eps {
 	struct pkt_pool			*pool;
 	bool				 has_io;
@@ -479,7 +481,7 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 }
 
 /* A short batch means the socket (or the pool) is drained. */
-void
+static void
 udp_ep_input(void *arg, time_t now)
 {
 	struct udp_ep	*ep = arg;

@@ -94,8 +94,7 @@ const struct udp_ep	*udp_eps_next(const struct udp_eps *,
 void			 udp_ep_get_info(const struct udp_ep *,
 			    struct udp_ep_info *);
 
-/* Reads what is waiting, as the owner does on readiness (for tests). */
-void			 udp_ep_input(void *ep, time_t now);
+/* The socket, as the owner is asked to watch it. */
 int			 udp_ep_fd(const struct udp_ep *);
 
 #endif

@@ -108,9 +108,9 @@ static int
 opt_split_horizon(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 {
 	if (strcmp(s, "on") == 0)
-		cfg->split_horizon = 1;
+		cfg->split_horizon = PORT_SH_ON;
 	else if (strcmp(s, "off") == 0)
-		cfg->split_horizon = 0;
+		cfg->split_horizon = PORT_SH_OFF;
 	else
 		return cmd_error(ctx, "invalid split-horizon '%s' (expected on "
 		    "or off)", s);
@@ -182,7 +182,7 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 static int
 cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct port_config	 cfg = { .mtu = 0, .split_horizon = -1 };
+	struct port_config	 cfg = { .mtu = 0 };
 	struct port		*port;
 	char			 err[256] = "";
 	int			 error;

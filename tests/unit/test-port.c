@@ -29,6 +29,8 @@ test_drop_reason_names(void **state)
 	assert_string_equal(drop_reason_names[DROP_SAME_PORT], "same_port");
 	assert_string_equal(drop_reason_names[DROP_BAD_SRC_MAC], "bad_src_mac");
 	assert_string_equal(drop_reason_names[DROP_LINK_DOWN], "link_down");
+	assert_string_equal(drop_reason_names[DROP_SPLIT_HORIZON],
+	    "split_horizon");
 }
 
 static void
@@ -40,8 +42,19 @@ test_port_types(void **state)
 	assert_null(port_ops_find("TAP"));
 	assert_null(port_ops_find(""));
 	assert_null(port_ops_find(NULL));
-	assert_string_equal(port_type_names(), "tap, dummy");
-	assert_string_equal(port_type_names(), "tap, dummy");
+	assert_ptr_equal(port_ops_find("vxlan"), &port_vxlan_ops);
+	assert_ptr_equal(port_ops_find("gretap"), &port_gretap_ops);
+	assert_string_equal(port_type_names(), "tap, dummy, vxlan, gretap");
+	assert_string_equal(port_type_names(), "tap, dummy, vxlan, gretap");
+
+	/* Tunnels are split-horizon unless told otherwise; taps are not. */
+	assert_true(port_vxlan_ops.split_horizon);
+	assert_true(port_gretap_ops.split_horizon);
+	assert_false(port_tap_ops.split_horizon);
+	assert_true(port_vxlan_ops.settings & PORT_SET_VNI);
+	assert_false(port_vxlan_ops.settings & (PORT_SET_KEY | PORT_SET_MTU));
+	assert_true(port_gretap_ops.settings & PORT_SET_KEY);
+	assert_false(port_gretap_ops.settings & PORT_SET_VNI);
 }
 
 static void

@@ -327,7 +327,8 @@ test_port_add_errors(void **state)
 	cfg.type = "bogus";
 	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
-	assert_string_equal(err, "unknown port type 'bogus' (known: tap, dummy)");
+	assert_string_equal(err, "unknown port type 'bogus' (known: tap, dummy, "
+	    "vxlan, gretap)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';
@@ -443,9 +444,58 @@ test_port_input_drains_nothing_from_dummy(void **state)
 {
 	struct fixture	*f = *state;
 
-	sw_port_input(f->sw, f->p[1], NOW);
+	assert_int_equal(sw_port_input(f->sw, f->p[1], NOW), 0);
 	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
 	assert_int_equal(f->p[1]->stats.rx_packets, 0);
+}
+
+/* p3 and p4 are split-horizon, as two tunnels of a full mesh. */
+static void
+test_split_horizon(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->p[3]->split_horizon = f->p[4]->split_horizon = true;
+	inject(f, 3, BCAST, C);			/* C behind p3 */
+	assert_sent(f, (unsigned[]){ 0, 1, 1, 0, 0 });
+	inject(f, 1, BCAST, A);			/* a local port floods to all */
+	assert_sent(f, (unsigned[]){ 0, 1, 2, 1, 1 });
+	inject(f, 4, BCAST, B);			/* B behind p4 */
+	assert_sent(f, (unsigned[]){ 0, 2, 3, 1, 1 });
+
+	/* Known unicast between two split-horizon ports is dropped. */
+	inject(f, 4, C, B);
+	assert_sent(f, (unsigned[]){ 0, 2, 3, 1, 1 });
+	assert_int_equal(f->p[4]->stats.drops[DROP_SPLIT_HORIZON], 1);
+	inject(f, 4, A, B);			/* to a local port: fine */
+	assert_sent(f, (unsigned[]){ 0, 3, 3, 1, 1 });
+	inject(f, 1, C, A);
+	assert_sent(f, (unsigned[]){ 0, 3, 3, 2, 1 });
+
+	/* Turned off on one side, p3 and p4 talk again (hub and spoke). */
+	f->p[3]->split_horizon = false;
+	inject(f, 4, C, B);
+	assert_sent(f, (unsigned[]){ 0, 3, 3, 3, 1 });
+	inject(f, 3, BCAST, C);
+	assert_sent(f, (unsigned[]){ 0, 4, 4, 3, 2 });
+}
+
+static void
+test_split_horizon_from_config(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .name = "sh", .type = "dummy" };
+	struct port		*port;
+	char			 err[128];
+
+	cfg.split_horizon = PORT_SH_ON;
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
+	assert_true(port->split_horizon);
+	sw_port_del(f->sw, port);
+	cfg.split_horizon = PORT_SH_DEFAULT;		/* dummy: off */
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
+	assert_false(port->split_horizon);
+	assert_ptr_equal(port->env, &f->sw->env);
 }
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -468,6 +518,8 @@ main(void)
 		T(test_full_batch),
 		T(test_tick_ages_entries),
 		T(test_port_input_drains_nothing_from_dummy),
+		T(test_split_horizon),
+		T(test_split_horizon_from_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,554 @@
+/*
+ * test-udp-endpoint.c - tunnel ports on a switch, over loopback sockets.
+ *
+ *     dummy d1 --[sw]-- vxlan vx  127.R.S.1:P  <== UDP ==>  127.R.S.2:P  peer
+ *                                                           127.R.S.3    stranger
+ *
+ * The test is the remote host: its "peer" socket sends datagrams to the
+ * switch's endpoint and receives what the vxlan port sends.  The event loop
+ * is a fake set of io hooks that records what the switch asks to watch; the
+ * test calls the recorded input function as the daemon would.  R, S and P
+ * are random, so parallel runs do not collide.  No root needed.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "datapath/port-dummy.h"
+#include "datapath/switch.h"
+#include "tunnel/port-tunnel.h"
+#include "tunnel/tnl-addr.h"
+#include "tunnel/tnl-tx.h"
+#include "tunnel/udp-endpoint.h"
+
+#define NOW		1000
+#define VNI		42
+#define MAX_WATCH	8
+
+static const uint8_t	BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t	X[6] = { 0x02, 0, 0, 0, 0, 0x0a };	/* remote */
+static const uint8_t	L[6] = { 0x02, 0, 0, 0, 0, 0x0b };	/* local */
+
+/* The fake event loop. */
+struct watch {
+	bool		 used;
+	int		 fd;
+	io_input_fn	 input;
+	void		*arg;
+};
+
+struct fixture {
+	struct sw		*sw;
+	struct port		*d1, *vx;
+	struct sockaddr_storage	 local, remote, stranger;
+	uint16_t		 port;
+	int			 peer, other;
+	struct watch		 w[MAX_WATCH];
+	unsigned		 watches, unwatches;
+};
+
+static int
+fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
+{
+	struct fixture	*f = ctx;
+
+	for (int i = 0; i < MAX_WATCH; i++) {
+		if (f->w[i].used)
+			continue;
+		f->w[i] = (struct watch){ true, fd, input, arg };
+		*handle = &f->w[i];
+		f->watches++;
+		return 0;
+	}
+	return ENOSPC;
+}
+
+static void
+fake_unwatch(void *ctx, void *handle)
+{
+	struct fixture	*f = ctx;
+	struct watch	*w = handle;
+
+	assert_true(w->used);
+	w->used = false;
+	f->unwatches++;
+}
+
+static unsigned
+watching(const struct fixture *f)
+{
+	unsigned	n = 0;
+
+	for (int i = 0; i < MAX_WATCH; i++)
+		n += f->w[i].used;
+	return n;
+}
+
+static void
+addr(struct sockaddr_storage *ss, const char *s, uint16_t port)
+{
+	assert_int_equal(tnl_addr_parse(s, ss), 0);
+	tnl_addr_set_port(ss, port);
+}
+
+static int
+udp_socket(const struct sockaddr_storage *at)
+{
+	struct timeval	tv = { .tv_sec = 2 };
+	int		s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	/* A frame the switch failed to send fails the test, not hangs it. */
+	assert_int_equal(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+	assert_int_equal(bind(s, (const struct sockaddr *)at,
+	    sizeof(struct sockaddr_in)), 0);
+	return s;
+}
+
+static int
+add_tunnel(struct fixture *f, const char *name, const char *type,
+    bool has_key, uint32_t key, struct port **pp, char *err, size_t errlen)
+{
+	struct port_config	cfg = { .type = type, .has_key = has_key,
+				    .key = key, .dstport = f->port };
+
+	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+	cfg.remote = f->remote;
+	cfg.local = f->local;
+	return sw_port_add(f->sw, &cfg, pp, err, errlen);
+}
+
+static int
+setup(void **state)
+{
+	static struct fixture	 f;
+	static const struct io_hooks hooks = {
+		.watch = fake_watch,
+		.unwatch = fake_unwatch,
+		.ctx = &f,
+	};
+	struct port_config	 cfg = { .name = "d1", .type = "dummy" };
+	char			 a[16], err[256];
+	unsigned		 r, s;
+
+	memset(&f, 0, sizeof(f));
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	r = 1 + (unsigned)random() % 250;
+	s = 1 + (unsigned)random() % 250;
+	f.port = (uint16_t)(20000 + random() % 40000);
+	snprintf(a, sizeof(a), "127.%u.%u.1", r, s);
+	addr(&f.local, a, f.port);
+	snprintf(a, sizeof(a), "127.%u.%u.2", r, s);
+	addr(&f.remote, a, f.port);
+	snprintf(a, sizeof(a), "127.%u.%u.3", r, s);
+	addr(&f.stranger, a, 0);
+
+	if ((f.sw = sw_create()) == NULL)
+		return -1;
+	assert_int_equal(sw_set_io(f.sw, &hooks), 0);
+	assert_int_equal(sw_port_add(f.sw, &cfg, &f.d1, err, sizeof(err)), 0);
+	if (add_tunnel(&f, "vx", "vxlan", true, VNI, &f.vx, err,
+	    sizeof(err)) != 0)
+		fail_msg("vxlan port: %s", err);
+	f.peer = udp_socket(&f.remote);
+	f.other = udp_socket(&f.stranger);
+	*state = &f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	close(f->peer);
+	close(f->other);
+	sw_destroy(f->sw);
+	assert_int_equal(watching(f), 0);
+	return 0;
+}
+
+/* A 64-byte frame dst, src, IPv4, UDP sport -> 53. */
+static size_t
+frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6],
+    uint16_t sport)
+{
+	memset(buf, 0, 64);
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	memcpy(buf + 12, (uint8_t[]){ 0x08, 0x00, 0x45 }, 3);
+	buf[23] = 17;
+	buf[34] = (uint8_t)(sport >> 8);
+	buf[35] = (uint8_t)sport;
+	buf[37] = 53;
+	return 64;
+}
+
+/* A VXLAN datagram carrying a frame from X. */
+static size_t
+vxlan_dgram(uint8_t *buf, uint32_t vni, const uint8_t dst[6])
+{
+	memcpy(buf, (uint8_t[]){ 0x08, 0, 0, 0, (uint8_t)(vni >> 16),
+	    (uint8_t)(vni >> 8), (uint8_t)vni, 0 }, 8);
+	return 8 + frame(buf + 8, dst, X, 1);
+}
+
+static void
+send_from(struct fixture *f, int s, const void *buf, size_t len)
+{
+	assert_int_equal(sendto(s, buf, len, 0,
+	    (const struct sockaddr *)&f->local, sizeof(struct sockaddr_in)),
+	    (ssize_t)len);
+}
+
+/* Waits for the endpoint to be readable and runs its input, as the loop. */
+static void
+pump(struct fixture *f)
+{
+	struct watch	*w = NULL;
+
+	for (int i = 0; i < MAX_WATCH; i++)
+		if (f->w[i].used)
+			w = &f->w[i];
+	assert_non_null(w);
+	struct pollfd	pfd = { .fd = w->fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	w->input(w->arg, NOW);
+}
+
+static struct udp_ep_stats
+ep_stats(const struct fixture *f)
+{
+	struct udp_ep_info	info;
+
+	udp_ep_get_info(udp_eps_next(f->sw->env.eps, NULL), &info);
+	return info.stats;
+}
+
+static void
+inject(struct fixture *f, const uint8_t dst[6], const uint8_t src[6],
+    uint16_t sport)
+{
+	struct pkt_batch	 b;
+	struct pkt		*p = pkt_alloc(f->sw->pool);
+
+	assert_non_null(p);
+	p->len = (uint32_t)frame(p->data, dst, src, sport);
+	pkt_batch_init(&b);
+	pkt_batch_add(&b, p);
+	sw_input(f->sw, f->d1, &b, NOW);
+}
+
+static void
+test_receive_learn_and_forward(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 d[128];
+	size_t		 len = vxlan_dgram(d, VNI, BCAST), got;
+	const uint8_t	*out;
+
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(port_dummy_sent_count(f->d1), 1);
+	assert_non_null(out = port_dummy_sent(f->d1, 0, &got));
+	assert_int_equal(got, len - 8);
+	assert_memory_equal(out, d + 8, got);
+	assert_int_equal(f->vx->stats.rx_packets, 1);
+	assert_int_equal(f->vx->stats.rx_bytes, 64);
+	assert_ptr_equal(mac_table_lookup(f->sw->macs, X, 0, NOW), f->vx);
+	assert_int_equal(ep_stats(f).rx_packets, 1);
+	assert_int_equal(ep_stats(f).rx_bytes, len);
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+}
+
+static void
+test_send_encapsulates(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen = sizeof(from);
+	uint8_t			 want[64], got[256];
+	ssize_t			 n;
+
+	inject(f, X, L, 7);			/* X unknown: flooded */
+	n = recvfrom(f->peer, got, sizeof(got), 0, (struct sockaddr *)&from,
+	    &fromlen);
+	assert_int_equal(n, 8 + 64);
+	assert_memory_equal(got, ((uint8_t[]){ 0x08, 0, 0, 0, 0, 0, VNI, 0 }),
+	    8);
+	frame(want, X, L, 7);
+	assert_memory_equal(got + 8, want, 64);
+	assert_true(tnl_addr_equal(&from, &f->local));
+	assert_int_equal(f->vx->stats.tx_packets, 1);
+	assert_int_equal(f->vx->stats.tx_bytes, 64);
+	/* The path MTU (lo's, capped at 65535 for IPv4) less 20 IP + 8 UDP
+	 * + 8 VXLAN + 14 Ethernet. */
+	assert_int_equal(f->vx->mtu, 65535 - 50);
+}
+
+/* Every flow keeps its source port; 64 flows use all TNL_TX_SOCKS. */
+static void
+test_source_port_per_flow(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	uint16_t		 ports[64], distinct[TNL_TX_SOCKS];
+	unsigned		 ndistinct = 0;
+	uint8_t			 got[256];
+
+	for (uint16_t i = 0; i < 128; i++) {
+		inject(f, X, L, (uint16_t)(1000 + i % 64));
+		fromlen = sizeof(from);
+		assert_int_equal(recvfrom(f->peer, got, sizeof(got), 0,
+		    (struct sockaddr *)&from, &fromlen), 72);
+		if (i < 64) {
+			ports[i] = tnl_addr_port(&from);
+			continue;
+		}
+		assert_int_equal(tnl_addr_port(&from), ports[i % 64]);
+	}
+	for (int i = 0; i < 64; i++) {
+		unsigned j;
+
+		for (j = 0; j < ndistinct; j++)
+			if (distinct[j] == ports[i])
+				break;
+		if (j == ndistinct) {
+			assert_true(ndistinct < TNL_TX_SOCKS);
+			distinct[ndistinct++] = ports[i];
+		}
+		assert_int_not_equal(ports[i], f->port);
+	}
+	assert_int_equal(ndistinct, TNL_TX_SOCKS);
+}
+
+static void
+test_bad_datagrams_counted(void **state)
+{
+	struct fixture		*f = *state;
+	struct udp_ep_stats	 st;
+	static uint8_t		 big[12000];
+	uint8_t			 d[128];
+	size_t			 len = vxlan_dgram(d, VNI, BCAST);
+
+	send_from(f, f->other, d, len);		/* wrong source */
+	pump(f);
+	vxlan_dgram(d, VNI + 1, BCAST);		/* unknown VNI */
+	send_from(f, f->peer, d, len);
+	send_from(f, f->peer, d, 7);		/* truncated */
+	d[0] = 0;				/* I flag clear */
+	send_from(f, f->peer, d, len);
+	vxlan_dgram(d, VNI, BCAST);
+	send_from(f, f->peer, d, 8 + 13);	/* inner runt */
+	memcpy(big, d, len);
+	send_from(f, f->peer, big, sizeof(big));	/* over a buffer */
+	while (ep_stats(f).rx_packets < 6)
+		pump(f);
+
+	st = ep_stats(f);
+	assert_int_equal(st.rx_packets, 6);
+	assert_int_equal(st.drops[TNL_DROP_WRONG_SOURCE], 1);
+	assert_int_equal(st.drops[TNL_DROP_UNKNOWN_KEY], 1);
+	assert_int_equal(st.drops[TNL_DROP_TRUNCATED], 1);
+	assert_int_equal(st.drops[TNL_DROP_BAD_FLAGS], 1);
+	assert_int_equal(st.drops[TNL_DROP_TOO_BIG], 1);
+	/* The runt reached the port and was dropped as a tap's would be. */
+	assert_int_equal(f->vx->stats.rx_packets, 1);
+	assert_int_equal(f->vx->stats.drops[DROP_RUNT], 1);
+	assert_int_equal(port_dummy_sent_count(f->d1), 0);
+
+	/* Good traffic still flows. */
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(port_dummy_sent_count(f->d1), 1);
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+}
+
+/* Random datagrams from the right source: each counted exactly once. */
+static void
+test_random_datagrams(void **state)
+{
+	struct fixture		*f = *state;
+	struct udp_ep_stats	 st;
+	uint8_t			 d[100];
+	uint64_t		 dropped = 0;
+
+	srandom(11);
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 50; i++) {
+			size_t len = (size_t)random() % sizeof(d);
+
+			for (size_t j = 0; j < len; j++)
+				d[j] = (uint8_t)random();
+			if (i % 2 && len >= 8)
+				memcpy(d, (uint8_t[]){ 0x08, 0, 0, 0, 0, 0,
+				    VNI, 0 }, 8);
+			send_from(f, f->peer, d, len);
+		}
+		while (ep_stats(f).rx_packets < (uint64_t)(round + 1) * 50)
+			pump(f);
+	}
+	st = ep_stats(f);
+	for (int i = 0; i < TNL_DROP__MAX; i++)
+		dropped += st.drops[i];
+	assert_int_equal(st.rx_packets, 1000);
+	assert_int_equal(dropped + f->vx->stats.rx_packets, 1000);
+	assert_true(f->vx->stats.rx_packets > 100);
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+}
+
+static void
+test_ports_share_one_endpoint(void **state)
+{
+	struct fixture		*f = *state;
+	struct udp_ep_info	 info;
+	struct port		*vx2, *other;
+	uint8_t			 d[128];
+	char			 err[256];
+
+	assert_int_equal(add_tunnel(f, "vx2", "vxlan", true, VNI + 1, &vx2,
+	    err, sizeof(err)), 0);
+	assert_int_equal(watching(f), 1);
+	udp_ep_get_info(udp_eps_next(f->sw->env.eps, NULL), &info);
+	assert_int_equal(info.binds, 2);
+	assert_null(udp_eps_next(f->sw->env.eps,
+	    udp_eps_next(f->sw->env.eps, NULL)));
+
+	/* Demultiplexed by VNI: X behind vx2 this time. */
+	send_from(f, f->peer, d, vxlan_dgram(d, VNI + 1, BCAST));
+	pump(f);
+	assert_ptr_equal(mac_table_lookup(f->sw->macs, X, 0, NOW), vx2);
+	assert_int_equal(vx2->stats.rx_packets, 1);
+	assert_int_equal(f->vx->stats.rx_packets, 0);
+
+	/* The same remote and VNI twice, another encapsulation. */
+	assert_int_equal(add_tunnel(f, "vx3", "vxlan", true, VNI, &other, err,
+	    sizeof(err)), EEXIST);
+	assert_non_null(strstr(err, "port vx already tunnels to 127."));
+	assert_non_null(strstr(err, " vni 42"));
+	assert_int_equal(add_tunnel(f, "gt", "gretap", false, 0, &other, err,
+	    sizeof(err)), EADDRINUSE);
+	assert_non_null(strstr(err, "already carries vxlan"));
+	assert_int_equal(f->sw->nports, 3);
+
+	/* The endpoint goes with its last port. */
+	sw_port_del(f->sw, vx2);
+	assert_int_equal(watching(f), 1);
+	sw_port_del(f->sw, f->vx);
+	assert_int_equal(watching(f), 0);
+	assert_null(udp_eps_next(f->sw->env.eps, NULL));
+	assert_int_equal(f->unwatches, 1);
+}
+
+static void
+test_config_errors(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .name = "bad", .type = "vxlan" };
+	struct port		*port;
+	char			 err[256];
+
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "a vxlan port needs 'remote ADDR'");
+
+	addr(&cfg.remote, "224.0.0.1", 0);
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "remote 224.0.0.1 is not a unicast address");
+
+	addr(&cfg.remote, "127.0.0.2", 0);
+	addr(&cfg.local, "::1", 0);
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "local ::1 and remote 127.0.0.2 are not of "
+	    "the same family");
+
+	addr(&cfg.local, "192.0.2.1", 0);	/* TEST-NET-1: not here */
+	cfg.dstport = f->port;
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EADDRNOTAVAIL);
+	assert_string_equal(err, "local address 192.0.2.1 is not on this "
+	    "host");
+
+	cfg.local = f->local;
+	cfg.has_key = true;
+	cfg.key = 1u << 24;
+	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "invalid VNI 16777216 (0 to 16777215)");
+	assert_int_equal(f->sw->nports, 2);
+	assert_int_equal(watching(f), 1);
+}
+
+static void
+test_io_hooks(void **state)
+{
+	struct fixture		*f = *state;
+	const struct io_hooks	 hooks = { fake_watch, fake_unwatch, f };
+	struct tnl_port_info	 info;
+
+	assert_int_equal(f->watches, 1);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(f->w[0].fd, udp_ep_fd(info.ep));
+	assert_int_equal(sw_set_io(f->sw, NULL), 0);
+	assert_int_equal(watching(f), 0);
+	assert_int_equal(sw_set_io(f->sw, &hooks), 0);
+	assert_int_equal(watching(f), 1);
+	assert_int_equal(f->watches, 2);
+	assert_int_equal(tnl_port_get_info(f->d1, &info), EINVAL);
+}
+
+static void
+test_info(void **state)
+{
+	struct fixture		*f = *state;
+	struct tnl_port_info	 info;
+	char			 a[TNL_ADDR_STRLEN], b[TNL_ADDR_STRLEN];
+
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_string_equal(info.proto, "vxlan");
+	assert_string_equal(info.key_name, "vni");
+	assert_true(info.has_key);
+	assert_int_equal(info.key, VNI);
+	assert_int_equal(info.overhead, 50);
+	assert_int_equal(info.underlay_mtu, f->vx->mtu + 50);
+	assert_string_equal(tnl_addr_str(&info.remote, true, a),
+	    tnl_addr_str(&f->remote, true, b));
+	assert_true(f->vx->split_horizon);
+	assert_string_equal(f->vx->ops->state(f->vx), "up");
+	assert_int_equal(f->vx->fd, -1);
+}
+
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_receive_learn_and_forward),
+		T(test_send_encapsulates),
+		T(test_source_port_per_flow),
+		T(test_bad_datagrams_counted),
+		T(test_random_datagrams),
+		T(test_ports_share_one_endpoint),
+		T(test_config_errors),
+		T(test_io_hooks),
+		T(test_info),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
