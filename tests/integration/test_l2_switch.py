@@ -217,3 +217,15 @@ def test_bad_config_file_is_refused(lab, tmp_path):
              "--config", conf, check=False, timeout=10)
     assert res.returncode != 0
     assert f"{conf}:1" in res.stderr and "soon" in res.stderr
+
+
+def test_tap_deleted_under_the_daemon_is_dropped_from_the_loop(lab):
+    d, (a, b, c) = switch_with(lab, 3)
+    a.run("ip", "link", "del", a.port)
+    wait_until(lambda: "its device is gone" in d.log_text(), what="the warning")
+    ping(b, c.addr, count=3)
+    time.sleep(1.5)             # a tick: the dead port stays unwatched
+    assert d.log_text().count(f"port {a.port}: its device is gone") == 1
+    assert "every read fails" not in d.log_text()
+    d.ctl("port", "del", a.port)
+    assert [p["name"] for p in d.ctl("port", "show", json_out=True)["ports"]] == [b.port, c.port]
