@@ -1,14 +1,22 @@
 #!/bin/sh
 # bench.sh - vswitchd beside the kernel on the same namespace shapes.
 #
-# Shape "single" (the only one so far), built once for each system:
+# Shapes, each built once for each system:
 #
+# "single", one switch:
 #     ns a                      ns s                       ns b
 #     198.19.0.1/24 ---- Linux bridge (veth pairs) ---- 198.19.0.2/24
 #     198.19.0.1/24 ---- vswitchd   (2 tap ports)  ---- 198.19.0.2/24
 #
-# vswitchd creates its taps in ns s; they are then moved into a and b, where
-# they get their address, the daemon keeping its file descriptors.
+# "vxlan", two hosts joined by a VXLAN tunnel (VNI 42) over a veth underlay:
+#     ns a          ns h1 198.18.0.1/24      ns h2 198.18.0.2/24        ns b
+#     .0.1 --veth-- bridge + kernel vxlan ==== kernel vxlan + bridge --veth-- .0.2
+#     .0.1 --tap--- vswitchd (tap, vxlan) ==== vswitchd (vxlan, tap) --tap--- .0.2
+#   underlay MTU 1600, endpoints 1500, so nothing is too big for the tunnel.
+#
+# vswitchd creates its taps in its own namespace (s, h1, h2); they are then
+# moved into a and b, where they get their address, the daemon keeping its
+# file descriptors.
 #
 # Measured from a to b, REPS times, the systems taking turns (the first system
 # goes first in odd reps, last in even ones, so slow drifts of the machine
@@ -16,14 +24,15 @@
 #   TCP      iperf3, 1 stream, DUR s, receiver Gbit/s
 #   UDP64    iperf3 -u -l 64 -b 0, DUR s, packets received per second
 #   ping     ping -c PING_N -i 0.01, average RTT
-# and the daemon's CPU (utime+stime from /proc/PID/stat) during each figure
-# and its peak RSS (VmHWM).  Each figure printed is the median of the reps.
+# and the daemons' CPU (utime+stime from /proc/PID/stat, summed over the
+# shape's daemons) during each figure and their peak RSS (VmHWM, the largest
+# daemon's).  Each figure printed is the median of the reps.
 # This is a benchmark, not a test: it asserts nothing about speed, and exits
 # non-zero only if a system could not be set up or measured.
 #
 # Usage (root, after make):  sh tests/bench/bench.sh
 #   REPS=3 DUR=5 PING_N=200  repetitions, seconds per iperf3 run, pings per rep
-#   SHAPES=single            shapes to run, in order
+#   SHAPES="single vxlan"    shapes to run, in order
 #   KEEP=1                   keep the work directory (logs, iperf3 JSON, raw TSV)
 #   VSWITCHD=... VSWCTL=...  binaries (default: the ones built in this tree)
 #
@@ -34,8 +43,7 @@
 # A setup function names its namespaces "$P-TAG-x" (ns_add) and its interfaces
 # "$P$TAG..." (at most 15 characters), starts daemons with vsw_start, and ends
 # with sys_set to say where the endpoints are.  Measurement, clean-up and the
-# table are shared.  Planned: "vxlan" (two hosts; kernel vxlan + bridge vs two
-# vswitchd with vxlan ports) and "routed" (tun/ipip vs kernel forwarding).
+# table are shared.  Planned: "routed" (tun/ipip vs kernel forwarding).
 #
 # Only addresses from 198.18.0.0/15, only names with this run's prefix, and
 # only processes this script started (killed by PID) are touched.
@@ -48,7 +56,7 @@ export LC_ALL=C
 REPS=${REPS:-3}
 DUR=${DUR:-5}
 PING_N=${PING_N:-200}
-SHAPES=${SHAPES:-single}
+SHAPES=${SHAPES:-single vxlan}
 KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VSWITCHD=${VSWITCHD:-$ROOT/vswitchd/vswitchd}
@@ -140,14 +148,16 @@ ep_up() {
 	ip -n "$1" link set "$2" up
 }
 
-# vsw_start TAG NS: run vswitchd in NS with its socket in $W/TAG
+# vsw_start TAG NS [NAME]: run vswitchd in NS with its socket in $W/TAG, or
+# in $W/TAG/NAME when a shape has several (vsw TAG/NAME talks to that one);
+# every daemon of TAG is listed in $W/TAG/pid
 vsw_start() {
-	local d=$W/$1 pid i
+	local d="$W/$1${3:+/$3}" pid i
 	mkdir -p "$d"
 	ip netns exec "$2" "$VSWITCHD" --foreground --socket "$d/sock" >"$d/vswitchd.log" 2>&1 &
 	pid=$!
 	PID_LIST="$PID_LIST $pid"
-	echo "$pid" > "$d/pid"
+	echo "$pid" >> "$W/$1/pid"
 	i=0
 	while [ ! -S "$d/sock" ]; do
 		alive "$pid" && [ $i -lt 100 ] || { log "vswitchd did not start:"; cat "$d/vswitchd.log" >&2; return 1; }
@@ -155,15 +165,15 @@ vsw_start() {
 	done
 }
 
-# vsw TAG ARGS...: vswctl against TAG's daemon
+# vsw TAG[/NAME] ARGS...: vswctl against that daemon
 vsw() {
 	local t=$1; shift
 	"$VSWCTL" --socket "$W/$t/sock" "$@"
 }
 
 # sys_set TAG NS_A NS_B IF_B IP_B NOTE: the endpoints of TAG's system
-# (traffic goes from NS_A to IP_B on IF_B in NS_B); the daemon, if any, is
-# $W/TAG/pid
+# (traffic goes from NS_A to IP_B on IF_B in NS_B); the daemons, if any,
+# are in $W/TAG/pid
 sys_set() {
 	printf '%s %s %s %s\n' "$2" "$3" "$4" "$5" > "$W/$1/sys"
 	printf '%s\n' "$6" > "$W/$1/note"
@@ -197,13 +207,64 @@ setup_single_vswitchd() {
 	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd, 2 tap ports moved into a and b"
 }
 
+# ------------------------------------------------------------ shape "vxlan"
+
+VNI=42
+UL_MTU=1600
+
+shape_vxlan() {
+	echo "vxlan|two hosts: a -- h1 (198.18.0.1) == VXLAN VNI $VNI over veth, MTU $UL_MTU == h2 (198.18.0.2) -- b, endpoints MTU 1500"
+}
+
+# underlay TAG H1 H2: the veth between the hosts, addressed, MTU UL_MTU
+underlay() {
+	local t=$1
+	veth "$2" "$P${t}u1" "$3" "$P${t}u2" || return 1
+	ip -n "$2" link set "$P${t}u1" mtu $UL_MTU && ip -n "$3" link set "$P${t}u2" mtu $UL_MTU &&
+	ip -n "$2" addr add 198.18.0.1/24 dev "$P${t}u1" && ip -n "$3" addr add 198.18.0.2/24 dev "$P${t}u2" &&
+	ip -n "$2" link set "$P${t}u1" up && ip -n "$3" link set "$P${t}u2" up
+}
+
+# kernel_vtep TAG N HOST EP_NS EP_IF LOCAL REMOTE: vxlan + bridge + veth to the endpoint
+kernel_vtep() {
+	local t=$1 n=$2 h=$3
+	veth "$4" "$5" "$h" "$P${t}e$n" || return 1
+	ip -n "$h" link add "$P${t}x$n" type vxlan id $VNI remote "$7" local "$6" dstport 4789 &&
+	ip -n "$h" link add "$P${t}br$n" type bridge &&
+	ip -n "$h" link set "$P${t}x$n" master "$P${t}br$n" && ip -n "$h" link set "$P${t}e$n" master "$P${t}br$n" &&
+	ip -n "$h" link set "$P${t}x$n" up && ip -n "$h" link set "$P${t}e$n" up &&
+	ip -n "$h" link set "$P${t}br$n" up
+}
+
+setup_vxlan_kernel() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" || return 1
+	kernel_vtep "$t" 1 "$h1" "$a" "$P${t}A" 198.18.0.1 198.18.0.2 &&
+	kernel_vtep "$t" 2 "$h2" "$b" "$P${t}B" 198.18.0.2 198.18.0.1 || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "kernel vxlan id $VNI dstport 4789 + bridge + veth per host"
+}
+
+setup_vxlan_vswitchd() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" || return 1
+	vsw_start "$t" "$h1" h1 && vsw_start "$t" "$h2" h2 || return 1
+	vsw "$t/h1" port add "$P${t}A" type tap && vsw "$t/h2" port add "$P${t}B" type tap &&
+	vsw "$t/h1" port add "$P${t}x" type vxlan remote 198.18.0.2 local 198.18.0.1 vni $VNI &&
+	vsw "$t/h2" port add "$P${t}x" type vxlan remote 198.18.0.1 local 198.18.0.2 vni $VNI || return 1
+	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd x2 (tap + vxlan port each), VXLAN over the veth underlay"
+}
+
 # ------------------------------------------------------------ measurement
 
-# cpu_ticks TAG: utime+stime of TAG's daemon (all threads), empty if none
+# cpu_ticks TAG: utime+stime of TAG's daemons (all threads), empty if none
 cpu_ticks() {
-	local f=$W/$1/pid
+	local f=$W/$1/pid p
 	[ -s "$f" ] || return 0
-	sed 's/^.*) //' "/proc/$(cat "$f")/stat" 2>/dev/null | awk '{print $12 + $13}'
+	for p in $(cat "$f"); do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null; done |
+		awk '{ s += $12 + $13 } END { print s + 0 }'
 }
 
 now_ns() { date +%s%N; }
@@ -332,7 +393,7 @@ table() {
 		FILENAME ~ /cpu_ticks$/ { c += $1 } FILENAME ~ /cpu_ns$/ { ns += $1 }
 		END { if (ns > 0) printf "vswitchd CPU (utime+stime): %.1f s over %.0f s of measurements (%.0f %% of one core)\n",
 			c / hz, ns / 1e9, 100 * c / hz / (ns / 1e9) }' "$W/v/cpu_ticks" "$W/v/cpu_ns" 2>/dev/null
-	[ -s "$W/v/hwm" ] && echo "vswitchd peak RSS (VmHWM): $(cat "$W/v/hwm")"
+	[ -s "$W/v/hwm" ] && echo "vswitchd peak RSS (VmHWM, the largest daemon): $(cat "$W/v/hwm")"
 	for t in k v; do
 		if [ -e "$W/$t/ok" ]; then n=$(cat "$W/$t/note"); else n="setup failed, not measured"; fi
 		echo "$(cat "$W/$t/name"): $n"
@@ -343,7 +404,7 @@ table() {
 
 # run_shape SHAPE: set up both systems, measure them in turns, print, tear down
 run_shape() {
-	local shape=$1 t r order ok="" pid kb rc=0
+	local shape=$1 t r order ok="" pid kb f rc=0
 	command -v "shape_$shape" > /dev/null || { log "unknown shape '$shape'"; return 1; }
 	mkdir -p "$W/k" "$W/v"
 	shape_"$shape" | cut -d'|' -f1 > "$W/k/name"
@@ -354,7 +415,9 @@ run_shape() {
 		if [ $t = k ]; then setup_"$shape"_kernel $t; else setup_"$shape"_vswitchd $t; fi \
 		    > "$W/$t/setup.log" 2>&1 && prepare $t >> "$W/$t/setup.log" 2>&1 && ok="$ok $t" && : > "$W/$t/ok" || {
 			log "$shape: $(cat "$W/$t/name") setup failed:"; sed 's/^/    /' "$W/$t/setup.log" >&2
-			[ -s "$W/$t/vswitchd.log" ] && sed 's/^/    vswitchd: /' "$W/$t/vswitchd.log" >&2
+			for f in "$W/$t/vswitchd.log" "$W/$t"/*/vswitchd.log; do
+				[ -s "$f" ] && sed 's/^/    vswitchd: /' "$f" >&2
+			done
 			rc=1
 		}
 	done
@@ -365,13 +428,15 @@ run_shape() {
 		r=$((r + 1))
 	done
 	if [ -s "$W/v/pid" ] && [ -e "$W/v/ok" ]; then
-		pid=$(cat "$W/v/pid")
-		if alive "$pid"; then
-			kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
-			[ -n "$kb" ] && awk -v kb="$kb" 'BEGIN { printf "%.1f MiB\n", kb / 1024 }' > "$W/v/hwm"
-		else
-			log "$shape: vswitchd (pid $pid) exited during the run"; rc=1
-		fi
+		for pid in $(cat "$W/v/pid"); do
+			if alive "$pid"; then
+				awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status"
+			else
+				log "$shape: vswitchd (pid $pid) exited during the run"; rc=1
+			fi
+		done > "$W/v/hwm_kb"
+		kb=$(sort -n "$W/v/hwm_kb" | tail -n 1)
+		[ -n "$kb" ] && awk -v kb="$kb" 'BEGIN { printf "%.1f MiB\n", kb / 1024 }' > "$W/v/hwm"
 	fi
 	table "$shape"
 	teardown
