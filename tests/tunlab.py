@@ -9,19 +9,24 @@ underlay namespace when more than two hosts share one segment.
 
 import json
 
-from vswlab import ping, port_stats, wait_until
+from vswlab import ping, wait_until
 
 UNDERLAY_MTU = 1600     # room for any encapsulation around 1500-byte frames
 
 
 class Host:
     def __init__(self, lab, n, daemon=True):
+        self.lab = lab
         self.n = n
         self.ns = lab.netns(f"H{n}")
         self.addr = f"198.18.0.{n}"
         self.addr6 = f"fd00:5657::{n}"
         self.ifs = []
         self.daemon = lab.daemon(self.ns) if daemon else None
+
+    def start(self, *args):
+        """Starts the host's daemon later, with arguments."""
+        self.daemon = self.lab.daemon(self.ns, *args)
 
     def ul(self, v6):
         return self.addr6 if v6 else self.addr
@@ -79,6 +84,18 @@ def tunnel(host, name, encap, remote, v6=False, local=True, **opts):
     return host.ctl(*args)
 
 
+def two_hosts(lab, encap, v6=False, mtu=UNDERLAY_MTU, endpoint_mtu=None, **opts):
+    """H1 and H2 on a veth, each with an endpoint and a tunnel port "tun"
+    to the other: H1's with local set, H2's without."""
+    h1, h2 = Host(lab, 1), Host(lab, 2)
+    link(lab, h1, h2, mtu=mtu)
+    e1, e2 = endpoint(lab, h1, endpoint_mtu), endpoint(lab, h2, endpoint_mtu)
+    tun = lab.name("tun")
+    tunnel(h1, tun, encap, h2, v6=v6, **opts)
+    tunnel(h2, tun, encap, h1, v6=v6, local=False, **opts)
+    return h1, h2, e1, e2, tun
+
+
 def iperf3(lab, client, server, seconds=2):
     """Bytes a TCP iperf3 run from client to server delivered."""
     proc = lab.popen(server, "iperf3", "-s", "-1", "-B", server.addr)
@@ -107,7 +124,3 @@ def connected(src, dst):
     """Pings until the first reply, so ARP and learning are done."""
     wait_until(lambda: ping(src, dst.addr, count=1, check=False).returncode == 0,
                timeout=30, interval=0.2, what=f"ping {src.name} -> {dst.addr}")
-
-
-__all__ = ["Host", "link", "segment", "endpoint", "tunnel", "iperf3",
-           "fdb_port", "endpoints", "connected", "port_stats", "UNDERLAY_MTU"]

@@ -100,6 +100,22 @@ portio_tick_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/* A persistent read event on fd, added: NULL when out of memory. */
+static struct event *
+portio_read_event(int fd, event_callback_fn cb, void *arg)
+{
+	struct event	*ev;
+
+	if ((ev = event_new(portio_base, fd, EV_READ | EV_PERSIST, cb,
+	    arg)) == NULL)
+		return NULL;
+	if (event_add(ev, NULL) == -1) {
+		event_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 int
 portio_attach(struct port *port)
 {
@@ -110,11 +126,8 @@ portio_attach(struct port *port)
 	if ((pio = calloc(1, sizeof(*pio))) == NULL)
 		return ENOMEM;
 	pio->port = port;
-	pio->ev = event_new(portio_base, port->fd, EV_READ | EV_PERSIST,
-	    portio_read_cb, pio);
-	if (pio->ev == NULL || event_add(pio->ev, NULL) == -1) {
-		if (pio->ev != NULL)
-			event_free(pio->ev);
+	if ((pio->ev = portio_read_event(port->fd, portio_read_cb, pio)) ==
+	    NULL) {
 		free(pio);
 		return ENOMEM;
 	}
@@ -154,11 +167,7 @@ portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
 		return ENOMEM;
 	w->input = input;
 	w->arg = arg;
-	w->ev = event_new(portio_base, fd, EV_READ | EV_PERSIST,
-	    portio_watch_cb, w);
-	if (w->ev == NULL || event_add(w->ev, NULL) == -1) {
-		if (w->ev != NULL)
-			event_free(w->ev);
+	if ((w->ev = portio_read_event(fd, portio_watch_cb, w)) == NULL) {
 		free(w);
 		return ENOMEM;
 	}

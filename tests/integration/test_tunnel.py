@@ -11,9 +11,9 @@ namespace) and a tunnel port to the other host.
 
 import pytest
 
-from tunlab import (Host, connected, endpoint, endpoints, fdb_port, iperf3,
-                    link, port_stats, tunnel)
-from vswlab import find_port, ping, wait_until
+from tunlab import (Host, connected, endpoint, endpoints, fdb_port, iperf3, link,
+                    tunnel, two_hosts)
+from vswlab import find_port, ping, port_stats, wait_until
 
 CASES = [
     # encap, IPv6 underlay, options
@@ -23,16 +23,6 @@ CASES = [
     ("gretap", True, {}),
 ]
 IDS = [f"{e}-{'ipv6' if v6 else 'ipv4'}{'-' + str(o) if o else ''}" for e, v6, o in CASES]
-
-
-def two_hosts(lab, encap, v6=False, mtu=1600, endpoint_mtu=None, **opts):
-    h1, h2 = Host(lab, 1), Host(lab, 2)
-    link(lab, h1, h2, mtu=mtu)
-    e1, e2 = endpoint(lab, h1, endpoint_mtu), endpoint(lab, h2, endpoint_mtu)
-    tun = lab.name("tun")
-    tunnel(h1, tun, encap, h2, v6=v6, **opts)
-    tunnel(h2, tun, encap, h1, v6=v6, local=False, **opts)
-    return h1, h2, e1, e2, tun
 
 
 @pytest.mark.parametrize("encap,v6,opts", CASES, ids=IDS)
@@ -133,6 +123,26 @@ def test_frames_too_big_for_the_underlay_are_dropped_and_counted(lab):
     wait_until(lambda: find_port(h1.ctl("show", json_out=True), tun)["mtu"] == 1550,
                what="inner MTU 1550")
     ping(e1, e2.addr, count=2, extra=("-s", "1472", "-M", "do"))
+
+
+def test_tunnel_from_the_config_file(lab, tmp_path):
+    # The underlay comes first: the daemon opens the tunnel at start-up.
+    h1, h2 = Host(lab, 1, daemon=False), Host(lab, 2)
+    link(lab, h1, h2)
+    tun = lab.name("tun")
+    conf = tmp_path / "h1.conf"
+    conf.write_text(f"port add {lab.name('t1')} type tap\n"
+                    f"port add {tun} type gretap remote {h2.addr6} key 5\n")
+    h1.start("--config", conf)
+    tunnel(h2, tun, "gretap", h1, v6=True, key=5)
+    e1 = lab.netns("E1")
+    h1.ns.run("ip", "link", "set", lab.name("t1"), "netns", e1.name)
+    e1.run("ip", "addr", "add", "198.19.0.1/24", "dev", lab.name("t1"))
+    e1.run("ip", "link", "set", lab.name("t1"), "up")
+    e1.addr = "198.19.0.1"
+    e2 = endpoint(lab, h2)
+    connected(e2, e1)
+    assert fdb_port(h1, e2.mac) == tun
 
 
 def test_port_del_closes_the_shared_socket_with_the_last_port(lab):

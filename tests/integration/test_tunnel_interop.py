@@ -20,9 +20,9 @@ import json
 
 import pytest
 
-from tunlab import (Host, connected, endpoint, fdb_port, iperf3, link,
-                    port_stats, tunnel)
-from vswlab import ping, sh, wait_until
+from tunlab import (Host, connected, endpoint, fdb_port, iperf3, link, tunnel,
+                    two_hosts)
+from vswlab import ping, port_stats, sh, wait_until
 
 VNI = 42
 
@@ -108,12 +108,7 @@ TSHARK_CASES = [
 @pytest.mark.parametrize("encap,port,opts,chain,fields", TSHARK_CASES,
                          ids=[c[0] for c in TSHARK_CASES])
 def test_tshark_decodes_what_vswitchd_sends(lab, tmp_path, encap, port, opts, chain, fields):
-    h1, h2 = Host(lab, 1), Host(lab, 2)
-    link(lab, h1, h2)
-    e1, e2 = endpoint(lab, h1), endpoint(lab, h2)
-    tun = lab.name("tun")
-    tunnel(h1, tun, encap, h2, **opts)
-    tunnel(h2, tun, encap, h1, **opts)
+    h1, h2, e1, e2, tun = two_hosts(lab, encap, **opts)
     connected(e1, e2)
     pcap = capture(lab, h2, port, 5, e1, e2, tmp_path)
 

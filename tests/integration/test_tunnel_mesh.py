@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from tunlab import Host, connected, endpoint, fdb_port, port_stats, segment, tunnel
-from vswlab import eth_frame, ping, raw_send, wait_until
+from tunlab import Host, connected, endpoint, fdb_port, segment, tunnel
+from vswlab import eth_frame, ping, port_stats, raw_send, wait_until
 
 
 def three_hosts(lab):

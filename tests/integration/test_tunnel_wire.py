@@ -18,8 +18,8 @@ import subprocess
 
 import pytest
 
-from tunlab import Host, connected, endpoint, link, port_stats, tunnel
-from vswlab import ping, wait_until
+from tunlab import connected, two_hosts
+from vswlab import ping, port_stats, wait_until
 
 COUNT = 10
 STRANGER = "198.18.0.99"
@@ -94,12 +94,7 @@ def scapy_send(host, dst, dport, cases, count=COUNT):
 
 
 def lab_for(lab, encap, opts):
-    h1, h2 = Host(lab, 1), Host(lab, 2)
-    link(lab, h1, h2)
-    e1, e2 = endpoint(lab, h1), endpoint(lab, h2)
-    tun = lab.name("tun")
-    tunnel(h1, tun, encap, h2, **opts)
-    tunnel(h2, tun, encap, h1, **opts)
+    h1, h2, e1, e2, tun = two_hosts(lab, encap, **opts)
     connected(e1, e2)
     return h1, h2, e1, e2, tun
 
