@@ -4,9 +4,9 @@
  * Datagrams are read TNL_HDR_MAX bytes before each buffer's data, so that
  * once the header is pulled the payload starts at or before the usual
  * offset and a full-size inner frame still fits the buffer.  A binding's
- * payloads are gathered in its rxq and handed over once per read, after
+ * payloads are gathered in its rxq and handed over once per batch, after
  * the whole batch is sorted: a binding appears at most once in active[],
- * and an rxq never holds more than the batch read.
+ * and an rxq never holds more than a batch.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -393,25 +393,20 @@ udp_ep_fd(const struct udp_ep *ep)
 
 /* Sorts one datagram to its binding's rxq, or counts and frees it. */
 static void
-udp_ep_demux(struct udp_ep *ep, struct pkt *p, const struct mmsghdr *m)
+udp_ep_demux(struct udp_ep *ep, struct pkt *p,
+    const struct sockaddr_storage *from)
 {
 	const struct udp_ep_remote	*r;
 	struct udp_ep_bind		*b;
 	struct tnl_rx			 rx;
-	uint8_t				*start = p->data - UDP_EP_SLACK;
-	size_t				 len = m->msg_len;
 
 	ep->stats.rx_packets++;
-	ep->stats.rx_bytes += len;
-	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
-		rx.drop = TNL_DROP_TOO_BIG;
-		goto drop;
-	}
-	if ((r = udp_ep_remote_find(ep, m->msg_hdr.msg_name)) == NULL) {
+	ep->stats.rx_bytes += p->len;
+	if ((r = udp_ep_remote_find(ep, from)) == NULL) {
 		rx.drop = TNL_DROP_WRONG_SOURCE;
 		goto drop;
 	}
-	if (ep->proto->parse(start, len, &rx) == -1)
+	if (ep->proto->parse(p->data, p->len, &rx) == -1)
 		goto drop;
 	LIST_FOREACH(b, &r->binds, entry)
 		if (udp_ep_bind_matches(b, rx.has_key, rx.key, rx.payload))
@@ -420,8 +415,7 @@ udp_ep_demux(struct udp_ep *ep, struct pkt *p, const struct mmsghdr *m)
 		rx.drop = TNL_DROP_UNKNOWN_KEY;
 		goto drop;
 	}
-	p->data = start + rx.hlen;
-	p->len = (uint32_t)(len - rx.hlen);
+	pkt_pull(p, rx.hlen);
 	if (b->rxq.count == 0)
 		ep->active[ep->nactive++] = b;
 	pkt_batch_add(&b->rxq, p);
@@ -432,12 +426,27 @@ drop:
 	pkt_free(p);
 }
 
+void
+udp_ep_deliver(struct udp_ep *ep, struct pkt **pkts,
+    const struct sockaddr_storage *from, unsigned n, time_t now)
+{
+	for (unsigned i = 0; i < n; i++)
+		udp_ep_demux(ep, pkts[i], &from[i]);
+	for (unsigned i = 0; i < ep->nactive; i++) {
+		struct udp_ep_bind *b = ep->active[i];
+
+		b->rx(b->arg, &b->rxq, now);
+		pkt_batch_init(&b->rxq);
+	}
+	ep->nactive = 0;
+}
+
 /* One recvmmsg(): returns how many datagrams it brought. */
 static unsigned
 udp_ep_read(struct udp_ep *ep, time_t now)
 {
 	struct pkt	*p;
-	unsigned	 want;
+	unsigned	 want, k = 0;
 	int		 n;
 
 	for (want = 0; want < PKT_BATCH_MAX; want++) {
@@ -465,18 +474,27 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 			ep->stats.rx_errors++;
 		n = 0;
 	}
-	for (unsigned i = 0; i < (unsigned)n; i++)
-		udp_ep_demux(ep, ep->pkts[i], &ep->msgs[i]);
+	/* Datagrams cut to the buffer go; the others close ranks. */
+	for (unsigned i = 0; i < (unsigned)n; i++) {
+		p = ep->pkts[i];
+		p->data -= UDP_EP_SLACK;
+		p->len = ep->msgs[i].msg_len;
+		if (ep->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			ep->stats.rx_packets++;
+			ep->stats.rx_bytes += p->len;
+			ep->stats.drops[TNL_DROP_TOO_BIG]++;
+			pkt_free(p);
+			continue;
+		}
+		if (k != i) {
+			ep->pkts[k] = p;
+			ep->from[k] = ep->from[i];
+		}
+		k++;
+	}
 	for (unsigned i = (unsigned)n; i < want; i++)
 		pkt_free(ep->pkts[i]);
-
-	for (unsigned i = 0; i < ep->nactive; i++) {
-		struct udp_ep_bind *b = ep->active[i];
-
-		b->rx(b->arg, &b->rxq, now);
-		pkt_batch_init(&b->rxq);
-	}
-	ep->nactive = 0;
+	udp_ep_deliver(ep, ep->pkts, ep->from, k, now);
 	return (unsigned)n;
 }
 

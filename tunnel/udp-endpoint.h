@@ -96,5 +96,14 @@ void			 udp_ep_get_info(const struct udp_ep *,
 
 /* The socket, as the owner is asked to watch it. */
 int			 udp_ep_fd(const struct udp_ep *);
+/*
+ * What a read does with the datagrams it got, apart from the socket so that
+ * a test or fuzz target can feed it bytes: pkts[i] holds a whole datagram
+ * (no more than PKT_BATCH_MAX) from from[i]; each is counted, sorted to its
+ * binding or dropped, and every binding then gets its batch.
+ */
+void			 udp_ep_deliver(struct udp_ep *, struct pkt **pkts,
+			    const struct sockaddr_storage *from, unsigned n,
+			    time_t now);
 
 #endif
