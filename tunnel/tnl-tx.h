@@ -59,7 +59,9 @@ void	tnl_tx_close(struct tnl_tx *);
 void	tnl_tx_refresh(struct tnl_tx *);
 /*
  * Sends every payload of b behind the hlen bytes of hdr, counting tx or a
- * drop on port; frees nothing.
+ * drop on port; frees nothing.  One header serves the batch: a port whose
+ * header depends on the payload (GRE carrying IPv4 or IPv6) sends one
+ * batch per header.
  */
 void	tnl_tx_send(struct tnl_tx *, struct port *, const struct pkt_batch *b,
 	    const uint8_t *hdr, size_t hlen, enum tnl_payload);
