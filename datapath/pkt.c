@@ -72,6 +72,12 @@ pkt_pool_avail(const struct pkt_pool *pool)
 	return pool->avail;
 }
 
+size_t
+pkt_pool_data_room(const struct pkt_pool *pool)
+{
+	return pool->room - PKT_HEADROOM;
+}
+
 struct pkt *
 pkt_alloc(struct pkt_pool *pool)
 {
