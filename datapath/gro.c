@@ -255,8 +255,6 @@ gro_batch(struct pkt_batch *b, struct pkt_pool *large, struct gro_stats *st)
 		if (r != NULL && s.candidate && gro_can_append(r, &s, room) &&
 		    gro_append(r, &s, b, large, st))
 			continue;
-		if (r != NULL)
-			r->open = false;
 		gro_run_start(&runs[nruns++], &s, n);
 		b->pkts[n++] = s.p;
 	}

@@ -319,6 +319,54 @@ test_uso4_and_uso6(void **state)
 	pkt_pool_destroy(large);
 }
 
+/* A UDP segment whose checksum comes to zero is sent as 0xffff. */
+static void
+test_uso_zero_checksum(void **state)
+{
+	struct pkt_pool		*large = pkt_pool_create(1, PKT_GSO_DATA_ROOM);
+	struct pkt_pool		*pool = pkt_pool_create(4, PKT_DATA_ROOM);
+	struct fspec		 s = fspec_tcp(4, NULL, 128);
+	uint8_t			 data[128];
+	struct gso_iter		 it;
+	struct pkt_batch	 out;
+	struct pkt		*p, *seg;
+	struct fpos		 pos;
+	uint16_t		 fold;
+
+	(void)state;
+	memcpy(data, payload, sizeof(data));
+	s.payload = data;
+	s.udp = true;
+	pos = fspec_pos(&s);
+
+	/* Segment once, then pick the first slice's last two bytes. */
+	data[62] = data[63] = 0;
+	p = superframe(large, &s, 64);
+	pkt_batch_init(&out);
+	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_next(&it, pool, &out), 0);
+	seg = out.pkts[0];
+	seg->data[pos.l4 + 6] = seg->data[pos.l4 + 7] = 0;
+	fold = ref_fold(ref_sum(ref_pseudo(seg->data + pos.l3, 4, 17,
+	    seg->len - (uint32_t)pos.l4), seg->data + pos.l4,
+	    seg->len - pos.l4));
+	f_put16(data + 62, (uint16_t)(0xffff - fold));
+	pkt_batch_free(&out);
+	pkt_free(p);
+
+	p = superframe(large, &s, 64);
+	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_next(&it, pool, &out), 0);
+	assert_int_equal(out.count, 2);
+	assert_int_equal(f_get16(out.pkts[0]->data + pos.l4 + 6), 0xffff);
+	for (unsigned i = 0; i < 2; i++)
+		check_frame(out.pkts[i]->data, out.pkts[i]->len, &s);
+	pkt_batch_free(&out);
+	pkt_free(p);
+	pkt_pool_destroy(pool);
+	pkt_pool_destroy(large);
+}
+
 static void
 test_one_segment_and_empty_payload(void **state)
 {
@@ -551,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_tso6_two_tags_and_options),
 		cmocka_unit_test(test_ipv4_options_copied),
 		cmocka_unit_test(test_uso4_and_uso6),
+		cmocka_unit_test(test_uso_zero_checksum),
 		cmocka_unit_test(test_one_segment_and_empty_payload),
 		cmocka_unit_test(test_many_segments_across_batches),
 		cmocka_unit_test(test_pool_runs_dry),
