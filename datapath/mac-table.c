@@ -1,16 +1,21 @@
 /*
  * mac-table.c - the learning table.
  *
- * Entries live in one array of max slots.  Buckets hold the index of the
- * first slot of a chain linked through the slots themselves, so deleting is
- * an unlink and lookups never meet tombstones.  There are at least twice as
- * many buckets as slots, which keeps chains to one or two slots.
+ * Entries live in one array of max slots of 48 bytes.  Buckets hold the
+ * index of the first slot of a chain linked through the slots themselves,
+ * so deleting is an unlink and lookups never meet tombstones.  There are at
+ * least twice as many buckets as slots, which keeps chains to one or two
+ * slots: a lookup reads one bucket and, nearly always, one slot, whatever
+ * the size.  The key is the first eight bytes of the entry (MAC, then VLAN),
+ * compared as one word.
  *
- * Learned entries are also on an index-linked LRU list, oldest at the head.
- * An entry moves to the tail only when its seen time changes, so a busy MAC
- * costs one list update per second, not one per frame.  That keeps the list
- * sorted by seen as long as the caller's clock never runs backwards, which
- * is what lets ageing stop at the first live entry.
+ * Learned entries are also on their port's LRU list (index-linked, oldest
+ * at the head), and each such port has a record in mac-ports.c counting
+ * them.  An entry moves to its list's tail when its seen time changes or
+ * it moves to another port, so a busy MAC costs one list update per second,
+ * not one per frame.  That keeps each list sorted by seen as long as the
+ * caller's clock never runs backwards, which is what lets ageing stop at
+ * the first live entry of each port.
  *
  * Slots never used yet are taken from a high-water mark and freed slots go
  * on a free list: creating a table for a large max touches no memory until
@@ -20,30 +25,38 @@
  *   - ageing 0 means entries never age;
  *   - an entry past its age but not yet expired counts as absent: learning
  *     it again is MAC_LEARN_NEW (and counts it as expired), wherever it was;
- *   - when full, learning replaces the oldest learned entry, counted as
- *     expired if it was already past its age, else as an eviction;
+ *   - when full, the victim is the oldest learned entry of the port holding
+ *     the most learned entries (ties: any of them), counted as expired if
+ *     it was already past its age, else as an eviction;
  *   - mac_table_set_max refuses (EBUSY) a max below the number of static
- *     entries, leaving the table unchanged; otherwise it evicts the oldest
- *     learned entries to fit and reallocates, which invalidates cursors.
+ *     entries, leaving the table unchanged; otherwise it evicts by the same
+ *     rule to fit and reallocates, which invalidates cursors.
  */
 #include <sys/random.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mac-ports.h"
 #include "mac-table.h"
 
 #define MAC_NIL		UINT32_MAX
+#define MAC_STATIC	(UINT32_MAX - 1)	/* owner of a static entry */
 #define MAC_VLAN_MAX	4095
 
 struct mac_slot {
 	struct mac_entry	 e;
-	uint64_t		 key;		/* vlan << 48 | mac */
 	uint32_t		 hnext;		/* bucket chain, or free list */
-	uint32_t		 prev;		/* LRU, learned entries only */
+	uint32_t		 prev;		/* port's LRU, learned only */
 	uint32_t		 next;
-	bool			 used;
+	uint32_t		 owner;		/* port record, MAC_STATIC, or
+						   MAC_NIL when free */
 };
+
+_Static_assert(offsetof(struct mac_entry, vlan) == 6,
+    "MAC and VLAN make the first eight bytes of an entry");
+_Static_assert(MAC_NIL == MAC_PORT_NONE, "one end-of-list value");
 
 struct mac_table {
 	struct mac_slot		*slots;
@@ -52,19 +65,31 @@ struct mac_table {
 	unsigned		 max;		/* slots */
 	unsigned		 hw;		/* slots [hw, max) never used */
 	uint32_t		 free;
-	uint32_t		 head;		/* oldest learned */
-	uint32_t		 tail;		/* newest learned */
 	unsigned		 ageing;
 	uint64_t		 seed;
+	struct mac_ports	 ports;
 	struct mac_table_stats	 stats;
 };
 
 static inline uint64_t
 mac_key(const uint8_t mac[6], uint16_t vlan)
 {
-	return (uint64_t)vlan << 48 | (uint64_t)mac[0] << 40 |
-	    (uint64_t)mac[1] << 32 | (uint64_t)mac[2] << 24 |
-	    (uint64_t)mac[3] << 16 | (uint64_t)mac[4] << 8 | mac[5];
+	uint8_t		k[8];
+	uint64_t	key;
+
+	memcpy(k, mac, 6);
+	memcpy(k + 6, &vlan, 2);
+	memcpy(&key, k, 8);
+	return key;
+}
+
+static inline uint64_t
+mac_slot_key(const struct mac_slot *s)
+{
+	uint64_t	key;
+
+	memcpy(&key, &s->e, 8);
+	return key;
 }
 
 /*
@@ -110,62 +135,74 @@ mac_find(const struct mac_table *t, uint64_t key)
 {
 	uint32_t	i = t->buckets[mac_bucket(t, key)];
 
-	while (i != MAC_NIL && t->slots[i].key != key)
+	while (i != MAC_NIL && mac_slot_key(&t->slots[i]) != key)
 		i = t->slots[i].hnext;
 	return i;
 }
 
+/* Puts learned slot i at the newest end of port record rec's list. */
 static void
-mac_lru_append(struct mac_table *t, uint32_t i)
+mac_lru_append(struct mac_table *t, uint32_t i, uint32_t rec)
 {
+	struct mac_port	*r = &t->ports.recs[rec];
 	struct mac_slot	*s = &t->slots[i];
 
-	s->prev = t->tail;
+	s->owner = rec;
+	s->prev = r->tail;
 	s->next = MAC_NIL;
-	if (t->tail != MAC_NIL)
-		t->slots[t->tail].next = i;
+	if (r->tail != MAC_NIL)
+		t->slots[r->tail].next = i;
 	else
-		t->head = i;
-	t->tail = i;
+		r->head = i;
+	r->tail = i;
 }
 
 static void
 mac_lru_remove(struct mac_table *t, uint32_t i)
 {
 	struct mac_slot	*s = &t->slots[i];
+	struct mac_port	*r = &t->ports.recs[s->owner];
 
 	if (s->prev != MAC_NIL)
 		t->slots[s->prev].next = s->next;
 	else
-		t->head = s->next;
+		r->head = s->next;
 	if (s->next != MAC_NIL)
 		t->slots[s->next].prev = s->prev;
 	else
-		t->tail = s->prev;
+		r->tail = s->prev;
 }
 
+/* Learned slot i joins port record rec: its list and its count. */
 static void
-mac_touch(struct mac_table *t, uint32_t i, time_t now)
+mac_own(struct mac_table *t, uint32_t i, uint32_t rec)
 {
-	t->slots[i].e.seen = now;
-	if (t->tail != i) {
-		mac_lru_remove(t, i);
-		mac_lru_append(t, i);
-	}
+	mac_lru_append(t, i, rec);
+	mac_ports_inc(&t->ports, rec);
+}
+
+/* Learned slot i leaves its port; the record goes with its last entry. */
+static void
+mac_disown(struct mac_table *t, uint32_t i)
+{
+	uint32_t	rec = t->slots[i].owner;
+
+	mac_lru_remove(t, i);
+	mac_ports_dec(&t->ports, rec);
 }
 
 static void
 mac_hash_insert(struct mac_table *t, uint32_t i)
 {
-	uint32_t	b = mac_bucket(t, t->slots[i].key);
+	uint32_t	b = mac_bucket(t, mac_slot_key(&t->slots[i]));
 
 	t->slots[i].hnext = t->buckets[b];
 	t->buckets[b] = i;
 }
 
+/* A new entry; rec is its port's record, or MAC_STATIC. */
 static uint32_t
-mac_insert(struct mac_table *t, uint64_t key, const uint8_t mac[6],
-    uint16_t vlan, void *port, time_t seen, bool is_static)
+mac_insert(struct mac_table *t, const struct mac_entry *e, uint32_t rec)
 {
 	struct mac_slot	*s;
 	uint32_t	 i;
@@ -175,18 +212,13 @@ mac_insert(struct mac_table *t, uint64_t key, const uint8_t mac[6],
 	else
 		i = t->hw++;
 	s = &t->slots[i];
-	memcpy(s->e.mac, mac, sizeof(s->e.mac));
-	s->e.vlan = vlan;
-	s->e.port = port;
-	s->e.seen = seen;
-	s->e.is_static = is_static;
-	s->key = key;
-	s->used = true;
+	s->e = *e;
 	mac_hash_insert(t, i);
-	if (is_static)
+	if (rec == MAC_STATIC) {
+		s->owner = MAC_STATIC;
 		t->stats.static_count++;
-	else
-		mac_lru_append(t, i);
+	} else
+		mac_own(t, i, rec);
 	t->stats.count++;
 	return i;
 }
@@ -195,32 +227,38 @@ static void
 mac_remove(struct mac_table *t, uint32_t i)
 {
 	struct mac_slot	*s = &t->slots[i];
-	uint32_t	*link = &t->buckets[mac_bucket(t, s->key)];
+	uint32_t	*link = &t->buckets[mac_bucket(t, mac_slot_key(s))];
 
 	while (*link != i)
 		link = &t->slots[*link].hnext;
 	*link = s->hnext;
-	if (s->e.is_static)
+	if (s->owner == MAC_STATIC)
 		t->stats.static_count--;
 	else
-		mac_lru_remove(t, i);
+		mac_disown(t, i);
 	t->stats.count--;
-	s->used = false;
+	s->owner = MAC_NIL;
 	s->hnext = t->free;
 	t->free = i;
 }
 
-/* Frees the oldest learned entry for a newcomer; false if all are static. */
+/*
+ * Frees a slot for a newcomer: the oldest learned entry of the port that
+ * holds the most.  False if every entry is static.
+ */
 static bool
 mac_make_room(struct mac_table *t, time_t now, bool know_now)
 {
-	if (t->head == MAC_NIL)
+	uint32_t	rec = mac_ports_top(&t->ports), victim;
+
+	if (rec == MAC_PORT_NONE)
 		return false;
-	if (know_now && mac_stale(t, &t->slots[t->head], now))
+	victim = t->ports.recs[rec].head;
+	if (know_now && mac_stale(t, &t->slots[victim], now))
 		t->stats.expired++;
 	else
 		t->stats.evictions++;
-	mac_remove(t, t->head);
+	mac_remove(t, victim);
 	return true;
 }
 
@@ -256,16 +294,22 @@ mac_table_create(unsigned max, unsigned ageing)
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((error = mac_alloc(max, &t->slots, &t->buckets, &t->mask)) != 0) {
-		free(t);
-		errno = error;
-		return NULL;
-	}
+	if ((error = mac_ports_init(&t->ports)) != 0)
+		goto free_table;
+	if ((error = mac_alloc(max, &t->slots, &t->buckets, &t->mask)) != 0)
+		goto free_ports;
 	t->max = max;
-	t->free = t->head = t->tail = MAC_NIL;
+	t->free = MAC_NIL;
 	t->ageing = ageing;
 	t->seed = mac_seed();
 	return t;
+
+free_ports:
+	mac_ports_fini(&t->ports);
+free_table:
+	free(t);
+	errno = error;
+	return NULL;
 }
 
 void
@@ -273,6 +317,7 @@ mac_table_destroy(struct mac_table *t)
 {
 	if (t == NULL)
 		return;
+	mac_ports_fini(&t->ports);
 	free(t->slots);
 	free(t->buckets);
 	free(t);
@@ -282,10 +327,9 @@ mac_table_destroy(struct mac_table *t)
 int
 mac_table_set_max(struct mac_table *t, unsigned max)
 {
-	struct mac_table	 n;
-	struct mac_slot		*slots;
-	uint32_t		*buckets, mask;
-	int			 error;
+	struct mac_slot	*old, *slots;
+	uint32_t	*buckets, mask, old_hw, j;
+	int		 error;
 
 	if (max == 0 || max > MAC_MAX_LIMIT)
 		return EINVAL;
@@ -293,35 +337,44 @@ mac_table_set_max(struct mac_table *t, unsigned max)
 		return 0;
 	if (t->stats.static_count > max)
 		return EBUSY;
-
 	if ((error = mac_alloc(max, &slots, &buckets, &mask)) != 0)
 		return error;
 	while (t->stats.count > max)
 		mac_make_room(t, 0, false);
 
-	/* Copy learned entries oldest first so the LRU order survives. */
-	n = *t;
-	n.slots = slots;
-	n.buckets = buckets;
-	n.mask = mask;
-	n.max = max;
-	n.hw = 0;
-	n.free = n.head = n.tail = MAC_NIL;
-	n.stats.count = n.stats.static_count = 0;
-	for (uint32_t i = t->head; i != MAC_NIL; i = t->slots[i].next) {
-		const struct mac_entry *e = &t->slots[i].e;
-		mac_insert(&n, t->slots[i].key, e->mac, e->vlan, e->port,
-		    e->seen, false);
-	}
-	for (uint32_t i = 0; i < t->hw; i++) {
-		const struct mac_entry *e = &t->slots[i].e;
-		if (t->slots[i].used && e->is_static)
-			mac_insert(&n, t->slots[i].key, e->mac, e->vlan,
-			    e->port, e->seen, true);
-	}
-	free(t->slots);
+	old = t->slots;
+	old_hw = t->hw;
 	free(t->buckets);
-	*t = n;
+	t->slots = slots;
+	t->buckets = buckets;
+	t->mask = mask;
+	t->max = max;
+	t->hw = 0;
+	t->free = MAC_NIL;
+	/* Each port's list is rebuilt in its order; counts do not change. */
+	for (uint32_t rec = 0; rec < t->ports.fresh; rec++) {
+		struct mac_port	*r = &t->ports.recs[rec];
+		uint32_t	 i = r->head;
+
+		if (r->rank == MAC_PORT_NONE)
+			continue;
+		r->head = r->tail = MAC_NIL;
+		for (; i != MAC_NIL; i = old[i].next) {
+			j = t->hw++;
+			t->slots[j].e = old[i].e;
+			mac_hash_insert(t, j);
+			mac_lru_append(t, j, rec);
+		}
+	}
+	for (uint32_t i = 0; i < old_hw; i++) {
+		if (old[i].owner == MAC_STATIC) {
+			j = t->hw++;
+			t->slots[j].e = old[i].e;
+			t->slots[j].owner = MAC_STATIC;
+			mac_hash_insert(t, j);
+		}
+	}
+	free(old);
 	return 0;
 }
 
@@ -349,6 +402,41 @@ mac_table_get_stats(const struct mac_table *t, struct mac_table_stats *st)
 	*st = t->stats;
 }
 
+size_t
+mac_table_bytes(const struct mac_table *t)
+{
+	return sizeof(*t) + (size_t)t->max * sizeof(*t->slots) +
+	    ((size_t)t->mask + 1) * sizeof(*t->buckets) +
+	    mac_ports_bytes(&t->ports);
+}
+
+/* Learned slot i now belongs to port; false if no record can be made. */
+static bool
+mac_move(struct mac_table *t, uint32_t i, void *port)
+{
+	uint32_t	rec;
+
+	if ((rec = mac_ports_get(&t->ports, port)) == MAC_PORT_NONE)
+		return false;
+	mac_disown(t, i);
+	mac_own(t, i, rec);
+	t->slots[i].e.port = port;
+	return true;
+}
+
+/* Learned slot i was seen now: it goes to the newest end of its list. */
+static void
+mac_touch(struct mac_table *t, uint32_t i, time_t now)
+{
+	struct mac_slot	*s = &t->slots[i];
+
+	s->e.seen = now;
+	if (t->ports.recs[s->owner].tail != i) {
+		mac_lru_remove(t, i);
+		mac_lru_append(t, i, s->owner);
+	}
+}
+
 /*
  * The per-frame path: one hash probe, and no writes at all for a MAC that
  * was already seen on this port this second.
@@ -357,9 +445,11 @@ enum mac_learn_result
 mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
     void *port, time_t now)
 {
-	struct mac_slot	*s;
-	uint64_t	 key;
-	uint32_t	 i;
+	struct mac_entry	 e;
+	struct mac_slot		*s;
+	uint64_t		 key;
+	uint32_t		 i, rec;
+	bool			 stale, moved;
 
 	if (mac_is_multicast(mac) || mac_is_zero(mac))
 		return MAC_LEARN_IGNORED;
@@ -368,28 +458,37 @@ mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 		s = &t->slots[i];
 		if (s->e.is_static)
 			return MAC_LEARN_STATIC;
-		if (mac_stale(t, s, now)) {
-			t->stats.expired++;
-			t->stats.learned++;
-			s->e.port = port;
-			mac_touch(t, i, now);
-			return MAC_LEARN_NEW;
-		}
+		stale = mac_stale(t, s, now);
+		moved = s->e.port != port;
 		if (now > s->e.seen)
 			mac_touch(t, i, now);
-		if (s->e.port != port) {
-			s->e.port = port;
+		if (moved && !mac_move(t, i, port)) {
+			t->stats.learn_failed++;
+			return MAC_LEARN_FULL;
+		}
+		if (stale) {
+			t->stats.expired++;
+			t->stats.learned++;
+			return MAC_LEARN_NEW;
+		}
+		if (moved) {
 			t->stats.moves++;
 			return MAC_LEARN_MOVED;
 		}
 		return MAC_LEARN_REFRESHED;
 	}
 
-	if (t->stats.count >= t->max && !mac_make_room(t, now, true)) {
+	if ((t->stats.count >= t->max && !mac_make_room(t, now, true)) ||
+	    (rec = mac_ports_get(&t->ports, port)) == MAC_PORT_NONE) {
 		t->stats.learn_failed++;
 		return MAC_LEARN_FULL;
 	}
-	mac_insert(t, key, mac, vlan, port, now, false);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.mac, mac, sizeof(e.mac));
+	e.vlan = vlan;
+	e.port = port;
+	e.seen = now;
+	mac_insert(t, &e, rec);
 	t->stats.learned++;
 	return MAC_LEARN_NEW;
 }
@@ -398,18 +497,18 @@ int
 mac_table_add_static(struct mac_table *t, const uint8_t mac[6],
     uint16_t vlan, void *port)
 {
-	struct mac_slot	*s;
-	uint64_t	 key;
-	uint32_t	 i;
+	struct mac_entry	 e;
+	struct mac_slot		*s;
+	uint32_t		 i;
 
 	if (port == NULL || vlan > MAC_VLAN_MAX || mac_is_multicast(mac) ||
 	    mac_is_zero(mac))
 		return EINVAL;
-	key = mac_key(mac, vlan);
-	if ((i = mac_find(t, key)) != MAC_NIL) {
+	if ((i = mac_find(t, mac_key(mac, vlan))) != MAC_NIL) {
 		s = &t->slots[i];
 		if (!s->e.is_static) {
-			mac_lru_remove(t, i);
+			mac_disown(t, i);
+			s->owner = MAC_STATIC;
 			s->e.is_static = true;
 			t->stats.static_count++;
 		}
@@ -418,7 +517,12 @@ mac_table_add_static(struct mac_table *t, const uint8_t mac[6],
 	}
 	if (t->stats.count >= t->max && !mac_make_room(t, 0, false))
 		return ENOSPC;
-	mac_insert(t, key, mac, vlan, port, 0, true);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.mac, mac, sizeof(e.mac));
+	e.vlan = vlan;
+	e.port = port;
+	e.is_static = true;
+	mac_insert(t, &e, MAC_STATIC);
 	return 0;
 }
 
@@ -440,7 +544,7 @@ mac_table_flush(struct mac_table *t, void *port)
 
 	for (uint32_t i = 0; i < t->hw; i++) {
 		const struct mac_slot *s = &t->slots[i];
-		if (s->used && (port == NULL || s->e.port == port)) {
+		if (s->owner != MAC_NIL && (port == NULL || s->e.port == port)) {
 			mac_remove(t, i);
 			n++;
 		}
@@ -448,15 +552,22 @@ mac_table_flush(struct mac_table *t, void *port)
 	return n;
 }
 
+/* Each port's list is sorted by seen: its stale entries are at its head. */
 unsigned
 mac_table_expire(struct mac_table *t, time_t now)
 {
 	unsigned	n = 0;
+	uint32_t	i;
 
-	while (t->head != MAC_NIL && mac_stale(t, &t->slots[t->head], now)) {
-		mac_remove(t, t->head);
-		t->stats.expired++;
-		n++;
+	if (t->ageing == 0)
+		return 0;
+	for (uint32_t rec = 0; rec < t->ports.fresh; rec++) {
+		while (t->ports.recs[rec].rank != MAC_PORT_NONE &&
+		    mac_stale(t, &t->slots[i = t->ports.recs[rec].head], now)) {
+			mac_remove(t, i);
+			t->stats.expired++;
+			n++;
+		}
 	}
 	return n;
 }
@@ -478,7 +589,7 @@ const struct mac_entry *
 mac_table_next(const struct mac_table *t, unsigned *cursor)
 {
 	for (unsigned i = *cursor; i < t->hw; i++) {
-		if (t->slots[i].used) {
+		if (t->slots[i].owner != MAC_NIL) {
 			*cursor = i + 1;
 			return &t->slots[i].e;
 		}

@@ -2,21 +2,33 @@
  * mac-table.h - the learning table: (VLAN, MAC) -> port.
  *
  * A hash table over a fixed array of entries, sized for the maximum, so
- * learning never allocates (only mac_table_set_max reallocates).  Learned entries sit on an LRU list
- * ordered by when they were last seen: ageing walks it from the old end and
- * stops at the first live entry, and a full table replaces its oldest
- * learned entry (counted in evictions).  Static entries are on no list:
- * they never age and are never replaced.  Ports are opaque pointers here.
+ * learning never allocates (only mac_table_set_max reallocates, and a port
+ * beyond the first few that learns its first entry grows the per-port
+ * records).  A lookup is O(1) at any size up to MAC_MAX_LIMIT: one bucket
+ * and, nearly always, one 48-byte slot.  Ports are opaque pointers here.
+ *
+ * Learned entries sit on their port's LRU list, ordered by when they were
+ * last seen: ageing walks each list from its old end and stops at the first
+ * live entry.  A full table is fair between ports: a newcomer replaces the
+ * oldest learned entry of the port holding the most learned entries
+ * (counted in evictions).  So a port only ever loses an entry to another
+ * port's newcomer while it holds at least as many as any port: a flood of
+ * source MACs from one port recycles that port's own entries once it holds
+ * the most, and every port keeps about max/ports entries or all it had.
+ * Static entries are on no list and count for no port: they never age and
+ * are never replaced.
  *
  * Time is passed in by the caller (seconds, monotonic), read once per batch,
  * so the table never calls time() per packet and tests can move the clock.
  *
- * The hash is seeded per table so a remote sender cannot aim collisions.
+ * The hash is seeded per table (getrandom) so a remote sender cannot aim
+ * collisions.
  */
 #ifndef MAC_TABLE_H
 #define MAC_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -39,7 +51,7 @@ struct mac_table_stats {
 	unsigned	static_count;
 	uint64_t	learned;	/* new entries */
 	uint64_t	moves;		/* MAC seen on another port */
-	uint64_t	evictions;	/* oldest replaced because full */
+	uint64_t	evictions;	/* replaced because full */
 	uint64_t	expired;	/* aged out */
 	uint64_t	learn_failed;	/* full of static entries */
 };
@@ -58,7 +70,7 @@ struct mac_table	*mac_table_create(unsigned max, unsigned ageing);
 void			 mac_table_destroy(struct mac_table *);
 
 /*
- * Configuration.  Lowering max drops the oldest learned entries; returns 0,
+ * Configuration.  Lowering max evicts by the same fair rule; returns 0,
  * EINVAL (out of range), EBUSY (below the number of static entries: nothing
  * changes) or ENOMEM.  Ageing 0 means learned entries never age.
  */
@@ -68,6 +80,8 @@ unsigned		 mac_table_max(const struct mac_table *);
 unsigned		 mac_table_ageing(const struct mac_table *);
 void			 mac_table_get_stats(const struct mac_table *,
 			    struct mac_table_stats *);
+/* Memory the table holds, for its max (most of it untouched until used). */
+size_t			 mac_table_bytes(const struct mac_table *);
 
 /* Learning. */
 enum mac_learn_result	 mac_table_learn(struct mac_table *,

@@ -177,11 +177,138 @@ test_full_replaces_oldest(void **state)
 
 	/* Ten newcomers within one second: the oldest go, in order. */
 	for (unsigned i = 10; i < 20; i++)
-		mac_table_learn(t, M(i), 0, P(2), 105);
+		mac_table_learn(t, M(i), 0, P(1), 105);
 	assert_int_equal(stats(t).evictions, 11);
 	for (unsigned i = 10; i < 20; i++)
 		assert_true((mac_table_lookup(t, M(i), 0, 105) != NULL) ==
 		    (i >= 16));
+	mac_table_destroy(t);
+}
+
+/*
+ * When full, the victim is the oldest entry of the port holding the most,
+ * not the oldest entry of the table.
+ */
+static void
+test_full_evicts_from_biggest_port(void **state)
+{
+	struct mac_table	*t = mac_table_create(4, 300);
+
+	(void)state;
+	mac_table_learn(t, M(4), 0, P(2), 100);		/* oldest of all */
+	for (unsigned i = 1; i <= 3; i++)
+		mac_table_learn(t, M(i), 0, P(1), 100 + i);
+	mac_table_learn(t, M(5), 0, P(3), 110);		/* P1 has 3 */
+	assert_null(mac_table_lookup(t, M(1), 0, 110));
+	mac_table_learn(t, M(6), 0, P(3), 111);		/* P1 has 2 */
+	assert_null(mac_table_lookup(t, M(2), 0, 111));
+	mac_table_learn(t, M(7), 0, P(3), 112);		/* now P3 has 2 */
+	assert_null(mac_table_lookup(t, M(5), 0, 112));
+	assert_ptr_equal(mac_table_lookup(t, M(3), 0, 112), P(1));
+	assert_ptr_equal(mac_table_lookup(t, M(4), 0, 112), P(2));
+	assert_ptr_equal(mac_table_lookup(t, M(6), 0, 112), P(3));
+	assert_ptr_equal(mac_table_lookup(t, M(7), 0, 112), P(3));
+	assert_int_equal(stats(t).evictions, 3);
+
+	/* Static entries count for no port and are never the victim. */
+	mac_table_del(t, M(7), 0);
+	mac_table_add_static(t, M(8), 0, P(3));
+	mac_table_learn(t, M(9), 0, P(1), 113);		/* ties: 1, 1, 1 */
+	assert_ptr_equal(mac_table_lookup(t, M(8), 0, 113), P(3));
+	assert_int_equal(stats(t).count, 4);
+	mac_table_destroy(t);
+}
+
+static unsigned
+entries_of(const struct mac_table *t, void *port)
+{
+	const struct mac_entry	*e;
+	unsigned		 cursor = 0, n = 0;
+
+	while ((e = mac_table_next(t, &cursor)) != NULL)
+		n += e->port == port;
+	return n;
+}
+
+/*
+ * A flood of new source MACs from one port recycles that port's own
+ * entries once it holds the most: ports holding fewer keep all of theirs,
+ * a port holding more is cut down to the flooder's size and no further.
+ */
+static void
+test_flood_from_one_port_is_fair(void **state)
+{
+	struct mac_table	*t = mac_table_create(100, 300);
+
+	(void)state;
+	for (unsigned p = 1; p <= 3; p++) {
+		for (unsigned i = 0; i < 20; i++)
+			mac_table_learn(t, M(p * 100 + i), 0, P(p), 100);
+	}
+	for (unsigned i = 0; i < 10000; i++)
+		assert_int_equal(mac_table_learn(t, M(100000 + i), 0, P(4),
+		    100 + i / 1000), MAC_LEARN_NEW);
+	for (unsigned p = 1; p <= 3; p++) {
+		for (unsigned i = 0; i < 20; i++)
+			assert_ptr_equal(mac_table_lookup(t, M(p * 100 + i), 0,
+			    110), P(p));
+	}
+	assert_int_equal(entries_of(t, P(4)), 40);
+	for (unsigned i = 10000 - 40; i < 10000; i++)
+		assert_ptr_equal(mac_table_lookup(t, M(100000 + i), 0, 110),
+		    P(4));
+	mac_table_destroy(t);
+
+	t = mac_table_create(100, 300);
+	for (unsigned i = 0; i < 60; i++)
+		mac_table_learn(t, M(100 + i), 0, P(1), 100 + i);
+	for (unsigned i = 0; i < 20; i++)
+		mac_table_learn(t, M(200 + i), 0, P(2), 100);
+	for (unsigned i = 0; i < 10000; i++)
+		mac_table_learn(t, M(100000 + i), 0, P(3), 200);
+	assert_int_equal(entries_of(t, P(2)), 20);
+	assert_true(entries_of(t, P(1)) >= 39 && entries_of(t, P(1)) <= 40);
+	assert_int_equal(entries_of(t, P(1)) + entries_of(t, P(3)), 80);
+	/* P1 lost its oldest: what it kept is its newest. */
+	for (unsigned i = 60 - 39; i < 60; i++)
+		assert_ptr_equal(mac_table_lookup(t, M(100 + i), 0, 200), P(1));
+	mac_table_destroy(t);
+}
+
+/* Hundreds of ports: per-port records grow, and go with a port's entries. */
+static void
+test_many_ports(void **state)
+{
+	static int		 many[1000];
+	struct mac_table	*t = mac_table_create(8192, 300);
+
+	(void)state;
+	for (unsigned p = 0; p < 1000; p++) {
+		for (unsigned i = 0; i < 5; i++)
+			assert_int_equal(mac_table_learn(t, M(p * 8 + i), 0,
+			    &many[p], 100), MAC_LEARN_NEW);
+	}
+	for (unsigned p = 0; p < 1000; p += 2)
+		assert_int_equal(mac_table_flush(t, &many[p]), 5);
+	/* Moves between ports keep counts right. */
+	for (unsigned p = 1; p < 1000; p += 2)
+		assert_int_equal(mac_table_learn(t, M(p * 8), 0,
+		    &many[(p + 2) % 1000], 101), MAC_LEARN_MOVED);
+	/* Fill up from a new port: every other port keeps what it has. */
+	for (unsigned i = 0; i < 20000; i++)
+		mac_table_learn(t, M(100000 + i), 0, &many[0], 102);
+	assert_int_equal(stats(t).count, 8192);
+	for (unsigned p = 1; p < 1000; p += 2) {
+		for (unsigned i = 1; i < 5; i++)
+			assert_ptr_equal(mac_table_lookup(t, M(p * 8 + i), 0,
+			    102), &many[p]);
+		assert_ptr_equal(mac_table_lookup(t, M(p * 8), 0, 102),
+		    &many[(p + 2) % 1000]);
+	}
+	assert_int_equal(entries_of(t, &many[0]), 8192 - 500 * 5);
+	assert_int_equal(mac_table_flush(t, &many[0]), 8192 - 2500);
+	assert_int_equal(mac_table_expire(t, 102 + 300), 2500);
+	assert_int_equal(stats(t).count, 0);
 	mac_table_destroy(t);
 }
 
@@ -426,7 +553,8 @@ test_iteration_visits_each_once(void **state)
 
 /*
  * The model: a plain array scanned for everything, with each learned
- * entry's LRU position as a sequence number taken whenever seen changes.
+ * entry's LRU position as a sequence number taken whenever seen changes or
+ * the entry moves to another port (the newest end of that port's list).
  */
 struct model_entry {
 	unsigned	mac;
@@ -470,17 +598,63 @@ model_remove(struct model *m, int i)
 	m->e[i] = m->e[--m->n];
 }
 
-static int
-model_oldest(const struct model *m)
+static unsigned
+port_no(const void *port)
 {
-	int	best = -1;
+	return (unsigned)((const int *)port - port_storage);
+}
 
-	for (unsigned i = 0; i < m->n; i++) {
-		if (!m->e[i].is_static &&
-		    (best < 0 || m->e[i].order < m->e[best].order))
-			best = (int)i;
+/* Whether the real table still holds (mac, vlan), stale or not. */
+static bool
+table_has(const struct mac_table *t, unsigned mac, uint16_t vlan)
+{
+	const struct mac_entry	*e;
+	unsigned		 cursor = 0;
+
+	while ((e = mac_table_next(t, &cursor)) != NULL) {
+		if (((unsigned)e->mac[4] << 8 | e->mac[5]) == mac &&
+		    e->vlan == vlan)
+			return true;
 	}
-	return best;
+	return false;
+}
+
+/*
+ * The fair rule leaves a choice between ports tied for the most learned
+ * entries, so the model lists every allowed victim (the oldest entry of
+ * each such port), checks that the table removed one of them, and follows.
+ * Returns the model index of that victim, or -1 without learned entries.
+ */
+static int
+model_victim(const struct model *m, const struct mac_table *t)
+{
+	unsigned	count[8] = { 0 }, most = 0;
+	int		oldest[8];
+
+	for (unsigned p = 0; p < 8; p++)
+		oldest[p] = -1;
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct model_entry *e = &m->e[i];
+		unsigned p = port_no(e->port);
+		if (e->is_static)
+			continue;
+		if (++count[p] > most)
+			most = count[p];
+		if (oldest[p] < 0 || e->order < m->e[oldest[p]].order)
+			oldest[p] = (int)i;
+	}
+	if (most == 0)
+		return -1;
+	for (unsigned p = 0; p < 8; p++) {
+		const struct model_entry *e;
+		if (count[p] != most)
+			continue;
+		e = &m->e[oldest[p]];
+		if (!table_has(t, e->mac, e->vlan))
+			return oldest[p];
+	}
+	fail_msg("the table evicted none of the allowed victims");
+	return -1;
 }
 
 static void
@@ -494,9 +668,10 @@ model_insert(struct model *m, unsigned mac, uint16_t vlan, void *port,
 		m->st.static_count++;
 }
 
+/* Called after the table did the same; t resolves the eviction choice. */
 static enum mac_learn_result
-model_learn(struct model *m, unsigned mac, uint16_t vlan, void *port,
-    time_t now)
+model_learn(struct model *m, const struct mac_table *t, unsigned mac,
+    uint16_t vlan, void *port, time_t now)
 {
 	int	i = model_find(m, mac, vlan);
 
@@ -517,14 +692,16 @@ model_learn(struct model *m, unsigned mac, uint16_t vlan, void *port,
 			e->order = ++m->seq;
 		}
 		if (e->port != port) {
+			/* The newest end of its new port's list. */
 			e->port = port;
+			e->order = ++m->seq;
 			m->st.moves++;
 			return MAC_LEARN_MOVED;
 		}
 		return MAC_LEARN_REFRESHED;
 	}
 	if (m->n >= m->max) {
-		int v = model_oldest(m);
+		int v = model_victim(m, t);
 		if (v < 0) {
 			m->st.learn_failed++;
 			return MAC_LEARN_FULL;
@@ -541,7 +718,8 @@ model_learn(struct model *m, unsigned mac, uint16_t vlan, void *port,
 }
 
 static int
-model_add_static(struct model *m, unsigned mac, uint16_t vlan, void *port)
+model_add_static(struct model *m, const struct mac_table *t, unsigned mac,
+    uint16_t vlan, void *port)
 {
 	int	i = model_find(m, mac, vlan);
 
@@ -553,7 +731,7 @@ model_add_static(struct model *m, unsigned mac, uint16_t vlan, void *port)
 		return 0;
 	}
 	if (m->n >= m->max) {
-		int v = model_oldest(m);
+		int v = model_victim(m, t);
 		if (v < 0)
 			return ENOSPC;
 		m->st.evictions++;
@@ -567,25 +745,26 @@ static unsigned
 model_expire(struct model *m, time_t now)
 {
 	unsigned	n = 0;
-	int		v;
 
-	while ((v = model_oldest(m)) >= 0 && model_stale(m, &m->e[v], now)) {
-		model_remove(m, v);
-		m->st.expired++;
-		n++;
+	for (int i = (int)m->n - 1; i >= 0; i--) {
+		if (model_stale(m, &m->e[i], now)) {
+			model_remove(m, i);
+			m->st.expired++;
+			n++;
+		}
 	}
 	return n;
 }
 
 static int
-model_set_max(struct model *m, unsigned max)
+model_set_max(struct model *m, const struct mac_table *t, unsigned max)
 {
 	if (max == m->max)
 		return 0;
 	if (m->st.static_count > max)
 		return EBUSY;
 	while (m->n > max) {
-		model_remove(m, model_oldest(m));
+		model_remove(m, model_victim(m, t));
 		m->st.evictions++;
 	}
 	m->max = max;
@@ -655,8 +834,10 @@ test_random_against_model(void **state)
 			now += rng(4);
 
 		if (r < 600) {
-			assert_int_equal(mac_table_learn(t, mb, vlan, port, now),
-			    model_learn(&m, mac, vlan, port, now));
+			enum mac_learn_result got = mac_table_learn(t, mb, vlan,
+			    port, now);
+			assert_int_equal(got, model_learn(&m, t, mac, vlan, port,
+			    now));
 		} else if (r < 800) {
 			int i = model_find(&m, mac, vlan);
 			void *want = i >= 0 && !model_stale(&m, &m.e[i], now) ?
@@ -664,8 +845,9 @@ test_random_against_model(void **state)
 			assert_ptr_equal(mac_table_lookup(t, mb, vlan, now),
 			    want);
 		} else if (r < 810) {
-			assert_int_equal(mac_table_add_static(t, mb, vlan, port),
-			    model_add_static(&m, mac, vlan, port));
+			int got = mac_table_add_static(t, mb, vlan, port);
+			assert_int_equal(got, model_add_static(&m, t, mac, vlan,
+			    port));
 		} else if (r < 880) {
 			int i = model_find(&m, mac, vlan);
 			if (i >= 0)
@@ -686,8 +868,8 @@ test_random_against_model(void **state)
 			    model_expire(&m, now));
 		} else if (r < 994) {
 			unsigned max = 1 + rng(120);
-			assert_int_equal(mac_table_set_max(t, max),
-			    model_set_max(&m, max));
+			int got = mac_table_set_max(t, max);
+			assert_int_equal(got, model_set_max(&m, t, max));
 			assert_int_equal(mac_table_max(t), m.max);
 		} else if (r < 996) {
 			/* Rarely "never age"; lowering it makes stale entries. */
@@ -711,6 +893,9 @@ main(void)
 		cmocka_unit_test(test_ageing),
 		cmocka_unit_test(test_stale_entry_relearned_as_new),
 		cmocka_unit_test(test_full_replaces_oldest),
+		cmocka_unit_test(test_full_evicts_from_biggest_port),
+		cmocka_unit_test(test_flood_from_one_port_is_fair),
+		cmocka_unit_test(test_many_ports),
 		cmocka_unit_test(test_lru_follows_refresh),
 		cmocka_unit_test(test_lru_resolution_is_one_second),
 		cmocka_unit_test(test_static_entries),
