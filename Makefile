@@ -4,6 +4,7 @@
 #   make check           install test packages, build, run unit, integration and sanitizer tests
 #   make demo            install packages, build, run a two-endpoint lab and clean up
 #   make bench           vswitchd beside the kernel on the same namespace shapes
+#   make mac-bench       the MAC table micro-benchmark (lookups/s, bytes/entry)
 #   make fuzz            every fuzz target for FUZZ_SECS seconds (clang, libFuzzer)
 #   make install         PREFIX=/usr/local DESTDIR=
 #
@@ -47,6 +48,7 @@ DP_OBJS		:= $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 CTL_OBJS	:= $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BINS	:= $(BUILD)/bench/mac-bench
 FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Everything of the daemon but its main(), for the fuzz targets.
@@ -54,18 +56,20 @@ DAEMON_LIB_OBJS	:= $(filter-out $(BUILD)/obj/vswitchd/vswitchd.o,$(DAEMON_OBJS))
 
 FUZZ_SECS ?= 60
 
-.PHONY: all bins unit fuzz fuzz-bins install uninstall check demo bench deps clean
+.PHONY: all bins unit bench-bins fuzz fuzz-bins install uninstall check demo \
+	bench mac-bench deps clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 ifeq ($(SAN),1)
-all: bins unit
+all: bins unit bench-bins
 else
 all: vswitchd/vswitchd tools/vswctl
 endif
 
 bins: $(BUILD)/vswitchd $(BUILD)/vswctl
 unit: $(UNIT_BINS)
+bench-bins: $(BENCH_BINS)
 fuzz-bins: $(FUZZ_BINS)
 
 vswitchd/vswitchd: $(BUILD)/vswitchd
@@ -82,6 +86,10 @@ $(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(DP_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(DP_OBJS)
 	@mkdir -p $(@D)
@@ -104,7 +112,7 @@ deps:
 
 check: deps
 	$(MAKE) all
-	$(MAKE) SAN=0 unit
+	$(MAKE) SAN=0 unit bench-bins
 	$(MAKE) SAN=1 all
 	$(MAKE) SAN=fuzz fuzz-bins
 	sh tests/check.sh
@@ -124,7 +132,12 @@ demo:
 bench:
 	sh tests/deps.sh bench
 	$(MAKE) all
+	$(MAKE) SAN=0 bench-bins
 	sh tests/bench/bench.sh
+
+mac-bench:
+	$(MAKE) SAN=0 bench-bins
+	build/release/bench/mac-bench
 
 clean:
 	rm -rf build vswitchd/vswitchd tools/vswctl

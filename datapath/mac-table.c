@@ -57,6 +57,7 @@ struct mac_slot {
 _Static_assert(offsetof(struct mac_entry, vlan) == 6,
     "MAC and VLAN make the first eight bytes of an entry");
 _Static_assert(MAC_NIL == MAC_PORT_NONE, "one end-of-list value");
+_Static_assert(sizeof(struct mac_slot) == 48, "slots stay at 48 bytes");
 
 struct mac_table {
 	struct mac_slot		*slots;

@@ -35,6 +35,8 @@
 #   SHAPES="single vxlan"    shapes to run, in order
 #   KEEP=1                   keep the work directory (logs, iperf3 JSON, raw TSV)
 #   VSWITCHD=... VSWCTL=...  binaries (default: the ones built in this tree)
+#   MAC_BENCH=...            the MAC table micro-benchmark run at the end
+#                            (tests/bench/mac-bench.c; MAC_BENCH= skips it)
 #
 # Adding a shape NAME means defining three things (see "single" below):
 #   shape_NAME               prints "KERNEL-LABEL|one line describing the shape"
@@ -61,6 +63,7 @@ KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VSWITCHD=${VSWITCHD:-$ROOT/vswitchd/vswitchd}
 VSWCTL=${VSWCTL:-$ROOT/tools/vswctl}
+MAC_BENCH=${MAC_BENCH-$ROOT/build/release/bench/mac-bench}
 HZ=$(getconf CLK_TCK)
 P=vb$$			# run prefix: "vb" + pid (<= 7 digits) leaves 6 characters
 IP_A=198.19.0.1
@@ -471,6 +474,14 @@ main() {
 	echo "(frames the switch delivered, also those the server had no CPU left to read)."
 	echo "ping: -i 0.01 average.  Ratio > 1 is better for TCP/UDP, worse for ping.  vswitchd CPU %:"
 	echo "median over the reps of the daemon's CPU during that figure, in % of one core."
+	if [ -n "$MAC_BENCH" ]; then
+		echo
+		if [ -x "$MAC_BENCH" ]; then
+			"$MAC_BENCH" || rc=1
+		else
+			log "missing $MAC_BENCH (make bench-bins)"; rc=1
+		fi
+	fi
 	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	return $rc
 }
