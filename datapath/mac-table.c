@@ -202,8 +202,9 @@ mac_hash_insert(struct mac_table *t, uint32_t i)
 }
 
 /* A new entry; rec is its port's record, or MAC_STATIC. */
-static uint32_t
-mac_insert(struct mac_table *t, const struct mac_entry *e, uint32_t rec)
+static void
+mac_insert(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
+    void *port, time_t seen, uint32_t rec)
 {
 	struct mac_slot	*s;
 	uint32_t	 i;
@@ -213,7 +214,12 @@ mac_insert(struct mac_table *t, const struct mac_entry *e, uint32_t rec)
 	else
 		i = t->hw++;
 	s = &t->slots[i];
-	s->e = *e;
+	memset(&s->e, 0, sizeof(s->e));
+	memcpy(s->e.mac, mac, sizeof(s->e.mac));
+	s->e.vlan = vlan;
+	s->e.port = port;
+	s->e.seen = seen;
+	s->e.is_static = rec == MAC_STATIC;
 	mac_hash_insert(t, i);
 	if (rec == MAC_STATIC) {
 		s->owner = MAC_STATIC;
@@ -221,7 +227,6 @@ mac_insert(struct mac_table *t, const struct mac_entry *e, uint32_t rec)
 	} else
 		mac_own(t, i, rec);
 	t->stats.count++;
-	return i;
 }
 
 static void
@@ -446,11 +451,10 @@ enum mac_learn_result
 mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
     void *port, time_t now)
 {
-	struct mac_entry	 e;
-	struct mac_slot		*s;
-	uint64_t		 key;
-	uint32_t		 i, rec;
-	bool			 stale, moved;
+	struct mac_slot	*s;
+	uint64_t	 key;
+	uint32_t	 i, rec;
+	bool		 stale, moved;
 
 	if (mac_is_multicast(mac) || mac_is_zero(mac))
 		return MAC_LEARN_IGNORED;
@@ -484,12 +488,7 @@ mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 		t->stats.learn_failed++;
 		return MAC_LEARN_FULL;
 	}
-	memset(&e, 0, sizeof(e));
-	memcpy(e.mac, mac, sizeof(e.mac));
-	e.vlan = vlan;
-	e.port = port;
-	e.seen = now;
-	mac_insert(t, &e, rec);
+	mac_insert(t, mac, vlan, port, now, rec);
 	t->stats.learned++;
 	return MAC_LEARN_NEW;
 }
@@ -498,9 +497,8 @@ int
 mac_table_add_static(struct mac_table *t, const uint8_t mac[6],
     uint16_t vlan, void *port)
 {
-	struct mac_entry	 e;
-	struct mac_slot		*s;
-	uint32_t		 i;
+	struct mac_slot	*s;
+	uint32_t	 i;
 
 	if (port == NULL || vlan > MAC_VLAN_MAX || mac_is_multicast(mac) ||
 	    mac_is_zero(mac))
@@ -518,12 +516,7 @@ mac_table_add_static(struct mac_table *t, const uint8_t mac[6],
 	}
 	if (t->stats.count >= t->max && !mac_make_room(t, 0, false))
 		return ENOSPC;
-	memset(&e, 0, sizeof(e));
-	memcpy(e.mac, mac, sizeof(e.mac));
-	e.vlan = vlan;
-	e.port = port;
-	e.is_static = true;
-	mac_insert(t, &e, MAC_STATIC);
+	mac_insert(t, mac, vlan, port, 0, MAC_STATIC);
 	return 0;
 }
 

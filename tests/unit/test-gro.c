@@ -17,6 +17,7 @@
 #include "datapath/gro.h"
 #include "datapath/gso.h"
 #include "frames.h"
+#include "rng.h"
 
 #define SEQ0	1000000u
 
@@ -24,23 +25,12 @@ static uint8_t		 payload[80000];
 static uint8_t		 want[PKT_GSO_DATA_ROOM];
 static struct pkt_pool	*pool, *large;
 static struct gro_stats	 st;
-static uint64_t		 rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint32_t
-rng(uint32_t bound)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)((rng_state >> 11) % bound);
-}
 
 static int
 setup(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(payload); i++)
-		payload[i] = (uint8_t)rng(256);
+	rng_fill(payload, sizeof(payload));
 	return 0;
 }
 

@@ -16,25 +16,15 @@
 #include "datapath/csum.h"
 #include "datapath/gso.h"
 #include "frames.h"
+#include "rng.h"
 
 static uint8_t	payload[70000];
-static uint64_t	rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint32_t
-rng(uint32_t bound)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)((rng_state >> 11) % bound);
-}
 
 static int
 setup(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(payload); i++)
-		payload[i] = (uint8_t)rng(256);
+	rng_fill(payload, sizeof(payload));
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "datapath/mac-ports.h"
+#include "rng.h"
 
 #define NPORTS	600
 
@@ -82,16 +83,7 @@ test_basics(void **state)
 	mac_ports_fini(&ps);
 }
 
-static uint64_t	rng_state = 0x1234567887654321ULL;
 
-static uint32_t
-rng(uint32_t bound)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)((rng_state >> 11) % bound);
-}
 
 static void
 test_random_against_counts(void **state)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "datapath/mac-table.h"
+#include "rng.h"
 
 static int	port_storage[8];
 #define P(n)	((void *)&port_storage[n])
@@ -794,16 +795,7 @@ assert_same(const struct mac_table *t, const struct model *m, time_t now)
 	assert_int_equal(n, m->n);
 }
 
-static uint64_t	rng_state;
 
-static uint32_t
-rng(uint32_t bound)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)((rng_state >> 11) % bound);
-}
 
 static void
 test_random_against_model(void **state)
