@@ -68,7 +68,7 @@ int	gso_start(struct gso_iter *, const struct pkt *src);
 
 /*
  * Appends segments to out until it holds PKT_BATCH_MAX or none are left.
- * 0; ENOBUFS when the pool ran dry (what is in out is good, gso_left() say
+ * 0; ENOBUFS when the pool ran dry (what is in out is good, gso_left() says
  * how many were not made); EMSGSIZE when a segment does not fit the pool's
  * buffers (nothing made).
  */
