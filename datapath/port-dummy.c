@@ -79,12 +79,24 @@ dummy_state(const struct port *port)
 
 const struct port_ops port_dummy_ops = {
 	.type		= "dummy",
+	.layer		= PORT_L2,
 	.open		= dummy_open,
 	.close		= dummy_close,
 	.recv_batch	= port_recv_none,
 	.send_batch	= dummy_send_batch,
 	.state		= dummy_state,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
+};
+
+const struct port_ops port_dummy_l3_ops = {
+	.type		= "dummy-l3",
+	.layer		= PORT_L3,
+	.open		= dummy_open,
+	.close		= dummy_close,
+	.recv_batch	= port_recv_none,
+	.send_batch	= dummy_send_batch,
+	.state		= dummy_state,
+	.settings	= PORT_SET_MTU | PORT_SET_ADDRESS,
 };
 
 unsigned

@@ -9,6 +9,9 @@
  *
  * Frames are numbered from 0 in sending order since open or the last
  * port_dummy_clear(); only the last PORT_DUMMY_RING are still readable.
+ *
+ * "dummy-l3" is the same for the router: an L3 port that records the IP
+ * packets it is asked to send.
  */
 #ifndef PORT_DUMMY_H
 #define PORT_DUMMY_H

@@ -1,6 +1,9 @@
 /*
- * port-tap.c - the "tap" port type: a Linux tap device, one frame per
- * read() or write(), without the packet-information header.
+ * port-tap.c - the "tap" and "tun" port types: a Linux tap device (L2,
+ * Ethernet frames) or tun device (L3, bare IPv4/IPv6 packets), one frame or
+ * packet per read() or write(), without the packet-information header
+ * (IFF_NO_PI: the IP version nibble tells the family of a tun packet).
+ * The two differ only in the flag given to TUNSETIFF and their layer.
  *
  * open() creates the interface, or attaches to an existing persistent tap
  * of that name, and brings it up.  The fd is what carries frames, so the
@@ -84,19 +87,19 @@ tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 		return error;
 	}
 	tap_ifreq(&ifr, name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = (port_is_l3(port) ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
 	if (ioctl(port->fd, TUNSETIFF, &ifr) == -1) {
 		error = errno;
 		if (existed && error == EINVAL)
-			snprintf(err, errlen, "%s: exists and is not a tap device",
-			    name);
+			snprintf(err, errlen, "%s: exists and is not a %s "
+			    "device", name, port->ops->type);
 		else if (existed && error == EBUSY)
-			snprintf(err, errlen, "%s: tap device is in use by "
-			    "another process", name);
+			snprintf(err, errlen, "%s: %s device is in use by "
+			    "another process", name, port->ops->type);
 		else
-			snprintf(err, errlen, "%s: cannot %s tap device: %s",
+			snprintf(err, errlen, "%s: cannot %s %s device: %s",
 			    name, existed ? "attach to" : "create",
-			    strerror(error));
+			    port->ops->type, strerror(error));
 		goto close_fd;
 	}
 	tap->created = !existed;
@@ -296,10 +299,22 @@ tap_state(const struct port *port)
 
 const struct port_ops port_tap_ops = {
 	.type		= "tap",
+	.layer		= PORT_L2,
 	.open		= tap_open,
 	.close		= tap_close,
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
+};
+
+const struct port_ops port_tun_ops = {
+	.type		= "tun",
+	.layer		= PORT_L3,
+	.open		= tap_open,
+	.close		= tap_close,
+	.recv_batch	= tap_recv_batch,
+	.send_batch	= tap_send_batch,
+	.state		= tap_state,
+	.settings	= PORT_SET_MTU | PORT_SET_ADDRESS,
 };

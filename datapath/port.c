@@ -17,11 +17,23 @@ const char *const drop_reason_names[DROP__MAX] = {
 	[DROP_TX_ERROR]		= "tx_error",
 	[DROP_LINK_DOWN]	= "link_down",
 	[DROP_SPLIT_HORIZON]	= "split_horizon",
+	[DROP_BAD_VERSION]	= "bad_version",
+	[DROP_TRUNCATED]	= "truncated",
+	[DROP_BAD_LENGTH]	= "bad_length",
+	[DROP_BAD_CHECKSUM]	= "bad_checksum",
+	[DROP_BAD_ADDRESS]	= "bad_address",
+	[DROP_MULTICAST]	= "multicast",
+	[DROP_TTL_EXCEEDED]	= "ttl_exceeded",
+	[DROP_NO_ROUTE]		= "no_route",
+	[DROP_REJECT]		= "reject",
+	[DROP_LOCAL]		= "local",
 };
 
 static const struct port_ops *const port_types[] = {
 	&port_tap_ops,
+	&port_tun_ops,
 	&port_dummy_ops,
+	&port_dummy_l3_ops,
 	&port_vxlan_ops,
 	&port_gretap_ops,
 };

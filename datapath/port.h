@@ -6,6 +6,12 @@
  * type is a const struct port_ops; adding a type means one new file and one
  * line in port_types[] (port.c).
  *
+ * A port type is of one layer.  L2 ports (tap) carry Ethernet frames and
+ * belong to the switch: they learn and are flooded to.  L3 ports (tun, the
+ * IP tunnels) carry bare IPv4 and IPv6 packets and belong to the router
+ * (router.h): they never see a frame of the switch, nor it a packet of
+ * theirs.  Only L3 ports have addresses.
+ *
  * Ports count everything they do in struct port_stats.  A frame that is not
  * delivered is always counted under exactly one drop reason, never lost
  * silently.
@@ -25,6 +31,7 @@
 #include <net/if.h>
 #include <time.h>
 
+#include "ip.h"
 #include "pkt.h"
 
 enum drop_reason {
@@ -37,6 +44,16 @@ enum drop_reason {
 	DROP_TX_ERROR,		/* any other send error */
 	DROP_LINK_DOWN,		/* device is down (EIO on a tap) */
 	DROP_SPLIT_HORIZON,	/* split-horizon port to split-horizon port */
+	DROP_BAD_VERSION,	/* IP version neither 4 nor 6 */
+	DROP_TRUNCATED,		/* shorter than its IP header or length */
+	DROP_BAD_LENGTH,	/* IPv4 header or total length impossible */
+	DROP_BAD_CHECKSUM,	/* IPv4 header (or ICMP to us) checksum */
+	DROP_BAD_ADDRESS,	/* martian source or destination */
+	DROP_MULTICAST,		/* multicast or broadcast: not routed */
+	DROP_TTL_EXCEEDED,	/* TTL or hop limit ran out */
+	DROP_NO_ROUTE,		/* no route, or its gateway unresolved */
+	DROP_REJECT,		/* matched a reject route */
+	DROP_LOCAL,		/* to the router, and nothing it answers */
 	DROP__MAX
 };
 
@@ -64,6 +81,7 @@ struct port_stats {
 #define PORT_SET_VNI		0x10	/* key, as a VXLAN VNI */
 #define PORT_SET_KEY		0x20	/* key, as a GRE key */
 #define PORT_SET_SPLIT_HORIZON	0x40
+#define PORT_SET_ADDRESS	0x80	/* addr4, addr6 (L3 ports) */
 
 enum port_split_horizon {
 	PORT_SH_DEFAULT,	/* the type's: on for tunnels, off for taps */
@@ -86,6 +104,14 @@ struct port_config {
 	uint16_t		 dstport;	/* 0: the encapsulation's */
 	bool			 has_key;
 	uint32_t		 key;		/* VNI or GRE key */
+	/* L3 ports: the router's addresses on them; family 0: none. */
+	struct ip_prefix	 addr4;
+	struct ip_prefix	 addr6;
+};
+
+enum port_layer {
+	PORT_L2,		/* Ethernet frames, switched */
+	PORT_L3,		/* IP packets, routed */
 };
 
 struct port;
@@ -106,6 +132,7 @@ struct port_env {
 
 struct port_ops {
 	const char	*type;
+	enum port_layer	 layer;
 	/* Opens the device; on failure returns an errno and fills err. */
 	int		 (*open)(struct port *, const struct port_config *,
 			    char *err, size_t errlen);
@@ -134,6 +161,8 @@ struct port {
 	int			 mtu;
 	unsigned		 index;		/* stable number, 1-based */
 	int			 rx_error;	/* see recv_batch */
+	struct ip_prefix	 addr4;		/* the router's, on L3 ports */
+	struct ip_prefix	 addr6;
 	struct port_stats	 stats;
 	/*
 	 * A frame from a split-horizon port is never sent out of another
@@ -160,19 +189,27 @@ port_drop(struct port *p, enum drop_reason why)
 	p->stats.drops[why]++;
 }
 
+static inline bool
+port_is_l3(const struct port *p)
+{
+	return p->ops->layer == PORT_L3;
+}
+
 /* What a frame may carry beyond the MTU: an Ethernet header and one tag. */
 #define PORT_L2_OVERHEAD	18
 
-/* Whether a frame of len bytes fits the port's MTU (else DROP_TOO_BIG). */
+/* Whether a frame or packet fits the port's MTU (else DROP_TOO_BIG). */
 static inline bool
 port_frame_fits(const struct port *p, uint32_t len)
 {
-	return len <= (uint32_t)p->mtu + PORT_L2_OVERHEAD;
+	return len <= (uint32_t)p->mtu + (port_is_l3(p) ? 0 : PORT_L2_OVERHEAD);
 }
 
 extern const struct port_ops port_tap_ops;
+extern const struct port_ops port_tun_ops;
 extern const struct port_ops port_dummy_ops;
 extern const struct port_ops port_vxlan_ops;	/* tunnel/port-tunnel.c */
 extern const struct port_ops port_gretap_ops;
+extern const struct port_ops port_dummy_l3_ops;
 
 #endif

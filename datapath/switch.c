@@ -16,6 +16,7 @@
 #include "tunnel/udp-endpoint.h"
 
 #include "ether.h"
+#include "router.h"
 #include "switch.h"
 
 static void	sw_env_input(void *, struct port *, struct pkt_batch *, time_t);
@@ -39,8 +40,14 @@ sw_create(void)
 		goto destroy_macs;
 	sw->env.input = sw_env_input;
 	sw->env.dp = sw;
+	if ((sw->rtr = rtr_create()) == NULL)
+		goto destroy_eps;
 	return sw;
 
+destroy_eps:
+	error = errno;
+	udp_eps_destroy(sw->env.eps);
+	errno = error;
 destroy_macs:
 	error = errno;
 	mac_table_destroy(sw->macs);
@@ -64,6 +71,7 @@ sw_destroy(struct sw *sw)
 	while ((port = TAILQ_FIRST(&sw->ports)) != NULL)
 		sw_port_del(sw, port);
 	udp_eps_destroy(sw->env.eps);
+	rtr_destroy(sw->rtr);
 	mac_table_destroy(sw->macs);
 	pkt_pool_destroy(sw->pool);
 	free(sw);
@@ -99,6 +107,12 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 		    port_type_names());
 		return EINVAL;
 	}
+	if (ops->layer != PORT_L3 && (config->addr4.family != 0 ||
+	    config->addr6.family != 0)) {
+		snprintf(err, errlen, "%s: a %s port has no address (only L3 "
+		    "ports do)", config->name, ops->type);
+		return EINVAL;
+	}
 	if (sw->nports >= SW_MAX_PORTS) {
 		snprintf(err, errlen, "cannot add %s: the switch has the "
 		    "maximum of %d ports", config->name, SW_MAX_PORTS);
@@ -115,6 +129,8 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 	port->env = &sw->env;
 	port->split_horizon = config->split_horizon == PORT_SH_DEFAULT ?
 	    ops->split_horizon : config->split_horizon == PORT_SH_ON;
+	port->addr4 = config->addr4;
+	port->addr6 = config->addr6;
 	if ((error = ops->open(port, config, err, errlen)) != 0) {
 		free(port);
 		return error;
@@ -122,6 +138,13 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 	port->index = sw->next_index++;
 	TAILQ_INSERT_TAIL(&sw->ports, port, entry);
 	sw->nports++;
+	if (port_is_l3(port) && (error = rtr_port_add(sw, port)) != 0) {
+		snprintf(err, errlen, "%s: cannot add the route of its "
+		    "address: %s", config->name, error == EEXIST ?
+		    "that route exists" : strerror(error));
+		sw_port_del(sw, port);
+		return error;
+	}
 	if (portp != NULL)
 		*portp = port;
 	return 0;
@@ -133,6 +156,8 @@ sw_port_del(struct sw *sw, struct port *port)
 	mac_table_flush(sw->macs, port);
 	TAILQ_REMOVE(&sw->ports, port, entry);
 	sw->nports--;
+	if (port_is_l3(port))
+		rtr_port_del(sw, port);
 	port->ops->close(port);
 	free(port);
 }
@@ -164,17 +189,21 @@ sw_port_input(struct sw *sw, struct port *port, time_t now)
 		pkt_batch_init(&b);
 		if ((n = port->ops->recv_batch(port, sw->pool, &b)) == 0)
 			return i == 0 ? port->rx_error : 0;
-		sw_input(sw, port, &b, now);
+		sw_env_input(sw, port, &b, now);
 		if (n < PKT_BATCH_MAX)
 			break;
 	}
 	return 0;
 }
 
+/* Input from a port, by fd or through its env: to the switch or router. */
 static void
 sw_env_input(void *dp, struct port *in, struct pkt_batch *b, time_t now)
 {
-	sw_input(dp, in, b, now);
+	if (port_is_l3(in))
+		rtr_input(dp, in, b);
+	else
+		sw_input(dp, in, b, now);
 }
 
 static inline void
@@ -205,8 +234,8 @@ sw_input(struct sw *sw, struct port *in, struct pkt_batch *b, time_t now)
 		case SW_FLOOD:
 			sw->flooded++;
 			TAILQ_FOREACH(port, &sw->ports, entry) {
-				if (port != in && !(in->split_horizon &&
-				    port->split_horizon))
+				if (port != in && !port_is_l3(port) &&
+				    !(in->split_horizon && port->split_horizon))
 					sw_enqueue(sw, port, p);
 			}
 			break;

@@ -17,6 +17,10 @@
  * The VLAN in the MAC table key is the frame's 802.1Q VID, 0 when untagged:
  * VLANs are carried through and learned independently.
  *
+ * L3 ports are not the switch's: sw_port_input() hands what they receive to
+ * the router (router.h), which shares the pool and the output list, and
+ * flooding skips them.
+ *
  * The switch knows nothing of events or the control socket: the daemon calls
  * sw_port_input() when a port's fd is readable and sw_tick() once a second,
  * and watches the sockets tunnel ports share through the hooks it gives
@@ -33,6 +37,7 @@
 #include "pkt.h"
 #include "port.h"
 
+struct rtr;
 #define SW_POOL_SIZE		1024
 #define SW_MAX_PORTS		256
 #define SW_INPUT_BATCHES	4	/* batches drained per readiness event */
@@ -44,6 +49,7 @@ struct sw {
 	unsigned		 nports;
 	unsigned		 next_index;
 	struct mac_table	*macs;
+	struct rtr		*rtr;
 	struct pkt_pool		*pool;
 	struct port_env		 env;		/* every port's */
 	uint64_t		 unicast;	/* frames sent to one port */

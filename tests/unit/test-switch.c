@@ -327,8 +327,8 @@ test_port_add_errors(void **state)
 	cfg.type = "bogus";
 	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
-	assert_string_equal(err, "unknown port type 'bogus' (known: tap, dummy, "
-	    "vxlan, gretap)");
+	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, dummy, "
+	    "dummy-l3, vxlan, gretap)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';

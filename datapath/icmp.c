@@ -1,0 +1,310 @@
+/*
+ * icmp.c - ICMP and ICMPv6 errors, echo replies, and their rate limit.
+ *
+ * Errors follow RFC 1812 4.3.2 and RFC 4443 2.4: none about an ICMP error,
+ * a non-first fragment or a packet to a multicast group (IPv6 Packet Too Big
+ * excepted); they quote as much of the offending packet as keeps the error
+ * within 576 bytes (IPv4) or the IPv6 minimum MTU; and they are routed like
+ * any packet the router sends, through the table, to the packet's source.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "router.h"
+#include "switch.h"
+
+#define ICMP4_MAX	576
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The token bucket: rate tokens a second, at most burst in store. */
+static bool
+icmp_allow(struct rtr *r)
+{
+	uint64_t	cap = (uint64_t)r->icmp_burst * 1000, now;
+
+	if (r->batch_ms == 0)
+		r->batch_ms = now_ms() | 1;
+	now = r->batch_ms;
+	if (now > r->icmp_last_ms) {
+		r->icmp_tokens += (now - r->icmp_last_ms) * r->icmp_rate;
+		if (r->icmp_tokens > cap)
+			r->icmp_tokens = cap;
+		r->icmp_last_ms = now;
+	}
+	if (r->icmp_tokens < 1000)
+		return false;
+	r->icmp_tokens -= 1000;
+	return true;
+}
+
+/* Sends a packet the router originates, through the table; consumes p. */
+static void
+icmp_send(struct sw *sw, struct pkt *p, int family, const uint8_t *dst)
+{
+	struct rt_table	*t = rtr_table(sw->rtr, family);
+	struct rt_route	*r = rt_lookup(t, dst);
+	struct port	*out;
+
+	if (r == NULL || (out = rt_nexthop(t, r)) == NULL) {
+		sw->rtr->stats.icmp_no_route++;
+		pkt_free(p);
+		return;
+	}
+	r->use++;
+	rtr_enqueue(sw, out, p);
+}
+
+static const struct ip_prefix *
+icmp_source(const struct rtr *r, const struct port *in, int family)
+{
+	const struct ip_prefix	*c[3];
+
+	if (family == AF_INET) {
+		c[0] = &in->addr4;
+		c[1] = &r->addr4;
+		c[2] = &r->fallback4;
+	} else {
+		c[0] = &in->addr6;
+		c[1] = &r->addr6;
+		c[2] = &r->fallback6;
+	}
+	for (int i = 0; i < 3; i++)
+		if (c[i]->family == family)
+			return c[i];
+	return NULL;
+}
+
+/* Whether RFC 1812 lets us answer this (valid) IPv4 packet with an error. */
+static bool
+icmp4_may_answer(const struct pkt *p)
+{
+	const uint8_t	*h = p->data;
+	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u;
+	uint8_t		 type;
+
+	if (ip_get16(h + IP4_OFF_FRAG) & IP4_OFFMASK)
+		return false;
+	if (h[IP4_OFF_PROTO] != IPPROTO_ICMP)
+		return true;
+	if (p->len < hlen + 1)
+		return false;
+	type = h[hlen];
+	return type != ICMP_UNREACH && type != 4 && type != 5 &&
+	    type != ICMP_TIMXCEED && type != 12;
+}
+
+static bool
+icmp6_may_answer(const struct pkt *p, uint8_t type)
+{
+	const uint8_t	*h = p->data;
+
+	if (h[IP6_OFF_NXT] == IPPROTO_ICMPV6 &&
+	    (p->len <= IP6_HLEN || h[IP6_HLEN] < 128))
+		return false;
+	return h[IP6_OFF_DST] != 0xff || type == ICMP6_PACKET_TOO_BIG;
+}
+
+static void
+icmp4_build(struct rtr *r, struct pkt *e, const uint8_t *src,
+    const struct pkt *p, uint8_t type, uint8_t code, uint32_t info)
+{
+	uint32_t	 quote = p->len;
+	uint8_t		*h = e->data, *icmp = h + IP4_HLEN;
+
+	if (quote > ICMP4_MAX - IP4_HLEN - ICMP_HLEN)
+		quote = ICMP4_MAX - IP4_HLEN - ICMP_HLEN;
+	e->len = IP4_HLEN + ICMP_HLEN + quote;
+	memset(h, 0, IP4_HLEN + ICMP_HLEN);
+	h[IP4_OFF_VHL] = 0x45;
+	h[IP4_OFF_TOS] = 0xc0;		/* internetwork control */
+	ip_put16(h + IP4_OFF_LEN, (uint16_t)e->len);
+	ip_put16(h + IP4_OFF_ID, r->ip_id++);
+	h[IP4_OFF_TTL] = IP_TTL_DEFAULT;
+	h[IP4_OFF_PROTO] = IPPROTO_ICMP;
+	memcpy(h + IP4_OFF_SRC, src, 4);
+	memcpy(h + IP4_OFF_DST, p->data + IP4_OFF_SRC, 4);
+	ip_put16(h + IP4_OFF_CSUM, ip_csum(h, IP4_HLEN));
+	icmp[0] = type;
+	icmp[1] = code;
+	ip_put32(icmp + 4, info);	/* next-hop MTU in the low half */
+	memcpy(icmp + ICMP_HLEN, p->data, quote);
+	ip_put16(icmp + 2, ip_csum(icmp, ICMP_HLEN + quote));
+}
+
+static void
+icmp6_build(struct pkt *e, const uint8_t *src, const struct pkt *p,
+    uint8_t type, uint8_t code, uint32_t info)
+{
+	uint32_t	 quote = p->len;
+	uint8_t		*h = e->data, *icmp = h + IP6_HLEN;
+
+	if (quote > IP6_MIN_MTU - IP6_HLEN - ICMP_HLEN)
+		quote = IP6_MIN_MTU - IP6_HLEN - ICMP_HLEN;
+	e->len = IP6_HLEN + ICMP_HLEN + quote;
+	memset(h, 0, IP6_HLEN + ICMP_HLEN);
+	h[0] = 0x60;
+	ip_put16(h + IP6_OFF_PLEN, (uint16_t)(ICMP_HLEN + quote));
+	h[IP6_OFF_NXT] = IPPROTO_ICMPV6;
+	h[IP6_OFF_HLIM] = IP_TTL_DEFAULT;
+	memcpy(h + IP6_OFF_SRC, src, 16);
+	memcpy(h + IP6_OFF_DST, p->data + IP6_OFF_SRC, 16);
+	icmp[0] = type;
+	icmp[1] = code;
+	ip_put32(icmp + 4, info);	/* the MTU of Packet Too Big */
+	memcpy(icmp + ICMP_HLEN, p->data, quote);
+	ip_put16(icmp + 2, ip6_csum(h + IP6_OFF_SRC, h + IP6_OFF_DST,
+	    IPPROTO_ICMPV6, icmp, ICMP_HLEN + quote));
+}
+
+static void
+icmp_count(struct rtr_stats *st, int family, uint8_t type)
+{
+	if (type == (family == AF_INET ? ICMP_TIMXCEED : ICMP6_TIME_EXCEEDED))
+		st->icmp_time_exceeded++;
+	else if (family == AF_INET6 && type == ICMP6_PACKET_TOO_BIG)
+		st->icmp_frag_needed++;
+	else
+		st->icmp_unreachable++;
+}
+
+void
+icmp_error(struct sw *sw, struct port *in, const struct pkt *p, uint8_t type,
+    uint8_t code, uint32_t info)
+{
+	struct rtr		*r = sw->rtr;
+	const struct ip_prefix	*src;
+	struct pkt		*e;
+	int			 family = ip_version(p->data) == 4 ? AF_INET :
+				    AF_INET6;
+
+	if (family == AF_INET ? !icmp4_may_answer(p) :
+	    !icmp6_may_answer(p, type))
+		return;
+	if ((src = icmp_source(r, in, family)) == NULL) {
+		r->stats.icmp_no_source++;
+		return;
+	}
+	if (!icmp_allow(r)) {
+		r->stats.icmp_ratelimited++;
+		return;
+	}
+	if ((e = pkt_alloc(sw->pool)) == NULL) {
+		port_drop(in, DROP_NO_BUFFER);
+		return;
+	}
+	if (family == AF_INET) {
+		icmp4_build(r, e, src->addr, p, type, code, info);
+		if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG)
+			r->stats.icmp_frag_needed++;
+		else
+			icmp_count(&r->stats, family, type);
+		icmp_send(sw, e, family, e->data + IP4_OFF_DST);
+	} else {
+		icmp6_build(e, src->addr, p, type, code, info);
+		icmp_count(&r->stats, family, type);
+		icmp_send(sw, e, family, e->data + IP6_OFF_DST);
+	}
+}
+
+static void
+icmp_swap(uint8_t *a, uint8_t *b, size_t len)
+{
+	uint8_t	t[16];
+
+	memcpy(t, a, len);
+	memcpy(a, b, len);
+	memcpy(b, t, len);
+}
+
+/*
+ * Turns an echo request into its reply in place: swapping the addresses
+ * changes neither checksum (a sum does not care about order), the type
+ * word is updated incrementally, the TTL reset.
+ */
+static enum drop_reason
+icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
+{
+	uint8_t		*h = p->data, *icmp;
+	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u, len;
+	uint16_t	 old;
+
+	if (ip_get16(h + IP4_OFF_FRAG) & (IP4_MF | IP4_OFFMASK))
+		return DROP_LOCAL;	/* no reassembly here */
+	if (h[IP4_OFF_PROTO] == IPPROTO_UDP) {
+		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+		return DROP_LOCAL;
+	}
+	if (h[IP4_OFF_PROTO] != IPPROTO_ICMP)
+		return DROP_LOCAL;
+	icmp = h + hlen;
+	if ((len = p->len - hlen) < ICMP_HLEN)
+		return DROP_TRUNCATED;
+	if (ip_sum(icmp, len, 0) != 0xffff)
+		return DROP_BAD_CHECKSUM;
+	if (icmp[0] != ICMP_ECHO)
+		return DROP_LOCAL;
+	icmp_swap(h + IP4_OFF_SRC, h + IP4_OFF_DST, 4);
+	old = ip_get16(icmp);
+	icmp[0] = ICMP_ECHOREPLY;
+	ip_csum_update16(icmp + 2, old, ip_get16(icmp));
+	old = ip_get16(h + IP4_OFF_TTL);
+	h[IP4_OFF_TTL] = IP_TTL_DEFAULT;
+	ip_csum_update16(h + IP4_OFF_CSUM, old, ip_get16(h + IP4_OFF_TTL));
+	sw->rtr->stats.echo_replies++;
+	icmp_send(sw, p, AF_INET, h + IP4_OFF_DST);
+	return DROP__MAX;
+}
+
+static enum drop_reason
+icmp6_local(struct sw *sw, struct port *in, struct pkt *p)
+{
+	uint8_t		*h = p->data, *icmp = h + IP6_HLEN;
+	unsigned	 len = p->len - IP6_HLEN;
+	uint16_t	 old;
+
+	if (h[IP6_OFF_NXT] == IPPROTO_UDP) {
+		icmp_error(sw, in, p, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
+		return DROP_LOCAL;
+	}
+	if (h[IP6_OFF_NXT] != IPPROTO_ICMPV6)
+		return DROP_LOCAL;
+	if (len < ICMP_HLEN)
+		return DROP_TRUNCATED;
+	if (ip6_csum(h + IP6_OFF_SRC, h + IP6_OFF_DST, IPPROTO_ICMPV6, icmp,
+	    len) != 0)
+		return DROP_BAD_CHECKSUM;
+	if (icmp[0] != ICMP6_ECHO_REQUEST)
+		return DROP_LOCAL;
+	icmp_swap(h + IP6_OFF_SRC, h + IP6_OFF_DST, 16);
+	old = ip_get16(icmp);
+	icmp[0] = ICMP6_ECHO_REPLY;
+	ip_csum_update16(icmp + 2, old, ip_get16(icmp));
+	h[IP6_OFF_HLIM] = IP_TTL_DEFAULT;
+	sw->rtr->stats.echo_replies++;
+	icmp_send(sw, p, AF_INET6, h + IP6_OFF_DST);
+	return DROP__MAX;
+}
+
+void
+icmp_local(struct sw *sw, struct port *in, struct pkt *p)
+{
+	enum drop_reason	why;
+
+	sw->rtr->stats.local++;
+	if (ip_version(p->data) == 4)
+		why = icmp4_local(sw, in, p);
+	else
+		why = icmp6_local(sw, in, p);
+	if (why != DROP__MAX) {
+		port_drop(in, why);
+		pkt_free(p);
+	}
+}

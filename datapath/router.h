@@ -1,0 +1,126 @@
+/*
+ * router.h - the L3 half of the datapath: IP forwarding between L3 ports.
+ *
+ * Packets from an L3 port (tun, ipip, gre) go to rtr_input() instead of the
+ * L2 switch.  Each is validated (version, header length, checksum, total
+ * length; a failure is counted under one drop reason of the ingress port),
+ * looked up in the routing table of its family (route.h), has its TTL or hop
+ * limit decremented (the IPv4 checksum updated incrementally, RFC 1624) and
+ * is queued on the egress port.  What cannot be forwarded is answered with
+ * an ICMP or ICMPv6 error where the RFCs allow one (icmp.c): Time Exceeded,
+ * Destination Unreachable (no route: net / no route; reject route: host /
+ * reject route), Fragmentation Needed or Packet Too Big with the egress MTU.
+ * IPv4 packets without DF that exceed the egress MTU are fragmented.
+ *
+ * The router's own addresses are those given to L3 ports ("address ADDR/LEN",
+ * which also adds the connected route ADDR/LEN dev PORT, metric 0) and one
+ * router-wide address per family.  Packets to them are answered locally:
+ * echo requests get echo replies, UDP gets Port Unreachable (so traceroute
+ * to the router ends), anything else is dropped as "local".  ICMP errors
+ * come from the ingress port's address of the packet's family, else the
+ * router-wide one, else the first port's address of that family.
+ *
+ * ICMP errors pass a token bucket (rate per second, burst) so the router
+ * cannot be made to amplify a flood; echo replies are not limited (they are
+ * never larger than the request).  The clock for it is read at most once per
+ * batch, and only when a batch has an error to send.
+ *
+ * Like the switch, the router allocates nothing per packet: forwarded
+ * packets move to the egress port's queue, fragments and errors come from the
+ * switch's packet pool, and an L3 port's queue owns what is on it.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ip.h"
+#include "pkt.h"
+#include "port.h"
+#include "route.h"
+
+#define RTR_ICMP_RATE_DEFAULT	1000	/* errors per second */
+#define RTR_ICMP_BURST_DEFAULT	50
+#define RTR_MAX_LOCAL		260	/* addresses per family */
+
+struct sw;
+
+struct rtr_stats {
+	uint64_t	forwarded;
+	uint64_t	fragmented;	/* packets split */
+	uint64_t	fragments;	/* fragments sent */
+	uint64_t	local;		/* packets to the router's addresses */
+	uint64_t	echo_replies;
+	uint64_t	icmp_time_exceeded;
+	uint64_t	icmp_unreachable;
+	uint64_t	icmp_frag_needed;	/* and IPv6 Packet Too Big */
+	uint64_t	icmp_ratelimited;	/* errors the bucket held back */
+	uint64_t	icmp_no_source;	/* no address to send them from */
+	uint64_t	icmp_no_route;	/* no route back to the source */
+};
+
+struct rtr {
+	struct rt_table		*rt4;
+	struct rt_table		*rt6;
+	struct ip_prefix	 addr4;		/* router-wide, family 0: none */
+	struct ip_prefix	 addr6;
+	struct rtr_stats	 stats;
+	uint16_t		 ip_id;		/* for the errors we originate */
+
+	/* ICMP token bucket, in thousandths of a token. */
+	unsigned		 icmp_rate;
+	unsigned		 icmp_burst;
+	uint64_t		 icmp_tokens;
+	uint64_t		 icmp_last_ms;
+	uint64_t		 batch_ms;	/* 0: not read in this batch */
+
+	/* Own addresses, sorted for bsearch; fallback error sources. */
+	unsigned		 nlocal4, nlocal6;
+	uint8_t			 local4[RTR_MAX_LOCAL][4];
+	uint8_t			 local6[RTR_MAX_LOCAL][16];
+	struct ip_prefix	 fallback4, fallback6;
+};
+
+struct rtr	*rtr_create(void);
+void		 rtr_destroy(struct rtr *);
+struct rt_table	*rtr_table(struct rtr *, int family);
+
+/*
+ * Configuration.  rtr_port_add() adds the connected routes of a new L3
+ * port's addresses (0 or an errno from rt_add, with nothing added);
+ * rtr_port_del() removes every route out of the port.  Both, and
+ * rtr_set_address(), refresh the set of the router's own addresses.
+ */
+int		 rtr_port_add(struct sw *, struct port *);
+void		 rtr_port_del(struct sw *, struct port *);
+/* addr family 0 clears both router-wide addresses. */
+void		 rtr_set_address(struct sw *, const struct ip_prefix *addr);
+void		 rtr_set_icmp_limit(struct rtr *, unsigned rate,
+		    unsigned burst);
+bool		 rtr_is_local(const struct rtr *, int family,
+		    const uint8_t *addr);
+
+/* Forwarding (l3-forward.c): routes one received batch and empties it. */
+void		 rtr_input(struct sw *, struct port *in, struct pkt_batch *);
+/* Queues p on an L3 port, which then owns it (flushing a full queue). */
+void		 rtr_enqueue(struct sw *, struct port *out, struct pkt *p);
+
+/* ICMP (icmp.c). */
+void		 icmp_error(struct sw *, struct port *in, const struct pkt *p,
+		    uint8_t type, uint8_t code, uint32_t info);
+/* Answers a packet for one of our addresses; consumes p. */
+void		 icmp_local(struct sw *, struct port *in, struct pkt *p);
+
+/*
+ * IPv4 fragmentation (ip-frag.c): splits p (header valid, TTL already
+ * set) into fragments of at most mtu bytes from pool, handing each to emit.
+ * Returns the count, or 0 without emitting anything when the pool has too
+ * few buffers.  p is left as it was.
+ */
+unsigned	 ip4_fragment(struct pkt_pool *, const struct pkt *p,
+		    unsigned mtu, void (*emit)(struct pkt *, void *),
+		    void *arg);
+
+#endif
