@@ -85,6 +85,7 @@ ip6_is_special(const uint8_t *a)
 	return memcmp(a, zero, 15) == 0 && a[15] <= 1;
 }
 
+/* Link-local addresses never leave their link (RFC 4291 2.5.6). */
 static bool
 ip6_martian(const uint8_t *src, const uint8_t *dst)
 {
@@ -160,10 +161,10 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_TRUNCATED;
 	p->len = total;		/* link-layer padding is not ours to send */
 
-	if (ip4_martian(h + IP4_OFF_SRC, h + IP4_OFF_DST))
-		return DROP_BAD_ADDRESS;
 	if (h[IP4_OFF_DST] >= 224)
 		return DROP_MULTICAST;
+	if (ip4_martian(h + IP4_OFF_SRC, h + IP4_OFF_DST))
+		return DROP_BAD_ADDRESS;
 	if (rtr_is_local(sw->rtr, AF_INET, h + IP4_OFF_DST)) {
 		icmp_local(sw, in, p);
 		return L3_DONE;
@@ -216,10 +217,10 @@ l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_TRUNCATED;
 	p->len = total;
 
-	if (ip6_martian(h + IP6_OFF_SRC, h + IP6_OFF_DST))
-		return DROP_BAD_ADDRESS;
 	if (ip6_is_multicast(h + IP6_OFF_DST))
 		return DROP_MULTICAST;
+	if (ip6_martian(h + IP6_OFF_SRC, h + IP6_OFF_DST))
+		return DROP_BAD_ADDRESS;
 	if (rtr_is_local(sw->rtr, AF_INET6, h + IP6_OFF_DST)) {
 		icmp_local(sw, in, p);
 		return L3_DONE;

@@ -324,13 +324,13 @@ struct rt_match {
 };
 
 static void
-collect_port(const struct rt_route *r, void *arg)
+collect_port(struct rt_route *r, void *arg)
 {
 	struct rt_match	*m = arg;
 
 	if (r->port == m->port && m->n < sizeof(m->routes) /
 	    sizeof(m->routes[0]))
-		m->routes[m->n++] = (struct rt_route *)r;
+		m->routes[m->n++] = r;
 }
 
 unsigned
@@ -362,11 +362,10 @@ rt_flush(struct rt_table *t, void *port)
 
 static void
 node_walk(const struct rt_node *n,
-    void (*cb)(const struct rt_route *, void *), void *arg)
+    void (*cb)(struct rt_route *, void *), void *arg)
 {
 	for (; n != NULL; n = n->child[1]) {
-		for (const struct rt_route *r = n->routes; r != NULL;
-		    r = r->next)
+		for (struct rt_route *r = n->routes; r != NULL; r = r->next)
 			cb(r, arg);
 		node_walk(n->child[0], cb, arg);
 	}
@@ -374,7 +373,31 @@ node_walk(const struct rt_node *n,
 
 void
 rt_walk(const struct rt_table *t,
-    void (*cb)(const struct rt_route *, void *), void *arg)
+    void (*cb)(struct rt_route *, void *), void *arg)
 {
 	node_walk(t->root, cb, arg);
+}
+
+static void
+clear_ref(struct rt_route *r, void *arg)
+{
+	(void)arg;
+	r->ref = 0;
+}
+
+static void
+add_ref(struct rt_route *r, void *arg)
+{
+	struct rt_route	*via;
+
+	if (r->type == RT_UNICAST && r->port == NULL &&
+	    (via = rt_lookup(arg, r->gw)) != NULL)
+		via->ref++;
+}
+
+void
+rt_count_refs(struct rt_table *t)
+{
+	rt_walk(t, clear_ref, NULL);
+	rt_walk(t, add_ref, t);
 }

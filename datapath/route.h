@@ -50,6 +50,7 @@ struct rt_route {
 	uint64_t	 use;		/* packets forwarded by this route */
 	void		*via_port;	/* gateway resolution cache */
 	uint64_t	 via_gen;
+	unsigned	 ref;		/* set by rt_count_refs() */
 };
 
 struct rt_table;
@@ -83,6 +84,8 @@ void		*rt_nexthop(struct rt_table *, struct rt_route *);
  * table must not change during the walk.
  */
 void		 rt_walk(const struct rt_table *,
-		    void (*)(const struct rt_route *, void *), void *arg);
+		    void (*)(struct rt_route *, void *), void *arg);
+/* Sets each route's ref: how many gateway-only routes resolve through it. */
+void		 rt_count_refs(struct rt_table *);
 
 #endif

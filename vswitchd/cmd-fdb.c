@@ -142,6 +142,9 @@ cmd_fdb_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_find_port(ctx, opts[0].value, &port) == -1 ||
 	    fdb_parse_vlan(ctx, opts[1].value, &vlan) == -1)
 		return -1;
+	if (port_is_l3(port))
+		return cmd_error(ctx, "port '%s' is a %s port: it has no MAC "
+		    "addresses", port->name, port->ops->type);
 	if ((error = mac_table_add_static(ctx->sw->macs, mac, vlan,
 	    port)) != 0)
 		return cmd_error(ctx, "cannot add '%s' vlan %u: %s", argv[0],

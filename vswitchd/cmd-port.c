@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "datapath/ip.h"
 #include "datapath/switch.h"
 #include "tunnel/port-tunnel.h"
 #include "tunnel/tnl-addr.h"
@@ -20,6 +21,7 @@
 
 #define PORT_MTU_MIN	68
 #define PORT_MTU_MAX	9216
+#define CMD_PORT_MAX_ARGS	21
 
 /* The kernel's rules for interface names (dev_valid_name()), but length. */
 static bool
@@ -33,6 +35,35 @@ port_name_valid(const char *name)
 		    !isprint((unsigned char)*p))
 			return false;
 	return true;
+}
+
+/*
+ * Takes the "address ADDR/LEN" pairs out of argv (one IPv4 and one IPv6
+ * at most) into cfg, leaving the other options in rest; returns their count
+ * or -1.
+ */
+static int
+port_parse_addresses(struct cmd_ctx *ctx, int argc, char **argv,
+    struct port_config *cfg, char **rest)
+{
+	struct ip_prefix	 a, *slot;
+	int			 n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "address") != 0 || i + 1 >= argc) {
+			rest[n++] = argv[i];
+			continue;
+		}
+		if (cmd_parse_prefix(ctx, "address", argv[++i], &a) == -1)
+			return -1;
+		slot = a.family == AF_INET ? &cfg->addr4 : &cfg->addr6;
+		if (slot->family != 0)
+			return cmd_error(ctx, "address '%s': the port has an "
+			    "IPv%d address already", argv[i],
+			    a.family == AF_INET ? 4 : 6);
+		*slot = a;
+	}
+	return n;
 }
 
 static int
@@ -146,6 +177,9 @@ port_opt_refuse(struct cmd_ctx *ctx, const struct port_ops *ops,
 		if (ops->settings & port_opts[i].setting)
 			off += (size_t)snprintf(list + off, sizeof(list) - off,
 			    "%s%s", off ? ", " : "", port_opts[i].key);
+	if ((ops->settings & PORT_SET_ADDRESS) && off < sizeof(list))
+		snprintf(list + off, sizeof(list) - off, "%saddress",
+		    off ? ", " : "");
 	return cmd_error(ctx, "a %s port takes no '%s' (it takes %s)",
 	    ops->type, key, list);
 }
@@ -156,10 +190,13 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 {
 	struct cmd_opt		 opts[PORT_NOPTS + 1] = { { "type", NULL } };
 	const struct port_ops	*ops;
+	char			*rest[CMD_PORT_MAX_ARGS];
+	int			 nrest;
 
 	for (size_t i = 0; i < PORT_NOPTS; i++)
 		opts[i + 1].key = port_opts[i].key;
-	if (cmd_parse_opts(ctx, argc, argv, opts, PORT_NOPTS + 1) == -1)
+	if ((nrest = port_parse_addresses(ctx, argc, argv, cfg, rest)) == -1 ||
+	    cmd_parse_opts(ctx, nrest, rest, opts, PORT_NOPTS + 1) == -1)
 		return -1;
 	if (opts[0].value == NULL)
 		return cmd_error(ctx, "usage: %s %s", cmd_port_add_entry.name,
@@ -176,6 +213,9 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 		if (port_opts[i].parse(ctx, opts[i + 1].value, cfg) == -1)
 			return -1;
 	}
+	if ((cfg->addr4.family != 0 || cfg->addr6.family != 0) &&
+	    !(ops->settings & PORT_SET_ADDRESS))
+		return port_opt_refuse(ctx, ops, "address");
 	return 0;
 }
 
@@ -218,9 +258,10 @@ cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 const struct cmd_entry cmd_port_add_entry = {
 	.name = "port add",
 	.usage = "NAME type TYPE [mtu N] [remote ADDR] [local ADDR] "
-	    "[dstport N] [vni N] [key N] [split-horizon on|off]",
+	    "[dstport N] [vni N] [key N] [split-horizon on|off] "
+	    "[address ADDR/LEN]...",
 	.min_args = 3,
-	.max_args = 17,
+	.max_args = CMD_PORT_MAX_ARGS,
 	.exec = cmd_port_add_exec,
 };
 
@@ -252,19 +293,40 @@ port_state(const struct port *port)
 	return port->ops->state != NULL ? port->ops->state(port) : "unknown";
 }
 
+static json_t *
+port_addresses_json(const struct port *port)
+{
+	const struct ip_prefix	*a[2] = { &port->addr4, &port->addr6 };
+	char			 buf[CMD_ADDR_STRLEN], s[CMD_ADDR_STRLEN + 4];
+	json_t			*list;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		if (a[i]->family == 0)
+			continue;
+		snprintf(s, sizeof(s), "%s/%u", cmd_format_addr(a[i]->family,
+		    a[i]->addr, buf), a[i]->len);
+		json_array_append_new(list, json_string(s));
+	}
+	return list;
+}
+
 /* The fields "show" lists; port show adds counters. */
 json_t *
 cmd_port_json(const struct port *port)
 {
 	json_t	*o;
 
-	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:b}",
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o}",
 	    "name", port->name,
 	    "index", (json_int_t)port->index,
 	    "type", port->ops->type,
+	    "layer", port_is_l3(port) ? "l3" : "l2",
 	    "state", port_state(port),
 	    "mtu", port->mtu,
-	    "split_horizon", port->split_horizon);
+	    "split_horizon", port->split_horizon,
+	    "addresses", port_addresses_json(port));
 	if (o != NULL && tnl_port_is(port) && json_object_set_new(o,
 	    "tunnel", cmd_tunnel_json(port)) == -1) {
 		json_decref(o);
@@ -306,14 +368,21 @@ cmd_port_show_print(const json_t *result, FILE *f)
 
 	if (json_array_size(ports) == 0)
 		return;
-	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s\n", "PORT", "INDEX",
-	    "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS");
+	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s  %s\n", "PORT",
+	    "INDEX", "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS",
+	    "ADDRESSES");
 	json_array_foreach(ports, i, p) {
-		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld\n",
+		json_t	*a;
+		size_t	 j;
+
+		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld ",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"), cmd_jint(p, "rx_packets"),
 		    cmd_jint(p, "tx_packets"));
+		json_array_foreach(json_object_get(p, "addresses"), j, a)
+			fprintf(f, " %s", json_string_value(a));
+		fputc('\n', f);
 		cmd_tunnel_print(p, f, "  ");
 	}
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include "datapath/ip.h"
 #include "datapath/switch.h"
 
 #include "cmd.h"
@@ -21,6 +24,12 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_fdb_del_entry,
 	&cmd_fdb_flush_entry,
 	&cmd_fdb_set_entry,
+	&cmd_route_show_entry,
+	&cmd_route_add_entry,
+	&cmd_route_del_entry,
+	&cmd_route_flush_entry,
+	&cmd_router_show_entry,
+	&cmd_router_set_entry,
 	&cmd_stats_entry,
 	&cmd_help_entry,
 };
@@ -303,6 +312,51 @@ cmd_format_mac(const uint8_t mac[6], char buf[CMD_MAC_STRLEN])
 {
 	snprintf(buf, CMD_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x",
 	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+int
+cmd_parse_prefix(struct cmd_ctx *ctx, const char *what, const char *s,
+    struct ip_prefix *out)
+{
+	char		 buf[CMD_ADDR_STRLEN + 4], *slash;
+	unsigned long	 len;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		goto bad;
+	len = ip_max_plen(out->family);
+	if (slash != NULL) {
+		char	*end;
+
+		if (!isdigit((unsigned char)slash[0]))
+			goto bad;
+		errno = 0;
+		len = strtoul(slash, &end, 10);
+		if (errno != 0 || *end != '\0' ||
+		    len > ip_max_plen(out->family))
+			goto bad;
+	}
+	out->len = (uint8_t)len;
+	return 0;
+bad:
+	return cmd_error(ctx, "invalid %s '%s'", what, s);
+}
+
+const char *
+cmd_format_addr(int family, const uint8_t *addr, char buf[CMD_ADDR_STRLEN])
+{
+	if (inet_ntop(family, addr, buf, CMD_ADDR_STRLEN) == NULL)
+		snprintf(buf, CMD_ADDR_STRLEN, "?");
+	return buf;
 }
 
 int

@@ -78,6 +78,17 @@ struct cmd_opt {
 int	 cmd_parse_opts(struct cmd_ctx *, int argc, char **argv,
 	    struct cmd_opt *opts, size_t nopts);
 
+/*
+ * "ADDR" or "ADDR/LEN", IPv4 or IPv6 (a bare address has the full length);
+ * host bits are kept.
+ */
+struct ip_prefix;
+int	 cmd_parse_prefix(struct cmd_ctx *, const char *what, const char *s,
+	    struct ip_prefix *);
+#define CMD_ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
+const char *cmd_format_addr(int family, const uint8_t *addr,
+	    char buf[CMD_ADDR_STRLEN]);
+
 /* A port's name, index, type, state and MTU (cmd-port.c). */
 json_t	*cmd_port_json(const struct port *);
 
@@ -112,6 +123,12 @@ extern const struct cmd_entry cmd_fdb_add_entry;
 extern const struct cmd_entry cmd_fdb_del_entry;
 extern const struct cmd_entry cmd_fdb_flush_entry;
 extern const struct cmd_entry cmd_fdb_set_entry;
+extern const struct cmd_entry cmd_route_show_entry;
+extern const struct cmd_entry cmd_route_add_entry;
+extern const struct cmd_entry cmd_route_del_entry;
+extern const struct cmd_entry cmd_route_flush_entry;
+extern const struct cmd_entry cmd_router_show_entry;
+extern const struct cmd_entry cmd_router_set_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 #endif

@@ -123,7 +123,7 @@ struct walk_check {
 
 /* Each route must sort after the one before: address, length, metric. */
 static void
-walk_sorted(const struct rt_route *r, void *arg)
+walk_sorted(struct rt_route *r, void *arg)
 {
 	struct walk_check	*w = arg;
 	const struct rt_route	*p = w->prev;
@@ -370,6 +370,10 @@ test_gateway_resolves_recursively(void **state)
 	add4(t, via4("172.16.0.0", 12, "10.1.2.3"), 0);
 	assert_ptr_equal(rt_nexthop(t, lookup4(t, "172.16.5.5")), P2);
 	assert_ptr_equal(rt_nexthop(t, lookup4(t, "10.9.9.9")), P2);
+	rt_count_refs(t);
+	assert_int_equal(lookup4(t, "198.19.2.7")->ref, 1);
+	assert_int_equal(lookup4(t, "10.1.2.3")->ref, 1);
+	assert_int_equal(lookup4(t, "172.16.0.1")->ref, 0);
 
 	/* The gateway's route goes: both chains are unresolved at once. */
 	assert_int_equal(rt_del(t, net, 24, -1), 0);
@@ -387,7 +391,7 @@ test_gateway_resolves_recursively(void **state)
 }
 
 static void
-collect(const struct rt_route *r, void *arg)
+collect(struct rt_route *r, void *arg)
 {
 	char	*buf = arg, a[INET_ADDRSTRLEN];
 
