@@ -169,6 +169,37 @@ class Lab:
         ep.mac = json.loads(ep.run("ip", "-j", "link", "show", port).stdout)[0]["address"]
         return ep
 
+    def tun_endpoint(self, daemon, port, suffix, addr, router, addr6=None,
+                     router6=None, mtu=None):
+        """Adds tun PORT to the daemon with the router's own address ROUTER
+        (and ROUTER6) on it, moves the device into a new endpoint namespace,
+        gives it ADDR (and ADDR6, else IPv6 off) and routes everything else
+        via the router.  Addresses carry their prefix length."""
+        args = ["port", "add", port, "type", "tun", "address", router]
+        if router6:
+            args += ["address", router6]
+        if mtu:
+            args += ["mtu", str(mtu)]
+        daemon.ctl(*args)
+        ep = self.netns(suffix)
+        src = ["ip", "-n", daemon.ns.name] if daemon.ns else ["ip"]
+        sh(*src, "link", "set", port, "netns", ep.name)
+        if not addr6:
+            ep.run("sysctl", "-qw", f"net.ipv6.conf.{port}.disable_ipv6=1")
+        ep.run("ip", "addr", "add", addr, "dev", port)
+        if addr6:
+            ep.run("ip", "-6", "addr", "add", addr6, "dev", port, "nodad")
+        ep.run("ip", "link", "set", port, "up")
+        ep.run("ip", "route", "add", "default", "via", router.split("/")[0])
+        if addr6:
+            ep.run("ip", "-6", "route", "add", "default", "via", router6.split("/")[0])
+        ep.port = port
+        ep.addr = addr.split("/")[0]
+        ep.addr6 = addr6.split("/")[0] if addr6 else None
+        ep.router = router.split("/")[0]
+        ep.router6 = router6.split("/")[0] if router6 else None
+        return ep
+
     def cleanup(self):
         errors = []
         for p in self.procs:
@@ -194,6 +225,16 @@ class Lab:
 def ping(src, dst_addr, count=3, check=True, extra=()):
     return src.run("ping", "-c", count, "-i", "0.2", "-W", "2", *extra, dst_addr,
                    check=check, timeout=30)
+
+
+def router_stats(daemon):
+    """The router's counters from `vswctl --json router show`."""
+    return daemon.ctl("router", "show", json_out=True)["stats"]
+
+
+def routes(daemon, *args):
+    """`vswctl --json route show [ARGS]` as a list of route dicts."""
+    return daemon.ctl("route", "show", *args, json_out=True)["routes"]
 
 
 def port_stats(daemon, port):
