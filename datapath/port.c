@@ -36,6 +36,8 @@ static const struct port_ops *const port_types[] = {
 	&port_dummy_l3_ops,
 	&port_vxlan_ops,
 	&port_gretap_ops,
+	&port_ipip_ops,
+	&port_gre_ops,
 };
 
 #define PORT_NTYPES	(sizeof(port_types) / sizeof(port_types[0]))

@@ -210,6 +210,8 @@ extern const struct port_ops port_tun_ops;
 extern const struct port_ops port_dummy_ops;
 extern const struct port_ops port_vxlan_ops;	/* tunnel/port-tunnel.c */
 extern const struct port_ops port_gretap_ops;
+extern const struct port_ops port_ipip_ops;	/* L3 tunnels, same file */
+extern const struct port_ops port_gre_ops;
 extern const struct port_ops port_dummy_l3_ops;
 
 #endif

@@ -1,10 +1,13 @@
 /*
- * port-tunnel.c - the "vxlan" and "gretap" port types.
+ * port-tunnel.c - the tunnel port types: "vxlan" and "gretap" (L2, to the
+ * switch) and "ipip" and "gre" (L3, to the router).
  *
- * Both are the same code around a struct tnl_proto: open binds the shared
+ * All are the same code around a struct tnl_proto: open binds the shared
  * endpoint for receiving and opens the sender, and builds the header every
  * frame is sent behind.  A VXLAN port always has a VNI (1 unless given); a
- * gretap port has a GRE key only when given one.
+ * gre or gretap port has a GRE key only when given one; ipip has none.  An
+ * L3 port carries IPv4 and IPv6, so it keeps a header for each (GRE names
+ * the payload's protocol) and sends a batch as its IPv4 and IPv6 runs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "datapath/ether.h"
+#include "datapath/ip.h"
 
 #include "port-tunnel.h"
 #include "tnl-addr.h"
@@ -26,15 +30,18 @@ struct tnl_port {
 	struct sockaddr_storage	 local;
 	bool			 has_key;
 	uint32_t		 key;
+	enum tnl_payload	 payload;
 	size_t			 hlen;
-	uint8_t			 hdr[TNL_HDR_MAX];
+	uint8_t			 hdr[TNL_HDR_MAX];	/* Ethernet or IPv4 */
+	uint8_t			 hdr6[TNL_HDR_MAX];	/* IPv6, L3 only */
 	struct tnl_tx		 tx;
 };
 
 static unsigned
 tnl_overhead(const struct tnl_port *t)
 {
-	return t->tx.outer + (unsigned)t->hlen + ETH_HLEN;
+	return t->tx.outer + (unsigned)t->hlen +
+	    (t->payload == TNL_PAYLOAD_ETH ? ETH_HLEN : 0);
 }
 
 static void
@@ -93,7 +100,8 @@ tnl_check_config(const struct port_config *cfg, const struct tnl_proto *proto,
 
 static int
 tnl_open(struct port *port, const struct port_config *cfg,
-    const struct tnl_proto *proto, char *err, size_t errlen)
+    const struct tnl_proto *proto, enum tnl_payload payload, char *err,
+    size_t errlen)
 {
 	struct udp_ep_config	 ec;
 	struct tnl_port		*t;
@@ -114,14 +122,22 @@ tnl_open(struct port *port, const struct port_config *cfg,
 	t->has_key = cfg->has_key || proto == &tnl_vxlan;
 	t->key = cfg->has_key ? cfg->key : proto == &tnl_vxlan ?
 	    VXLAN_VNI_DEFAULT : 0;
-	t->hlen = proto->build(t->hdr, t->has_key, t->key, TNL_PROTO_TEB);
+	t->payload = payload;
+	if (payload == TNL_PAYLOAD_ETH)
+		t->hlen = proto->build(t->hdr, t->has_key, t->key,
+		    TNL_PROTO_TEB);
+	else {
+		t->hlen = proto->build(t->hdr, t->has_key, t->key,
+		    TNL_PROTO_IPV4);
+		proto->build(t->hdr6, t->has_key, t->key, TNL_PROTO_IPV6);
+	}
 
 	ec = (struct udp_ep_config){
 		.proto = proto,
 		.remote = t->remote,
 		.has_key = t->has_key,
 		.key = t->key,
-		.payload = TNL_PAYLOAD_ETH,
+		.payload = payload,
 		.rx = tnl_rx,
 		.arg = port,
 		.name = port->name,
@@ -153,14 +169,28 @@ static int
 vxlan_open(struct port *port, const struct port_config *cfg, char *err,
     size_t errlen)
 {
-	return tnl_open(port, cfg, &tnl_vxlan, err, errlen);
+	return tnl_open(port, cfg, &tnl_vxlan, TNL_PAYLOAD_ETH, err, errlen);
 }
 
 static int
 gretap_open(struct port *port, const struct port_config *cfg, char *err,
     size_t errlen)
 {
-	return tnl_open(port, cfg, &tnl_gre, err, errlen);
+	return tnl_open(port, cfg, &tnl_gre, TNL_PAYLOAD_ETH, err, errlen);
+}
+
+static int
+ipip_open(struct port *port, const struct port_config *cfg, char *err,
+    size_t errlen)
+{
+	return tnl_open(port, cfg, &tnl_ipip, TNL_PAYLOAD_IP, err, errlen);
+}
+
+static int
+gre_open(struct port *port, const struct port_config *cfg, char *err,
+    size_t errlen)
+{
+	return tnl_open(port, cfg, &tnl_gre, TNL_PAYLOAD_IP, err, errlen);
 }
 
 static void
@@ -177,9 +207,32 @@ tnl_close(struct port *port)
 static void
 tnl_send_batch(struct port *port, struct pkt_batch *b)
 {
-	struct tnl_port	*t = port->priv;
+	struct tnl_port		*t = port->priv;
+	struct pkt_batch	 v6;
+	unsigned		 n = 0;
 
-	tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, TNL_PAYLOAD_ETH);
+	if (t->payload == TNL_PAYLOAD_ETH) {
+		tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, t->payload);
+		return;
+	}
+	/* The router queues IP packets only: the version nibble is there. */
+	pkt_batch_init(&v6);
+	for (unsigned i = 0; i < b->count; i++) {
+		struct pkt *p = b->pkts[i];
+
+		if (ip_version(p->data) == 6)
+			pkt_batch_add(&v6, p);
+		else
+			b->pkts[n++] = p;
+	}
+	b->count = n;
+	if (n > 0)
+		tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, t->payload);
+	if (v6.count > 0)
+		tnl_tx_send(&t->tx, port, &v6, t->hdr6, t->hlen, t->payload);
+	/* The caller frees the batch: give it every packet back. */
+	for (unsigned i = 0; i < v6.count; i++)
+		b->pkts[b->count++] = v6.pkts[i];
 }
 
 static const char *
@@ -226,10 +279,38 @@ const struct port_ops port_gretap_ops = {
 	.split_horizon	= true,
 };
 
+#define TNL_L3_SETTINGS	(PORT_SET_REMOTE | PORT_SET_LOCAL | \
+			 PORT_SET_DSTPORT | PORT_SET_ADDRESS)
+
+const struct port_ops port_ipip_ops = {
+	.type		= "ipip",
+	.layer		= PORT_L3,
+	.open		= ipip_open,
+	.close		= tnl_close,
+	.recv_batch	= port_recv_none,
+	.send_batch	= tnl_send_batch,
+	.state		= tnl_state,
+	.tick		= tnl_tick,
+	.settings	= TNL_L3_SETTINGS,
+};
+
+const struct port_ops port_gre_ops = {
+	.type		= "gre",
+	.layer		= PORT_L3,
+	.open		= gre_open,
+	.close		= tnl_close,
+	.recv_batch	= port_recv_none,
+	.send_batch	= tnl_send_batch,
+	.state		= tnl_state,
+	.tick		= tnl_tick,
+	.settings	= TNL_L3_SETTINGS | PORT_SET_KEY,
+};
+
 bool
 tnl_port_is(const struct port *port)
 {
-	return port->ops == &port_vxlan_ops || port->ops == &port_gretap_ops;
+	return port->ops == &port_vxlan_ops || port->ops == &port_gretap_ops ||
+	    port->ops == &port_ipip_ops || port->ops == &port_gre_ops;
 }
 
 int

@@ -1,16 +1,20 @@
 /*
- * port-tunnel.h - the L2 tunnel port types, "vxlan" and "gretap".
+ * port-tunnel.h - the tunnel port types: "vxlan" and "gretap" (L2) and
+ * "ipip" and "gre" (L3: IPv4 and IPv6 packets for the router, router.h).
  *
  * A tunnel port is a switch port like a tap: frames the switch sends it go
  * to one remote host inside UDP, and frames from that remote arrive through
  * the shared endpoint (udp-endpoint.h) of its local address and port, are
  * counted on the port and go to the switch with the port as their ingress,
  * so MAC learning puts remote hosts on the tunnel they came by.  Tunnel
- * ports have no fd and are split-horizon by default.
+ * ports have no fd and L2 ones are split-horizon by default.  An L3
+ * tunnel port is the same to the router: packets it routes out of the port
+ * go to the remote, packets from the remote come in on the port.
  *
  * The port's MTU is the largest inner MTU that fits: the underlay's path
  * MTU to the remote less the overhead (outer IP and UDP headers, the tunnel
- * header and the inner Ethernet header), read again each second.
+ * header and, on L2 ports, the inner Ethernet header), read again each
+ * second.
  */
 #ifndef PORT_TUNNEL_H
 #define PORT_TUNNEL_H

@@ -2,11 +2,12 @@
  * tnl.h - what every UDP encapsulation shares: the interface one
  * implements, the reasons a received packet is dropped, and byte access.
  *
- * An encapsulation (vxlan.c, gre.c) is a const struct tnl_proto with two
- * functions.  build() writes the header a port puts in front of every
- * payload; it depends only on the port's settings and the payload type (no
- * sequence numbers, no per-packet checksum), so a port builds it once and
- * sends every packet behind the same bytes.  parse() reads a received
+ * An encapsulation (vxlan.c, gre.c, ipip.c) is a const struct tnl_proto
+ * with two functions.  build() writes the header a port puts in front of
+ * every payload; it depends only on the port's settings and the payload
+ * type (no sequence numbers, no per-packet checksum), so a port builds it
+ * once (an IP port twice: IPv4 and IPv6) and sends every packet behind the
+ * same bytes.  parse() reads a received
  * header, checking the length before each field, and returns what the
  * receive side demultiplexes on (VNI or key, payload type) or why the
  * packet is dropped.
@@ -74,6 +75,7 @@ struct tnl_proto {
 
 extern const struct tnl_proto tnl_vxlan;
 extern const struct tnl_proto tnl_gre;
+extern const struct tnl_proto tnl_ipip;
 
 /* For parse(): fails with a reason. */
 static inline int

@@ -328,7 +328,7 @@ test_port_add_errors(void **state)
 	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, dummy, "
-	    "dummy-l3, vxlan, gretap)");
+	    "dummy-l3, vxlan, gretap, ipip, gre)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';
