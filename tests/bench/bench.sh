@@ -14,9 +14,15 @@
 #     .0.1 --tap--- vswitchd (tap, vxlan) ==== vswitchd (vxlan, tap) --tap--- .0.2
 #   underlay MTU 1600, endpoints 1500, so nothing is too big for the tunnel.
 #
-# vswitchd creates its taps in its own namespace (s, h1, h2); they are then
-# moved into a and b, where they get their address, the daemon keeping its
-# file descriptors.
+# "routed", two subnets behind two routers joined over the same underlay:
+#     ns a          ns h1                       ns h2                      ns b
+#     198.19.1.1 -- IP forwarding ---- veth ---- IP forwarding -- 198.19.2.1 (veth)
+#     198.19.1.1 -- vswitchd (tun) == ipip ==== vswitchd (tun) -- 198.19.2.1 (tun)
+#   each router's near subnet is .254 on its tun port or veth.
+#
+# vswitchd creates its taps and tuns in its own namespace (s, h1, h2); they
+# are then moved into a and b, where they get their address, the daemon
+# keeping its file descriptors.
 #
 # Measured from a to b, REPS times, the systems taking turns (the first system
 # goes first in odd reps, last in even ones, so slow drifts of the machine
@@ -32,7 +38,7 @@
 #
 # Usage (root, after make):  sh tests/bench/bench.sh
 #   REPS=3 DUR=5 PING_N=200  repetitions, seconds per iperf3 run, pings per rep
-#   SHAPES="single vxlan"    shapes to run, in order
+#   SHAPES="single vxlan routed"  shapes to run, in order
 #   KEEP=1                   keep the work directory (logs, iperf3 JSON, raw TSV)
 #   VSWITCHD=... VSWCTL=...  binaries (default: the ones built in this tree)
 #   MAC_BENCH=...            the MAC table micro-benchmark run at the end
@@ -45,7 +51,7 @@
 # A setup function names its namespaces "$P-TAG-x" (ns_add) and its interfaces
 # "$P$TAG..." (at most 15 characters), starts daemons with vsw_start, and ends
 # with sys_set to say where the endpoints are.  Measurement, clean-up and the
-# table are shared.  Planned: "routed" (tun/ipip vs kernel forwarding).
+# table are shared.
 #
 # Only addresses from 198.18.0.0/15, only names with this run's prefix, and
 # only processes this script started (killed by PID) are touched.
@@ -58,7 +64,7 @@ export LC_ALL=C
 REPS=${REPS:-3}
 DUR=${DUR:-5}
 PING_N=${PING_N:-200}
-SHAPES=${SHAPES:-single vxlan}
+SHAPES=${SHAPES:-single vxlan routed}
 KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VSWITCHD=${VSWITCHD:-$ROOT/vswitchd/vswitchd}
@@ -258,6 +264,46 @@ setup_vxlan_vswitchd() {
 	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
 	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
 	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd x2 (tap + vxlan port each), VXLAN over the veth underlay"
+}
+
+# ------------------------------------------------------------ shape "routed"
+
+shape_routed() {
+	echo "kernel-fwd|two routers: a (198.19.1.1) -- h1 == underlay, MTU $UL_MTU == h2 -- b (198.19.2.1), endpoints MTU 1500"
+}
+
+# routed_ends TAG NS_A NS_B IF_A IF_B: endpoint addresses and default routes
+routed_ends() {
+	ep_up "$2" "$4" 198.19.1.1 && ep_up "$3" "$5" 198.19.2.1 &&
+	ip -n "$2" route add default via 198.19.1.254 &&
+	ip -n "$3" route add default via 198.19.2.254
+}
+
+setup_routed_kernel() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b n
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" || return 1
+	veth "$a" "$P${t}A" "$h1" "$P${t}Ar" && veth "$b" "$P${t}B" "$h2" "$P${t}Br" || return 1
+	for n in "$h1" "$h2"; do ip netns exec "$n" sysctl -qw net.ipv4.ip_forward=1 || return 1; done
+	ep_up "$h1" "$P${t}Ar" 198.19.1.254 && ep_up "$h2" "$P${t}Br" 198.19.2.254 &&
+	ip -n "$h1" route add 198.19.2.0/24 via 198.18.0.2 &&
+	ip -n "$h2" route add 198.19.1.0/24 via 198.18.0.1 || return 1
+	routed_ends "$t" "$a" "$b" "$P${t}A" "$P${t}B" || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "veth pairs, kernel IP forwarding in h1 and h2"
+}
+
+setup_routed_vswitchd() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" || return 1
+	vsw_start "$t" "$h1" h1 && vsw_start "$t" "$h2" h2 || return 1
+	vsw "$t/h1" port add "$P${t}A" type tun address 198.19.1.254/24 &&
+	vsw "$t/h2" port add "$P${t}B" type tun address 198.19.2.254/24 &&
+	vsw "$t/h1" port add "$P${t}i" type ipip remote 198.18.0.2 local 198.18.0.1 &&
+	vsw "$t/h2" port add "$P${t}i" type ipip remote 198.18.0.1 local 198.18.0.2 &&
+	vsw "$t/h1" route add 198.19.2.0/24 dev "$P${t}i" &&
+	vsw "$t/h2" route add 198.19.1.0/24 dev "$P${t}i" || return 1
+	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
+	routed_ends "$t" "$a" "$b" "$P${t}A" "$P${t}B" || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "vswitchd x2 (tun + ipip port each, routes), ipip over the veth underlay"
 }
 
 # ------------------------------------------------------------ measurement
