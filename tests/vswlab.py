@@ -150,6 +150,13 @@ class Lab:
             if mark in text:
                 raise AssertionError(f"{who}: sanitizer report:\n{text}")
 
+    def move_port(self, daemon, port, suffix):
+        """Moves the device of the daemon's PORT into a new namespace."""
+        ep = self.netns(suffix)
+        src = ["ip", "-n", daemon.ns.name] if daemon.ns else ["ip"]
+        sh(*src, "link", "set", port, "netns", ep.name)
+        return ep
+
     def endpoint(self, daemon, port, suffix, addr, mtu=None):
         """Adds tap PORT to the daemon and moves it into a new endpoint
         namespace, addressed ADDR (with prefix length), IPv6 off so that
@@ -158,9 +165,7 @@ class Lab:
         if mtu:
             args += ["mtu", str(mtu)]
         daemon.ctl(*args)
-        ep = self.netns(suffix)
-        src = ["ip", "-n", daemon.ns.name] if daemon.ns else ["ip"]
-        sh(*src, "link", "set", port, "netns", ep.name)
+        ep = self.move_port(daemon, port, suffix)
         ep.run("sysctl", "-qw", f"net.ipv6.conf.{port}.disable_ipv6=1")
         ep.run("ip", "addr", "add", addr, "dev", port)
         ep.run("ip", "link", "set", port, "up")
@@ -181,9 +186,7 @@ class Lab:
         if mtu:
             args += ["mtu", str(mtu)]
         daemon.ctl(*args)
-        ep = self.netns(suffix)
-        src = ["ip", "-n", daemon.ns.name] if daemon.ns else ["ip"]
-        sh(*src, "link", "set", port, "netns", ep.name)
+        ep = self.move_port(daemon, port, suffix)
         if not addr6:
             ep.run("sysctl", "-qw", f"net.ipv6.conf.{port}.disable_ipv6=1")
         ep.run("ip", "addr", "add", addr, "dev", port)

@@ -3,9 +3,9 @@
  *
  * Three dummy L3 ports with addresses (one with a small MTU, so packets
  * get fragmented or answered with Fragmentation Needed), a gateway route, a
- * reject route and IPv6 routes.  The input is a sequence of records
- *	[1 byte: ingress port] [2 bytes: length] [packet]
- * each fed through rtr_input() as a batch of one.  Every packet must be
+ * reject route and IPv6 routes.  The input is records (fuzz-records.h)
+ * whose first byte picks the ingress port, each fed through rtr_input() as
+ * a batch of one.  Every packet must be
  * consumed exactly once: at the end the pool is full again.
  */
 #include <stddef.h>
@@ -16,6 +16,8 @@
 
 #include "datapath/router.h"
 #include "datapath/switch.h"
+
+#include "fuzz-records.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -74,29 +76,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct pkt_batch	 b;
 	struct pkt		*p;
+	int			 head;
 
 	if (sw == NULL)
 		setup();
-	while (len >= 3) {
-		unsigned in = data[0] % NPORTS;
-		size_t n = (size_t)data[1] << 8 | data[2];
-
-		data += 3;
-		len -= 3;
-		if (n > len)
-			n = len;
-		if ((p = pkt_alloc(sw->pool)) == NULL)
-			abort();
-		if (n > pkt_tailroom(p))
-			n = pkt_tailroom(p);
-		memcpy(p->data, data, n);
-		p->len = n;
-		data += n;
-		len -= n;
-
+	while ((head = fuzz_next_record(&data, &len, sw->pool, &p)) != -1) {
 		pkt_batch_init(&b);
 		pkt_batch_add(&b, p);
-		rtr_input(sw, ports[in], &b);
+		rtr_input(sw, ports[head % NPORTS], &b);
 	}
 	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE)
 		abort();	/* a packet leaked */

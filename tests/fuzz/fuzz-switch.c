@@ -1,9 +1,8 @@
 /*
  * fuzz-switch.c - libFuzzer target for the L2 forwarding path.
  *
- * Three dummy ports; the input is a sequence of records
- *	[1 byte: ingress port and clock step] [2 bytes: length] [frame]
- * each fed through sw_input() as a batch of one, so learning, moves,
+ * Three dummy ports; the input is records (fuzz-records.h) whose first
+ * byte picks the ingress port and a clock step, each fed through sw_input() as a batch of one, so learning, moves,
  * ageing, VLAN parsing and flooding all see hostile frames.  After each
  * frame the switch must still hold its invariants: nothing learned from a
  * bad source and every table entry pointing at one of the ports.
@@ -15,6 +14,8 @@
 #include <string.h>
 
 #include "datapath/switch.h"
+
+#include "fuzz-records.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -61,28 +62,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct pkt_batch	 b;
 	struct pkt		*p;
 	time_t			 now = 1000;
+	int			 head;
 
 	if (sw == NULL)
 		setup();
 	mac_table_flush(sw->macs, NULL);
-	while (len >= 3) {
-		unsigned in = data[0] % NPORTS;
-		size_t n = (size_t)data[1] << 8 | data[2];
+	while ((head = fuzz_next_record(&data, &len, sw->pool, &p)) != -1) {
+		unsigned in = (unsigned)head % NPORTS;
 
-		now += data[0] >> 6;
-		data += 3;
-		len -= 3;
-		if (n > len)
-			n = len;
-		if ((p = pkt_alloc(sw->pool)) == NULL)
-			abort();
-		if (n > pkt_tailroom(p))
-			n = pkt_tailroom(p);
-		memcpy(p->data, data, n);
-		p->len = n;
-		data += n;
-		len -= n;
-
+		now += head >> 6;
 		pkt_batch_init(&b);
 		pkt_batch_add(&b, p);
 		sw_input(sw, ports[in], &b, now);

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from vswlab import ping, port_stats, raw_send, router_stats, routes, sh, wait_until
+from vswlab import ping, port_stats, raw_send, router_stats, routes, wait_until
 
 scapy = pytest.importorskip("scapy.all")
 IP, IPv6, ICMP, UDP = scapy.IP, scapy.IPv6, scapy.ICMP, scapy.UDP
@@ -253,8 +253,7 @@ def test_router_address_is_the_errors_source_on_a_port_without_one(lab):
     port = lab.name("tA")
     d.ctl("port", "add", port, "type", "tun")
     d.ctl("route", "add", "198.19.1.0/24", "dev", port)
-    a = lab.netns("A")
-    sh("ip", "-n", r.name, "link", "set", port, "netns", a.name)
+    a = lab.move_port(d, port, "A")
     a.run("sysctl", "-qw", f"net.ipv6.conf.{port}.disable_ipv6=1")
     a.run("ip", "addr", "add", "198.19.1.1/24", "dev", port)
     a.run("ip", "link", "set", port, "up")
