@@ -81,9 +81,9 @@ def hops(out):
 
 def test_traceroute_shows_the_router(lab):
     d, a, b = router_with(lab)
-    out = a.run("traceroute", "-n", "-q", "1", "-w", "2", b.addr, timeout=60).stdout
+    out = a.run("traceroute", "-n", "-N", "1", "-q", "1", "-w", "2", b.addr, timeout=60).stdout
     assert hops(out) == [a.router, b.addr], out
-    out = a.run("traceroute", "-6", "-n", "-q", "1", "-w", "2", b.addr6, timeout=60).stdout
+    out = a.run("traceroute", "-6", "-n", "-N", "1", "-q", "1", "-w", "2", b.addr6, timeout=60).stdout
     assert hops(out) == [a.router6, b.addr6], out
     assert router_stats(d)["icmp_time_exceeded"] == 2
 
