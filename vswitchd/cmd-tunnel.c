@@ -50,9 +50,13 @@ cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
 	else if ((key = json_object_get(t, "key")) != NULL &&
 	    json_is_integer(key))
 		fprintf(f, " key %lld", json_integer_value(key));
-	fprintf(f, " split-horizon %s\n",
-	    json_is_true(json_object_get(port, "split_horizon")) ? "on" :
-	    "off");
+	/* Split horizon is about flooding: L3 ports have none. */
+	if (strcmp(cmd_jstr(port, "layer"), "l3") == 0)
+		fputc('\n', f);
+	else
+		fprintf(f, " split-horizon %s\n",
+		    json_is_true(json_object_get(port, "split_horizon")) ?
+		    "on" : "off");
 	fprintf(f, "%s  overhead %lld, underlay mtu %lld, inner mtu %lld\n",
 	    indent, cmd_jint(t, "overhead"), cmd_jint(t, "underlay_mtu"),
 	    cmd_jint(t, "inner_mtu"));
