@@ -204,10 +204,14 @@ def test_tunnels_share_one_socket(lab):
     s, d = lone_host(lab)
     for i in range(3):
         d.ctl("port", "add", lab.name(f"g{i}"), "type", "gre", "remote", f"198.18.0.{10 + i}")
+    # Ethernet and IP to the same remote: the GRE protocol type tells them apart.
+    d.ctl("port", "add", lab.name("e0"), "type", "gretap", "remote", "198.18.0.10")
     socks = s.run("ss", "-Hulnp").stdout
     assert socks.count(":4754") == 1, socks
-    d.ctl("port", "del", lab.name("g0"))
-    d.ctl("port", "del", lab.name("g1"))
+    [ep] = d.ctl("stats", json_out=True)["endpoints"]
+    assert (ep["encap"], ep["ports"]) == ("gre", 4)
+    for name in ("g0", "g1", "e0"):
+        d.ctl("port", "del", lab.name(name))
     assert s.run("ss", "-Hulnp").stdout.count(":4754") == 1
     d.ctl("port", "del", lab.name("g2"))
     assert ":4754" not in s.run("ss", "-Hulnp").stdout
