@@ -91,12 +91,6 @@ rt_table_destroy(struct rt_table *t)
 	free(t);
 }
 
-int
-rt_table_family(const struct rt_table *t)
-{
-	return t->family;
-}
-
 unsigned
 rt_table_count(const struct rt_table *t)
 {

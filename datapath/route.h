@@ -58,7 +58,6 @@ struct rt_table;
 /* Basics.  max 0 means RT_MAX_DEFAULT; NULL with errno on failure. */
 struct rt_table	*rt_table_create(int family, unsigned max);
 void		 rt_table_destroy(struct rt_table *);
-int		 rt_table_family(const struct rt_table *);
 unsigned	 rt_table_count(const struct rt_table *);
 
 /*
