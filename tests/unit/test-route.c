@@ -20,19 +20,10 @@
 
 #include "datapath/route.h"
 
+#include "rng.h"
+
 #define NROUTES		3000
 #define NLOOKUPS	20000
-
-static uint64_t	rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
-}
 
 struct ref {
 	struct ip_prefix	dst;
@@ -44,21 +35,14 @@ struct ref {
 static struct ref	refs[NROUTES];
 static unsigned		nrefs;
 
-static void
-random_addr(uint8_t *a, unsigned len)
-{
-	for (unsigned i = 0; i < len; i++)
-		a[i] = (uint8_t)rng();
-}
-
 /* An address that shares a random number of leading bits with base. */
 static void
 near_addr(uint8_t *a, const uint8_t *base, unsigned len)
 {
-	unsigned	keep = rng() % (8 * len + 1);
+	unsigned	keep = rng(8 * len + 1);
 	uint8_t		r[16];
 
-	random_addr(r, len);
+	rng_fill(r, len);
 	for (unsigned i = 0; i < 8 * len; i++) {
 		unsigned bit = 7 - i % 8;
 		const uint8_t *src = i < keep ? base : r;
@@ -97,11 +81,11 @@ check_lookups(struct rt_table *t, unsigned len, const uint8_t hot[][16],
 		const struct rt_route	*got;
 
 		if (i % 4 == 0)
-			random_addr(addr, len);
+			rng_fill(addr, len);
 		else if (i % 4 == 1 && nrefs > 0)
-			near_addr(addr, refs[rng() % nrefs].dst.addr, len);
+			near_addr(addr, refs[rng(nrefs)].dst.addr, len);
 		else
-			near_addr(addr, hot[rng() % nhot], len);
+			near_addr(addr, hot[rng(nhot)], len);
 		want = brute_lookup(addr, len);
 		got = rt_lookup(t, addr);
 		if (want == NULL) {
@@ -149,7 +133,7 @@ random_table(int family)
 
 	nrefs = 0;
 	for (int i = 0; i < 8; i++)
-		random_addr(hot[i], len);
+		rng_fill(hot[i], len);
 	assert_non_null(t = rt_table_create(family, 0));
 
 	while (nrefs < NROUTES) {
@@ -159,12 +143,12 @@ random_table(int family)
 
 		memset(r, 0, sizeof(*r));
 		r->dst.family = (uint8_t)family;
-		r->dst.len = (uint8_t)(rng() % 4 == 0 ? rng() % (maxbits + 1) :
-		    maxbits / 4 + rng() % (maxbits - maxbits / 4 + 1));
-		near_addr(r->dst.addr, hot[rng() % 8], len);
+		r->dst.len = (uint8_t)(rng(4) == 0 ? rng(maxbits + 1) :
+		    maxbits / 4 + rng(maxbits - maxbits / 4 + 1));
+		near_addr(r->dst.addr, hot[rng(8)], len);
 		ip_prefix_mask(r->dst.addr, len, r->dst.len);
-		r->metric = rng() % 4;
-		r->port = 1 + rng() % 16;
+		r->metric = rng(4);
+		r->port = 1 + rng(16);
 		route.dst = r->dst;
 		route.metric = r->metric;
 		route.port = (void *)r->port;
@@ -195,9 +179,9 @@ random_table(int family)
 	for (unsigned i = 0; i < nrefs; i++) {
 		struct ref	*r = &refs[i];
 
-		if (!r->live || rng() % 3 == 0)
+		if (!r->live || rng(3) == 0)
 			continue;
-		if (rng() % 2 == 0) {
+		if (rng(2) == 0) {
 			assert_int_equal(rt_del(t, r->dst.addr, r->dst.len,
 			    r->metric), 0);
 			r->live = false;
