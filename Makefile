@@ -35,16 +35,18 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS	:= $(shell pkg-config --libs cmocka 2>/dev/null)
 CTL_LIBS	:= $(shell pkg-config --libs jansson 2>/dev/null)
 
-ALL_CFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
+ALL_CFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread \
 		  $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
-ALL_LDFLAGS	= $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS	= -pthread $(SANFLAGS) $(LDFLAGS)
 
 DP_SRCS		:= $(wildcard datapath/*.c tunnel/*.c)
+CAP_SRCS	:= $(wildcard capture/*.c)
 DAEMON_SRCS	:= $(wildcard vswitchd/*.c)
 CTL_SRCS	:= $(wildcard tools/*.c)
 UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
 
 DP_OBJS		:= $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
+CAP_OBJS	:= $(CAP_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 CTL_OBJS	:= $(CTL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -77,13 +79,13 @@ vswitchd/vswitchd: $(BUILD)/vswitchd
 tools/vswctl: $(BUILD)/vswctl
 	cp $< $@
 
-$(BUILD)/vswitchd: $(DAEMON_OBJS) $(DP_OBJS)
+$(BUILD)/vswitchd: $(DAEMON_OBJS) $(CAP_OBJS) $(DP_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(DP_OBJS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CAP_OBJS) $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 

@@ -20,6 +20,15 @@
  * without one (a tunnel, whose packets arrive on a socket shared with other
  * ports) hands what it receives to env->input, which the datapath holding
  * the port sets before open.
+ *
+ * Captures see a port through struct port_hook, which the datapath calls
+ * but does not implement (the daemon's capture module does).  The switch
+ * hands each batch it receives from a port and each batch it gives a port to
+ * port_capture(), and sw_port_del() tells the hook the port is going.  A
+ * tunnel type (ops->outer) also hands port_capture_outer() every datagram it
+ * sends or receives on the underlay, with the addresses the kernel puts in
+ * the outer headers.  A port without a capture has hook NULL: capture costs
+ * it one branch per batch.
  */
 #ifndef PORT_H
 #define PORT_H
@@ -130,6 +139,43 @@ struct port_env {
 	struct udp_eps	*eps;
 };
 
+/* What a port's frames start with; captures pick the pcap link type by it. */
+enum port_link {
+	PORT_LINK_ETHERNET,	/* an Ethernet header: tap, vxlan, gretap */
+	PORT_LINK_IP,		/* a bare IPv4 or IPv6 header: tun, ipip, gre */
+};
+
+enum port_dir {
+	PORT_DIR_RX,		/* from the port into the switch */
+	PORT_DIR_TX,		/* from the switch out of the port */
+};
+
+/*
+ * One underlay datagram of a tunnel port.  The kernel builds its IP header
+ * (and UDP header when proto is IPPROTO_UDP) from the socket addresses, so
+ * a capture synthesizes them from src and dst; data is what follows them.
+ * src and dst are both sockaddr_in or both sockaddr_in6; a wildcard local
+ * address is passed as it is bound (0.0.0.0 or ::).
+ */
+struct port_outer {
+	const struct sockaddr	*src;
+	const struct sockaddr	*dst;
+	uint8_t			 proto;	/* IPPROTO_UDP, IPPROTO_GRE, ... */
+	const uint8_t		*data;
+	size_t			 len;
+};
+
+struct port_hook {
+	/* A batch received (before forwarding) or to be sent (before send_batch). */
+	void	(*frames)(struct port_hook *, struct port *, enum port_dir,
+		    const struct pkt_batch *);
+	/* One datagram on a tunnel port's underlay. */
+	void	(*outer)(struct port_hook *, struct port *, enum port_dir,
+		    const struct port_outer *);
+	/* The port is being deleted; the hook must let go of it. */
+	void	(*gone)(struct port_hook *, struct port *);
+};
+
 struct port_ops {
 	const char	*type;
 	enum port_layer	 layer;
@@ -152,6 +198,9 @@ struct port_ops {
 	void		 (*tick)(struct port *, time_t now);
 	unsigned	 settings;	/* PORT_SET_* it accepts */
 	bool		 split_horizon;	/* its default */
+	enum port_link	 link;		/* 0: Ethernet */
+	/* Calls port_capture_outer() for its underlay datagrams. */
+	bool		 outer;
 };
 
 struct port {
@@ -173,6 +222,7 @@ struct port {
 	void			*priv;		/* the type's own state */
 	const struct port_env	*env;
 	void			*owner;		/* the daemon's, for its events */
+	struct port_hook	*hook;		/* captures; NULL when none */
 	TAILQ_ENTRY(port)	 entry;
 };
 
@@ -193,6 +243,21 @@ static inline bool
 port_is_l3(const struct port *p)
 {
 	return p->ops->layer == PORT_L3;
+}
+
+static inline void
+port_capture(struct port *p, enum port_dir dir, const struct pkt_batch *b)
+{
+	if (p->hook != NULL && b->count > 0)
+		p->hook->frames(p->hook, p, dir, b);
+}
+
+static inline void
+port_capture_outer(struct port *p, enum port_dir dir,
+    const struct port_outer *o)
+{
+	if (p->hook != NULL)
+		p->hook->outer(p->hook, p, dir, o);
 }
 
 /* What a frame may carry beyond the MTU: an Ethernet header and one tag. */

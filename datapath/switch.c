@@ -153,6 +153,8 @@ sw_port_add(struct sw *sw, const struct port_config *config,
 void
 sw_port_del(struct sw *sw, struct port *port)
 {
+	if (port->hook != NULL)
+		port->hook->gone(port->hook, port);
 	mac_table_flush(sw->macs, port);
 	TAILQ_REMOVE(&sw->ports, port, entry);
 	sw->nports--;
@@ -220,6 +222,7 @@ sw_input(struct sw *sw, struct port *in, struct pkt_batch *b, time_t now)
 	struct port		*out, *port;
 	enum drop_reason	 why;
 
+	port_capture(in, PORT_DIR_RX, b);
 	for (unsigned i = 0; i < b->count; i++) {
 		struct pkt *p = b->pkts[i];
 
@@ -244,6 +247,7 @@ sw_input(struct sw *sw, struct port *in, struct pkt_batch *b, time_t now)
 
 	for (unsigned i = 0; i < sw->ntx; i++) {
 		port = sw->tx[i];
+		port_capture(port, PORT_DIR_TX, &port->txq);
 		port->ops->send_batch(port, &port->txq);
 		pkt_batch_init(&port->txq);
 	}

@@ -21,6 +21,10 @@
  * the router (router.h), which shares the pool and the output list, and
  * flooding skips them.
  *
+ * A capture on a port sees each batch received from it before forwarding
+ * and each batch handed to it before send_batch() (port_capture()), so tx
+ * shows what the switch sent, before the port's own drops (too_big, ...).
+ *
  * The switch knows nothing of events or the control socket: the daemon calls
  * sw_port_input() when a port's fd is readable and sw_tick() once a second,
  * and watches the sockets tunnel ports share through the hooks it gives
