@@ -5,7 +5,7 @@ set -eu
 
 build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
 run="iproute2 iputils-ping procps"
-check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 tcpdump tshark ethtool traceroute"
+check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 tcpdump tshark ethtool traceroute util-linux"
 bench="iperf3 jq"
 
 case "${1:-check}" in

@@ -31,6 +31,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_router_show_entry,
 	&cmd_router_set_entry,
 	&cmd_stats_entry,
+	&cmd_capture_show_entry,
+	&cmd_capture_start_entry,
+	&cmd_capture_stop_entry,
 	&cmd_help_entry,
 };
 #define CMD_COUNT	(sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -55,6 +58,7 @@ cmd_ctx_clear(struct cmd_ctx *ctx)
 	json_decref(ctx->result);
 	ctx->result = NULL;
 	ctx->cmd = NULL;
+	ctx->held = ctx->more = false;
 	ctx->error[0] = '\0';
 }
 
@@ -137,6 +141,7 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 {
 	struct cmd_word		 objs[CMD_COUNT], verbs[CMD_COUNT], obj;
 	const struct cmd_entry	*byverb[CMD_COUNT], *single = NULL;
+	const struct cmd_entry	*dflt = NULL;
 	size_t			 nobjs = 0, nverbs = 0, i, j;
 	char			 list[256];
 	int			 o, v;
@@ -169,6 +174,8 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 		if (verb == NULL)
 			single = cmd_table[i];
 		else {
+			if (cmd_table[i]->flags & CMD_DEFAULT)
+				dflt = cmd_table[i];
 			byverb[nverbs] = cmd_table[i];
 			verbs[nverbs].s = verb;
 			verbs[nverbs++].len = strlen(verb);
@@ -194,6 +201,10 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 		cmd_error(ctx, "ambiguous verb '%s' for '%.*s' (%s)", argv[1],
 		    (int)obj.len, obj.s, list);
 		return NULL;
+	}
+	if (v == -1 && dflt != NULL) {
+		*used = 1;
+		return dflt;
 	}
 	if (v == -1) {
 		cmd_error(ctx, "unknown verb '%s' for '%.*s' (%s)", argv[1],
@@ -222,8 +233,11 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "usage: %s%s%s", cmd->name,
 		    cmd->usage[0] ? " " : "", cmd->usage);
 	if (!ctx->trusted && !(cmd->flags & CMD_READONLY))
-		return cmd_error(ctx, "permission denied: '%s' changes the "
-		    "switch", cmd->name);
+		return cmd_error(ctx, "permission denied: '%s' is for root "
+		    "and the daemon's user", cmd->name);
+	if (ctx->nfds > 0 && !(cmd->flags & CMD_FDS))
+		return cmd_error(ctx, "'%s' takes no descriptor (-w)",
+		    cmd->name);
 	if (cmd->exec(ctx, argc, argv) == -1) {
 		json_decref(ctx->result);
 		ctx->result = NULL;
@@ -236,7 +250,7 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 char *
-cmd_print(const struct cmd_ctx *ctx)
+cmd_print(void (*print)(const json_t *, FILE *), const json_t *result)
 {
 	char	*buf = NULL;
 	size_t	 len = 0;
@@ -244,8 +258,8 @@ cmd_print(const struct cmd_ctx *ctx)
 
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return NULL;
-	if (ctx->cmd->print != NULL)
-		ctx->cmd->print(ctx->result, f);
+	if (print != NULL)
+		print(result, f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -13,7 +13,15 @@
  * ctx->error with a message that quotes the bad value and returns -1.
  *
  * Names are matched by unique prefix ("po sh" is "port show"), and an
- * object alone means its show verb ("fdb" is "fdb show").
+ * object alone means its show verb ("fdb" is "fdb show").  An object may
+ * name a default verb (CMD_DEFAULT) for a second word that is no verb of
+ * its own: "capture tap0 -w -" is "capture start tap0 -w -".
+ *
+ * Descriptors a client passed (vswctl -w) reach only commands flagged
+ * CMD_FDS; a command keeps one by setting its slot to -1, and the rest are
+ * closed after it ran.  A command that answers later (a capture following
+ * its client) holds the client with control_hold() and sets ctx->held (no
+ * reply now) or ctx->more (this reply, then more).
  */
 #ifndef VSW_CMD_H
 #define VSW_CMD_H
@@ -24,10 +32,14 @@
 
 #include <jansson.h>
 
+struct capio;
+struct ctl_client;
 struct sw;
 struct port;
 
 #define CMD_READONLY	0x1	/* changes nothing; allowed to any client */
+#define CMD_FDS		0x2	/* takes descriptors passed by the client */
+#define CMD_DEFAULT	0x4	/* the object's verb when none is given */
 
 struct cmd_ctx;
 
@@ -45,6 +57,12 @@ struct cmd_entry {
 struct cmd_ctx {
 	struct sw		*sw;
 	bool			 trusted;	/* may change state */
+	struct ctl_client	*client;	/* NULL from the config file */
+	bool			 json;		/* the client wants JSON */
+	int			*fds;		/* passed with the request */
+	unsigned		 nfds;
+	bool			 held;		/* exec answers later */
+	bool			 more;		/* another reply follows this one */
 	const struct cmd_entry	*cmd;		/* set by cmd_run() */
 	json_t			*result;	/* set on success */
 	char			 error[512];
@@ -55,8 +73,8 @@ void	 cmd_ctx_clear(struct cmd_ctx *);
 
 /* Finds and runs the command in argv: 0, or -1 with ctx->error set. */
 int	 cmd_run(struct cmd_ctx *, int argc, char **argv);
-/* The text form of a successful run, malloc'd; NULL when out of memory. */
-char	*cmd_print(const struct cmd_ctx *);
+/* The text print makes of a result, malloc'd; NULL when out of memory. */
+char	*cmd_print(void (*print)(const json_t *, FILE *), const json_t *);
 
 /* Helpers for exec functions; each failing one returns -1 with an error. */
 int	 cmd_error(struct cmd_ctx *, const char *, ...)
@@ -88,6 +106,9 @@ int	 cmd_parse_prefix(struct cmd_ctx *, const char *what, const char *s,
 #define CMD_ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
 const char *cmd_format_addr(int family, const uint8_t *addr,
 	    char buf[CMD_ADDR_STRLEN]);
+
+/* Answers the clients waiting for a capture that has closed (capio). */
+void	 cmd_capture_ended(struct capio *);
 
 /* A port's name, index, type, state and MTU (cmd-port.c). */
 json_t	*cmd_port_json(const struct port *);
@@ -129,6 +150,9 @@ extern const struct cmd_entry cmd_route_del_entry;
 extern const struct cmd_entry cmd_route_flush_entry;
 extern const struct cmd_entry cmd_router_show_entry;
 extern const struct cmd_entry cmd_router_set_entry;
+extern const struct cmd_entry cmd_capture_start_entry;
+extern const struct cmd_entry cmd_capture_stop_entry;
+extern const struct cmd_entry cmd_capture_show_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 #endif

@@ -7,9 +7,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "control.h"
+#include "ctl-proto.h"
 
 json_t *
 control_error(const char *fmt, ...)
@@ -29,31 +31,75 @@ control_error(const char *fmt, ...)
 	return reply;
 }
 
-/* The reply for a command that ran: its data, or its text. */
-static json_t *
-control_result(const struct cmd_ctx *ctx, bool json)
+json_t *
+control_reply(const json_t *result, void (*print)(const json_t *, FILE *),
+    bool json, bool more)
 {
 	json_t	*reply;
 	char	*text;
 
 	if (json)
-		return json_pack("{s:b, s:O}", "ok", 1, "data", ctx->result);
-	if ((text = cmd_print(ctx)) == NULL)
+		reply = json_pack("{s:b, s:O}", "ok", 1, "data", result);
+	else {
+		if ((text = cmd_print(print, result)) == NULL)
+			return NULL;
+		reply = json_pack("{s:b, s:s}", "ok", 1, "output", text);
+		free(text);
+	}
+	if (reply != NULL && more &&
+	    json_object_set_new(reply, "more", json_true()) == -1) {
+		json_decref(reply);
 		return NULL;
-	reply = json_pack("{s:b, s:s}", "ok", 1, "output", text);
-	free(text);
+	}
 	return reply;
 }
 
+/*
+ * Takes the descriptors the request says it carries from the front of
+ * peer->fds; -1 with an error reply in *reply if they did not all arrive.
+ */
+static int
+claim_fds(struct ctl_peer *peer, const json_t *nfds, json_t **reply)
+{
+	json_int_t	n = 0;
+
+	if (nfds != NULL) {
+		if (!json_is_integer(nfds) || (n = json_integer_value(nfds))
+		    < 0 || n > CTL_MAX_FDS) {
+			*reply = control_error("request \"fds\" must be an "
+			    "integer from 0 to %d", CTL_MAX_FDS);
+			return -1;
+		}
+	}
+	peer->claimed = (unsigned)n < peer->nfds ? (unsigned)n : peer->nfds;
+	if ((unsigned)n > peer->nfds) {
+		*reply = control_error("request announces %d descriptor%s but "
+		    "%u arrived", (int)n, n == 1 ? "" : "s", peer->nfds);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_fds(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
 json_t *
-control_request(struct sw *sw, bool trusted, const char *buf, size_t len)
+control_request(struct sw *sw, struct ctl_peer *peer, const char *buf,
+    size_t len)
 {
 	struct cmd_ctx	 ctx;
 	json_error_t	 jerr;
-	json_t		*req, *args, *flag, *reply;
+	json_t		*req, *args, *flag, *reply = NULL;
 	char		**argv;
 	size_t		 argc, i;
 
+	peer->claimed = 0;
+	peer->held = false;
 	if ((req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL)
 		return control_error("invalid JSON in request: %s", jerr.text);
@@ -64,11 +110,11 @@ control_request(struct sw *sw, bool trusted, const char *buf, size_t len)
 		    "strings and an optional \"json\" boolean");
 		goto out_req;
 	}
+	if (claim_fds(peer, json_object_get(req, "fds"), &reply) == -1)
+		goto out_fds;
 	argc = json_array_size(args);
-	if ((argv = calloc(argc + 1, sizeof(*argv))) == NULL) {
-		reply = NULL;
-		goto out_req;
-	}
+	if ((argv = calloc(argc + 1, sizeof(*argv))) == NULL)
+		goto out_fds;
 	for (i = 0; i < argc; i++) {
 		argv[i] = (char *)json_string_value(json_array_get(args, i));
 		if (argv[i] == NULL) {
@@ -78,14 +124,23 @@ control_request(struct sw *sw, bool trusted, const char *buf, size_t len)
 		}
 	}
 
-	cmd_ctx_init(&ctx, sw, trusted);
+	cmd_ctx_init(&ctx, sw, peer->trusted);
+	ctx.client = peer->client;
+	ctx.json = json_is_true(flag);
+	ctx.fds = peer->fds;
+	ctx.nfds = peer->claimed;
 	if (cmd_run(&ctx, (int)argc, argv) == -1)
 		reply = control_error("%s", ctx.error);
+	else if (ctx.held)
+		peer->held = true;
 	else
-		reply = control_result(&ctx, json_is_true(flag));
+		reply = control_reply(ctx.result, ctx.cmd->print, ctx.json,
+		    ctx.more);
 	cmd_ctx_clear(&ctx);
 out_argv:
 	free(argv);
+out_fds:
+	close_fds(peer->fds, peer->claimed);
 out_req:
 	json_decref(req);
 	return reply;

@@ -19,12 +19,15 @@
 #include "log.h"
 
 #define CONTROL_READ_SIZE	16384
-#define CONTROL_MAX_FDS		8	/* per message, for SCM_RIGHTS later */
 
 struct ctl_client {
 	int			 fd;
 	bool			 trusted;	/* same user as the daemon */
 	bool			 closing;	/* close once out is written */
+	bool			 eof;		/* it will send nothing more */
+	struct ctl_hold		*hold;		/* a command answers later */
+	int			 fds[CTL_MAX_FDS];	/* passed, unclaimed */
+	unsigned		 nfds;
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*timer;
@@ -197,7 +200,8 @@ client_flush(struct ctl_client *c)
 	while (evbuffer_get_length(c->out) > 0) {
 		n = evbuffer_write(c->out, c->fd);
 		if (n > 0) {
-			evtimer_add(c->timer, &control_idle);
+			if (c->hold == NULL)
+				evtimer_add(c->timer, &control_idle);
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -226,6 +230,26 @@ client_finish(struct ctl_client *c)
 	return client_flush(c);
 }
 
+/* Runs one complete request; -1 if the client was closed. */
+static int
+client_request(struct ctl_client *c, const char *payload, uint32_t len)
+{
+	struct ctl_peer	 peer = {
+		.client = c,
+		.trusted = c->trusted,
+		.fds = c->fds,
+		.nfds = c->nfds,
+	};
+	json_t		*reply;
+
+	reply = control_request(ctl.sw, &peer, payload, len);
+	c->nfds -= peer.claimed;
+	memmove(c->fds, c->fds + peer.claimed, c->nfds * sizeof(int));
+	if (peer.held)
+		return 0;
+	return client_send(c, reply);
+}
+
 /* Runs every complete request in c->in; -1 if the client was closed. */
 static int
 client_process(struct ctl_client *c)
@@ -236,7 +260,7 @@ client_process(struct ctl_client *c)
 	const char	*payload;
 	int		 error;
 
-	while (!c->closing) {
+	while (!c->closing && c->hold == NULL) {
 		/* One reply at a time: a client that does not read waits. */
 		if (evbuffer_get_length(c->out) > 0) {
 			event_del(c->rev);
@@ -266,21 +290,27 @@ client_process(struct ctl_client *c)
 			break;
 		evbuffer_drain(c->in, CTL_HDR_LEN);
 		payload = len ? (const char *)evbuffer_pullup(c->in, len) : "";
-		if (client_send(c, control_request(ctl.sw, c->trusted, payload,
-		    len)) == -1)
+		if (client_request(c, payload, len) == -1)
 			return -1;
 		evbuffer_drain(c->in, len);
-		evtimer_add(c->timer, &control_idle);
+		if (c->hold == NULL)
+			evtimer_add(c->timer, &control_idle);
 	}
+	if (c->eof && !c->closing && c->hold == NULL)
+		return client_finish(c);
 	return 0;
 }
 
-/* Closes descriptors passed with SCM_RIGHTS: no command takes any yet. */
-static void
-close_passed_fds(struct msghdr *msg)
+/*
+ * Queues descriptors passed with SCM_RIGHTS.  Returns -1 if the message
+ * was cut short or brought more than the queue holds: everything received
+ * is closed then, since no request can be matched with it any more.
+ */
+static int
+client_take_fds(struct ctl_client *c, struct msghdr *msg)
 {
 	struct cmsghdr	*cm;
-	int		 fd;
+	int		 fd, rc = msg->msg_flags & MSG_CTRUNC ? -1 : 0;
 
 	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET ||
@@ -289,9 +319,35 @@ close_passed_fds(struct msghdr *msg)
 		for (size_t off = 0; off + sizeof(int) <=
 		    cm->cmsg_len - CMSG_LEN(0); off += sizeof(int)) {
 			memcpy(&fd, CMSG_DATA(cm) + off, sizeof(fd));
-			close(fd);
+			if (c->nfds < CTL_MAX_FDS)
+				c->fds[c->nfds++] = fd;
+			else {
+				close(fd);
+				rc = -1;
+			}
 		}
 	}
+	return rc;
+}
+
+static void
+client_close_fds(struct ctl_client *c)
+{
+	for (unsigned i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	c->nfds = 0;
+}
+
+/* The client shut down its side: a holder hears of it and may still reply. */
+static void
+client_eof(struct ctl_client *c)
+{
+	c->eof = true;
+	event_del(c->rev);
+	if (c->hold != NULL)
+		c->hold->hangup(c->hold);
+	else
+		client_process(c);
 }
 
 static void
@@ -301,7 +357,7 @@ client_read_cb(evutil_socket_t fd, short events, void *arg)
 	uint8_t			 buf[CONTROL_READ_SIZE];
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(CONTROL_MAX_FDS * sizeof(int))];
+		char		buf[CMSG_SPACE(CTL_MAX_FDS * sizeof(int))];
 	}			 cmsg;
 	struct iovec		 iov = { buf, sizeof(buf) };
 	struct msghdr		 msg = {
@@ -319,12 +375,25 @@ client_read_cb(evutil_socket_t fd, short events, void *arg)
 			client_close(c);
 		return;
 	}
-	close_passed_fds(&msg);
+	if (client_take_fds(c, &msg) == -1) {
+		log_debug("control: bad descriptors, disconnecting");
+		client_close_fds(c);
+		if (client_send(c, control_error("too many descriptors or a "
+		    "cut control message (max %d)", CTL_MAX_FDS)) == 0)
+			client_finish(c);
+		return;
+	}
 	if (n == 0) {
-		client_finish(c);
+		client_eof(c);
 		return;
 	}
 	if (evbuffer_add(c->in, buf, (size_t)n) == -1) {
+		client_close(c);
+		return;
+	}
+	/* A held client has no reason to send; do not buffer without end. */
+	if (c->hold != NULL && evbuffer_get_length(c->in) >
+	    CTL_HDR_LEN + CTL_MAX_REQUEST) {
 		client_close(c);
 		return;
 	}
@@ -340,7 +409,8 @@ client_write_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	if (client_flush(c) == -1 || evbuffer_get_length(c->out) > 0)
 		return;
-	event_add(c->rev, NULL);
+	if (!c->eof)
+		event_add(c->rev, NULL);
 	client_process(c);
 }
 
@@ -357,6 +427,14 @@ client_timeout_cb(evutil_socket_t fd, short events, void *arg)
 static void
 client_close(struct ctl_client *c)
 {
+	struct ctl_hold	*hold = c->hold;
+
+	if (hold != NULL) {
+		c->hold = NULL;
+		hold->client = NULL;
+		hold->hangup(hold);
+	}
+	client_close_fds(c);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
 	event_free(c->rev);
@@ -366,6 +444,35 @@ client_close(struct ctl_client *c)
 	evbuffer_free(c->out);
 	close(c->fd);
 	free(c);
+}
+
+void
+control_hold(struct ctl_client *c, struct ctl_hold *hold)
+{
+	hold->client = c;
+	c->hold = hold;
+	evtimer_del(c->timer);
+}
+
+void
+control_push(struct ctl_hold *hold, json_t *reply, bool more)
+{
+	struct ctl_client	*c = hold->client;
+
+	if (c == NULL) {
+		json_decref(reply);
+		return;
+	}
+	if (!more) {
+		c->hold = NULL;
+		hold->client = NULL;
+	}
+	if (client_send(c, reply) == -1 || more)
+		return;
+	evtimer_add(c->timer, &control_idle);
+	if (!c->eof)
+		event_add(c->rev, NULL);
+	client_process(c);
 }
 
 static bool

@@ -167,6 +167,45 @@ ctl_send(int fd, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+int
+ctl_send_fds(int fd, const void *buf, size_t len, const int *fds,
+    unsigned nfds, int timeout_ms)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(CTL_MAX_FDS * sizeof(int))];
+	}		 cmsg;
+	struct iovec	 iov = { (void *)buf, 1 };
+	struct msghdr	 msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr	*cm;
+	int64_t		 deadline = now_ms() + timeout_ms;
+	int		 error;
+
+	if (nfds == 0)
+		return ctl_send(fd, buf, len, timeout_ms);
+	if (nfds > CTL_MAX_FDS || len == 0)
+		return EINVAL;
+	memset(&cmsg, 0, sizeof(cmsg));
+	msg.msg_control = cmsg.buf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	/* One byte carries the descriptors; the rest goes as usual. */
+	while (sendmsg(fd, &msg, MSG_NOSIGNAL) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return errno;
+		if ((error = wait_fd(fd, POLLOUT, deadline)) != 0)
+			return error;
+	}
+	return ctl_send(fd, (const uint8_t *)buf + 1, len - 1,
+	    (int)(deadline - now_ms()));
+}
+
 static int
 recv_exact(int fd, void *buf, size_t len, int64_t deadline)
 {

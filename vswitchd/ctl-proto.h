@@ -5,7 +5,7 @@
  * 8-byte header, a magic word that doubles as the protocol version and the
  * payload length, both in network order, followed by a JSON payload:
  *
- *	request	{"argv": ["port", "add", ...], "json": false}
+ *	request	{"argv": ["port", "add", ...], "json": false, "fds": 0}
  *	reply	{"ok": true, "output": "text"}		human form
  *		{"ok": true, "data": <any JSON>}	with "json": true
  *		{"ok": false, "error": "message"}
@@ -13,6 +13,18 @@
  * Lengths are checked against a fixed maximum before anything is allocated.
  * A new incompatible version gets a new magic; a peer speaking another one
  * is answered with an error and disconnected.
+ *
+ * Two additions keep version 1 compatible, as both are optional:
+ *
+ * - A request may carry open descriptors (SCM_RIGHTS), at most CTL_MAX_FDS,
+ *   sent with the first byte of its frame (ctl_send_fds()), and says how
+ *   many in "fds".  This is how a client hands over the file or pipe a
+ *   capture writes to, so the daemon never opens a path a client names.
+ *   A request whose descriptors did not all arrive is refused.
+ * - A reply with "more": true is followed by another reply to the same
+ *   request (a capture streaming to the client's stdout reports its end);
+ *   the last one has no "more".  Until then the client sends nothing, but
+ *   may shut down its sending side to ask for the end early.
  *
  * This file is shared by the daemon and the client, so it uses neither
  * libevent nor anything else of the daemon's.
@@ -33,6 +45,7 @@
 #define CTL_MAX_REPLY		(16u * 1024 * 1024)
 #define CTL_SOCKET_DEFAULT	"/run/vswitchd/vswitchd.sock"
 #define CTL_TIMEOUT_MS		10000
+#define CTL_MAX_FDS		4	/* descriptors with one request */
 
 void	ctl_hdr_pack(uint8_t hdr[CTL_HDR_LEN], uint32_t len);
 /* 0 and the payload length, EPROTO on a bad magic, EMSGSIZE if over max. */
@@ -57,6 +70,9 @@ int	ctl_sockaddr(struct sockaddr_un *sun, const char *path);
  */
 int	ctl_connect(const char *path, int timeout_ms, int *fdp);
 int	ctl_send(int fd, const void *buf, size_t len, int timeout_ms);
+/* ctl_send() with nfds (at most CTL_MAX_FDS) descriptors on the first byte. */
+int	ctl_send_fds(int fd, const void *buf, size_t len, const int *fds,
+	    unsigned nfds, int timeout_ms);
 int	ctl_recv(int fd, uint32_t max, int timeout_ms, char **payload,
 	    size_t *len);
 

@@ -23,6 +23,8 @@
 
 #include "datapath/switch.h"
 
+#include "capio.h"
+#include "cmd.h"
 #include "config.h"
 #include "control.h"
 #include "ctl-proto.h"
@@ -242,7 +244,8 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (portio_start(base, sw) != 0 || control_start(base, sw) != 0) {
+	if (portio_start(base, sw) != 0 || control_start(base, sw) != 0 ||
+	    capio_start(base, cmd_capture_ended) != 0) {
 		log_warnx("cannot start the event loop");
 		goto out;
 	}
@@ -264,6 +267,7 @@ main(int argc, char **argv)
 
 out:
 	/* Events go before the base; ports go whether or not it ran. */
+	capio_shutdown();
 	control_close();
 	if (sw != NULL) {
 		portio_stop(sw);

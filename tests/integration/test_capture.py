@@ -1,0 +1,397 @@
+"""Packet captures: files, streams to tcpdump, filters, limits and the rule
+that the daemon writes only where the client could.
+
+    ns A (198.19.0.1)        ns S: vswitchd            ns B (198.19.0.2)
+      tapA  <--- fd --->  [ tapA  switch  tapB ]  <--- fd --->  tapB
+                                  |
+                   capture on tapA or tapB --> a descriptor vswctl passed:
+                   a file it opened, or its stdout piped to tcpdump
+"""
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from vswlab import (SANITIZER_ENV, eth_frame, ping, port_stats, raw_send, sh,
+                    wait_until)
+
+MAGIC = 0x56535731
+NOBODY = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+CAPTURE_MAX = 8
+
+
+def two_endpoints(lab):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    a = lab.endpoint(d, lab.name("tA"), "A", "198.19.0.1/24")
+    b = lab.endpoint(d, lab.name("tB"), "B", "198.19.0.2/24")
+    return d, a, b
+
+
+def captures(d):
+    return d.ctl("capture", "show", json_out=True)["captures"]
+
+
+def vswctl(d, *args):
+    """The vswctl command line for daemon d, outside any namespace: the
+    control socket is a path, the taps are reached through the daemon."""
+    return [str(d.lab.vswctl), "--socket", str(d.sock), *map(str, args)]
+
+
+def env():
+    return dict(os.environ, **SANITIZER_ENV)
+
+
+def tcpdump_read(path, *filter_args):
+    """(packet lines, stderr) of tcpdump -r; stderr names the link type."""
+    res = sh("tcpdump", "-nn", "-r", path, *filter_args)
+    return [l for l in res.stdout.splitlines() if l.strip()], res.stderr
+
+
+def tshark_fields(path, *fields):
+    args = ["tshark", "-r", path, "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    res = sh(*args)
+    return [l.split("\t") for l in res.stdout.splitlines() if l.strip()]
+
+
+def wait_running(d, n=1):
+    wait_until(lambda: len([c for c in captures(d) if c["state"] == "running"]) >= n,
+               what=f"{n} running capture(s)")
+
+
+def test_capture_ping_to_file(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    icmp, rx = tmp_path / "icmp.pcap", tmp_path / "rx.pcap"
+    out = d.ctl("capture", "start", a.port, "-w", icmp, "filter", "icmp").stdout
+    assert "link-type EN10MB" in out and a.port in out
+    d.ctl("capture", "start", a.port, "-w", rx, "direction", "rx")
+    ping(a, b.addr, count=3)          # the first one needs ARP
+    ended = d.ctl("--json", "capture", "stop", a.port).stdout
+    ended = json.loads(ended)["captures"]
+    assert sorted(c["reason"] for c in ended) == ["stopped", "stopped"]
+    assert captures(d) == []
+
+    lines, err = tcpdump_read(icmp)
+    assert "link-type EN10MB (Ethernet)" in err
+    assert len(lines) == 6, lines
+    assert sum("ICMP echo request" in l for l in lines) == 3
+    assert sum("ICMP echo reply" in l for l in lines) == 3
+    protos = tshark_fields(icmp, "frame.protocols", "ip.src", "ip.dst")
+    assert all(p[0] == "eth:ethertype:ip:icmp:data" for p in protos), protos
+    assert {(p[1], p[2]) for p in protos} == {(a.addr, b.addr), (b.addr, a.addr)}
+
+    # Unfiltered and rx only: the ARP the filter left out, no replies.
+    lines, _ = tcpdump_read(rx)
+    assert any("ARP, Request who-has " + b.addr in l for l in lines), lines
+    assert sum("ICMP echo request" in l for l in lines) == 3
+    assert not any("ICMP echo reply" in l for l in lines)
+
+
+def test_stream_to_tcpdump_through_a_pipe(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    cmd = " ".join(vswctl(d, "capture", a.port, "-w", "-", "filter", "'icmp'",
+                          "count", "4"))
+    err = tmp_path / "vswctl.err"
+    pipeline = subprocess.Popen(["sh", "-c", f"{cmd} 2>{err} | tcpdump -nn -r -"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env())
+    lab.procs.append(pipeline)
+    wait_running(d)
+    ping(a, b.addr, count=3)
+    out, tcpdump_err = pipeline.communicate(timeout=30)
+    assert pipeline.returncode == 0, (out, tcpdump_err, err.read_text())
+    lines = [l for l in out.splitlines() if l.strip()]
+    assert len(lines) == 4 and all("ICMP echo" in l for l in lines), lines
+    assert "link-type EN10MB" in tcpdump_err
+    text = err.read_text()
+    lab.check_sanitizer(text, "vswctl")
+    assert "ended (count): 4 packets written, 0 dropped" in text, text
+    assert captures(d) == []
+
+
+def test_stream_ends_on_interrupt(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "stream.pcap"
+    with open(path, "wb") as f:
+        proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-", "filter", "icmp"),
+                                stdout=f, stderr=subprocess.PIPE, text=True, env=env())
+    lab.procs.append(proc)
+    wait_running(d)
+    ping(a, b.addr, count=2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    lab.check_sanitizer(err, "vswctl")
+    assert proc.returncode == 0, err
+    assert "ended (interrupted): 4 packets written" in err, err
+    lines, _ = tcpdump_read(path)
+    assert len(lines) == 4
+    assert captures(d) == []
+
+
+def test_file_is_flushed_while_capturing(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "live.pcap"
+    d.ctl("capture", "start", b.port, "-w", path, "filter", "icmp")
+    ping(a, b.addr, count=3)
+    # No stop: the writer flushes on its own at least once a second.
+    wait_until(lambda: len(tcpdump_read(path)[0]) == 6, timeout=5,
+               what="packets in the file while the capture runs")
+    assert captures(d)[0]["written"] == 6
+
+
+def test_bad_filter_is_refused_and_nothing_starts(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "never.pcap"
+    res = d.ctl("capture", "start", a.port, "-w", path, "filter", "tcp port",
+                check=False)
+    assert res.returncode != 0
+    assert "bad filter 'tcp port'" in res.stderr and "syntax error" in res.stderr, res.stderr
+    assert res.stdout == ""
+    assert not path.exists()
+    assert captures(d) == []
+    # An existing file is left as it was.
+    path.write_bytes(b"precious")
+    d.ctl("capture", "start", a.port, "-w", path, "filter", "icmp and", check=False)
+    assert path.read_bytes() == b"precious"
+
+
+def test_slow_reader_does_not_stall_forwarding(lab):
+    d, a, b = two_endpoints(lab)
+    # Nobody reads this pipe: it and the capture's ring fill up.
+    proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    lab.procs.append(proc)
+    wait_running(d)
+    junk = eth_frame("ff:ff:ff:ff:ff:ff", a.mac, payload=b"x" * 1400)
+    rx = port_stats(d, a.port)["rx_packets"]
+    raw_send(a, a.port, [junk], count=5000)         # 7 MB, where the tap keeps up
+    ping(a, b.addr, count=5)
+    received = port_stats(d, a.port)["rx_packets"] - rx
+    cap = captures(d)[0]
+    assert cap["state"] == "running"
+    assert received > 1000 and cap["matched"] >= received
+    assert cap["dropped"] > 0
+    assert cap["written"] + cap["dropped"] <= cap["matched"]
+    res = d.ctl("capture", "stop", str(cap["id"]))
+    assert "ended (stopped)" in res.stdout
+    proc.wait(timeout=20)
+    assert proc.returncode == 0
+    ping(a, b.addr, count=2)
+
+
+def public_socket(d):
+    """A second name for the daemon's socket that other users can reach;
+    the socket itself becomes 0666 for the test."""
+    pub = Path(tempfile.mkdtemp(prefix="vsw-pub-", dir="/tmp"))
+    pub.chmod(0o755)
+    os.link(d.sock, pub / "sock")
+    os.chmod(d.sock, 0o666)
+    return pub
+
+
+def raw_request(sock, argv, fds=(), nfds=None):
+    """One request by hand, with descriptors; returns the reply object."""
+    body = json.dumps({"argv": argv, "fds": len(fds) if nfds is None else nfds}).encode()
+    frame = struct.pack("!II", MAGIC, len(body)) + body
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(str(sock))
+        if fds:
+            socket.send_fds(c, [frame[:1]], list(fds))
+            c.sendall(frame[1:])
+        else:
+            c.sendall(frame)
+        magic, n = struct.unpack("!II", c.recv(8, socket.MSG_WAITALL))
+        assert magic == MAGIC
+        return json.loads(c.recv(n, socket.MSG_WAITALL))
+
+
+def test_client_cannot_make_the_daemon_write_where_it_could_not(lab):
+    d, a, b = two_endpoints(lab)
+    pub = public_socket(d)
+    try:
+        secret = pub / "secret.pcap"          # root's, in root's directory
+        secret.write_bytes(b"precious")
+        secret.chmod(0o644)
+        sock = pub / "sock"
+
+        def as_nobody(*args):
+            res = sh(*NOBODY, lab.vswctl, "--socket", sock, *args, check=False, env=env())
+            lab.check_sanitizer(res.stderr, "vswctl as nobody")
+            return res
+
+        # vswctl opens the output as the user who runs it: refused here.
+        res = as_nobody("capture", "start", a.port, "-w", secret)
+        assert res.returncode != 0
+        assert f"cannot open '{secret}' for writing: Permission denied" in res.stderr
+        res = as_nobody("capture", "start", a.port, "-w", pub / "new.pcap")
+        assert res.returncode != 0 and "Permission denied" in res.stderr
+        assert not (pub / "new.pcap").exists()
+
+        # A file nobody may write: still no capture for an unprivileged
+        # client, and the file vswctl created for it is removed again.
+        own = Path(tempfile.mktemp(prefix="vsw-nobody-", suffix=".pcap", dir="/tmp"))
+        res = as_nobody("capture", "start", a.port, "-w", own)
+        assert res.returncode != 0 and "permission denied" in res.stderr, res.stderr
+        assert not own.exists()
+        assert as_nobody("capture", "show").returncode == 0
+
+        # By hand, without a descriptor: the daemon does not open the path.
+        for target in (secret, pub / "made-by-daemon.pcap"):
+            reply = raw_request(d.sock, ["capture", "start", a.port, "-w", str(target)])
+            assert not reply["ok"] and "no descriptor came with" in reply["error"]
+        assert not (pub / "made-by-daemon.pcap").exists()
+        # A descriptor open only for reading is no way to write either.
+        fd = os.open(secret, os.O_RDONLY)
+        try:
+            reply = raw_request(d.sock, ["capture", "start", a.port, "-w", str(secret)], [fd])
+        finally:
+            os.close(fd)
+        assert not reply["ok"] and "not open for writing" in reply["error"], reply
+        # Announcing a descriptor that never came.
+        reply = raw_request(d.sock, ["capture", "start", a.port, "-w", "x"], nfds=1)
+        assert not reply["ok"] and "1 descriptor but 0 arrived" in reply["error"]
+        # A command that takes none refuses one.
+        fd = os.open("/dev/null", os.O_WRONLY)
+        try:
+            reply = raw_request(d.sock, ["show"], [fd])
+        finally:
+            os.close(fd)
+        assert not reply["ok"] and "takes no descriptor" in reply["error"]
+        assert secret.read_bytes() == b"precious"
+        assert captures(d) == []
+    finally:
+        for p in pub.iterdir():
+            p.unlink()
+        pub.rmdir()
+    ping(a, b.addr, count=1)
+
+
+BAD_OPTIONS = [
+    (["nosuch0", "-w", "F"], "unknown port 'nosuch0'"),
+    (["PORTA"], "usage: capture start"),
+    (["PORTA", "-w", "F", "direction", "sideways"], "'sideways'"),
+    (["PORTA", "-w", "F", "layer", "middle"], "'middle'"),
+    (["PORTA", "-w", "F", "layer", "outer"], "has no outer layer"),
+    (["PORTA", "-w", "F", "snaplen", "0"], "snaplen '0'"),
+    (["PORTA", "-w", "F", "count", "-3"], "count '-3'"),
+    (["PORTA", "-w", "F", "max-size", "100"], "max-size '100'"),
+    (["PORTA", "-w", "F", "max-size", "1x"], "max-size '1x'"),
+    (["PORTA", "-w", "F", "colour", "red"], "unknown option 'colour'"),
+    (["PORTA", "-w", "F", "filter"], "option 'filter' needs a value"),
+]
+
+
+@pytest.mark.parametrize("args,quoted", BAD_OPTIONS,
+                         ids=[" ".join(a) for a, _ in BAD_OPTIONS])
+def test_bad_capture_options(lab, tmp_path, args, quoted):
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    porta = lab.name("tA")
+    d.ctl("port", "add", porta, "type", "tap")
+    out = tmp_path / "out.pcap"
+    args = [porta if x == "PORTA" else out if x == "F" else x for x in args]
+    res = d.ctl("capture", "start", *args, check=False)
+    assert res.returncode != 0
+    assert res.stderr.startswith("vswctl: ") and quoted in res.stderr, res.stderr
+    assert not out.exists()
+    assert captures(d) == [] and d.alive()
+
+
+def test_unwritable_file(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    res = d.ctl("capture", "start", a.port, "-w", tmp_path / "no" / "such" / "dir.pcap",
+                check=False)
+    assert res.returncode != 0
+    assert "cannot open" in res.stderr and "No such file or directory" in res.stderr
+
+
+def test_too_many_captures(lab):
+    d, a, b = two_endpoints(lab)
+    for i in range(CAPTURE_MAX):
+        d.ctl("capture", "start", a.port if i % 2 else b.port, "-w", "/dev/null")
+    res = d.ctl("capture", "start", a.port, "-w", "/dev/null", check=False)
+    assert res.returncode != 0
+    assert f"too many captures ({CAPTURE_MAX}, the maximum)" in res.stderr
+    show = d.ctl("capture", "show", json_out=True)
+    assert show["max"] == CAPTURE_MAX and len(show["captures"]) == CAPTURE_MAX
+    ping(a, b.addr, count=2)
+    ended = json.loads(d.ctl("--json", "capture", "stop", a.port).stdout)["captures"]
+    assert len(ended) == CAPTURE_MAX // 2
+    assert all(c["port"] == a.port and c["written"] >= 4 for c in ended)
+    d.ctl("capture", "stop", b.port)
+    assert captures(d) == []
+    d.ctl("capture", "start", a.port, "-w", "/dev/null")
+
+
+def test_stop_errors(lab):
+    d, a, b = two_endpoints(lab)
+    for arg, msg in (("99", "no capture or port '99'"),
+                     (a.port, f"no capture running on port '{a.port}'"),
+                     ("nosuch0", "no capture or port 'nosuch0'")):
+        res = d.ctl("capture", "stop", arg, check=False)
+        assert res.returncode != 0 and msg in res.stderr, res.stderr
+
+
+def test_count_and_max_size_end_the_capture(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    counted, sized = tmp_path / "count.pcap", tmp_path / "size.pcap"
+    d.ctl("capture", "start", a.port, "-w", counted, "filter", "icmp", "count", "2")
+    d.ctl("capture", "start", b.port, "-w", sized, "filter", "icmp",
+          "max-size", "1k", "snaplen", "300")
+    ping(a, b.addr, count=5, extra=("-s", "400"))
+    wait_until(lambda: captures(d) == [], what="both captures to end themselves")
+    assert len(tcpdump_read(counted)[0]) == 2
+    size = sized.stat().st_size
+    assert size <= 1024
+    # Records of 16 + 300 bytes after a 24-byte header: 3 fit in 1 KiB.
+    assert len(tcpdump_read(sized)[0]) == 3 and size == 24 + 3 * 316
+    log = d.log_text()
+    assert "ended (count)" in log and "ended (max-size)" in log
+
+
+def test_deleting_the_port_ends_its_capture(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "b.pcap"
+    d.ctl("capture", "start", b.port, "-w", path, "filter", "icmp")
+    ping(a, b.addr, count=2)
+    d.ctl("port", "del", b.port)
+    wait_until(lambda: captures(d) == [], what="the capture to close")
+    assert len(tcpdump_read(path)[0]) == 4
+    assert "ended (port deleted)" in d.log_text()
+
+
+def test_shutdown_completes_the_file(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "a.pcap"
+    d.ctl("capture", "start", a.port, "-w", path, "filter", "icmp")
+    ping(a, b.addr, count=3)
+    assert d.stop() == 0
+    assert len(tcpdump_read(path)[0]) == 6
+
+
+def test_capture_verbs_and_json(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    path = tmp_path / "a.pcap"
+    start = d.ctl("capture", a.port, "-w", path, "direction", "tx", json_out=True)
+    assert start["port"] == a.port and start["direction"] == "tx"
+    assert start["link_type"] == "EN10MB" and start["layer"] == "inner"
+    assert start["output"] == str(path) and start["state"] == "running"
+    ping(a, b.addr, count=1)
+    assert d.ctl("capture").stdout == d.ctl("capture", "show").stdout
+    text = d.ctl("capture", "show").stdout
+    assert a.port in text and str(path) in text and "running" in text
+    ended = d.ctl("capture", "stop", str(start["id"]), json_out=True)["captures"]
+    assert [c["id"] for c in ended] == [start["id"]]
+    assert ended[0]["written"] >= 1 and ended[0]["reason"] == "stopped"
+    assert "capture start PORT -w FILE|-" in d.ctl("help").stdout
