@@ -93,7 +93,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(DP_OBJS)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(CAP_OBJS) \
+    $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 

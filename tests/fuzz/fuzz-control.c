@@ -22,14 +22,17 @@ static struct sw	*sw;
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	json_t	*reply;
+	struct ctl_peer	 peer = { .trusted = true };
+	json_t		*reply;
 
 	if (sw == NULL) {
 		log_init(1, LOG_LEVEL_ERROR);
 		if ((sw = sw_create()) == NULL)
 			abort();
 	}
-	if ((reply = control_request(sw, 1, (const char *)data, len)) == NULL)
+	/* No client: nothing can be held, so NULL is out of memory. */
+	if ((reply = control_request(sw, &peer, (const char *)data, len)) ==
+	    NULL)
 		abort();
 	if (!json_is_object(reply) ||
 	    !json_is_boolean(json_object_get(reply, "ok")))
