@@ -395,3 +395,62 @@ def test_capture_verbs_and_json(lab, tmp_path):
     assert [c["id"] for c in ended] == [start["id"]]
     assert ended[0]["written"] >= 1 and ended[0]["reason"] == "stopped"
     assert "capture start PORT -w FILE|-" in d.ctl("help").stdout
+
+
+def open_fds(d):
+    return len(os.listdir(f"/proc/{d.proc.pid}/fd"))
+
+
+def test_descriptors_are_closed_whatever_happens(lab, tmp_path):
+    d, a, b = two_endpoints(lab)
+    base = open_fds(d)
+    # More descriptors than a request may carry: refused, all closed.
+    body = json.dumps({"argv": ["show"], "fds": 6}).encode()
+    frame = struct.pack("!II", MAGIC, len(body)) + body
+    fds = [os.open("/dev/null", os.O_WRONLY) for _ in range(6)]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(str(d.sock))
+        socket.send_fds(c, [frame[:1]], fds)
+        c.sendall(frame[1:])
+        magic, n = struct.unpack("!II", c.recv(8, socket.MSG_WAITALL))
+        reply = json.loads(c.recv(n, socket.MSG_WAITALL))
+        assert not reply["ok"] and "too many descriptors" in reply["error"]
+        try:                                        # and disconnected
+            assert c.recv(1) == b""
+        except ConnectionResetError:
+            pass                                    # unread bytes: a reset
+    for fd in fds:
+        os.close(fd)
+    # Started and stopped, refused, ended by count, sent to a closed client.
+    d.ctl("capture", "start", a.port, "-w", tmp_path / "x.pcap")
+    d.ctl("capture", "stop", a.port)
+    d.ctl("capture", "start", a.port, "-w", tmp_path / "y.pcap", "filter", "ip and",
+          check=False)
+    d.ctl("capture", "start", a.port, "-w", tmp_path / "z.pcap", "count", "1")
+    ping(a, b.addr, count=1)
+    fd = os.open(tmp_path / "w.pcap", os.O_WRONLY | os.O_CREAT)
+    try:
+        reply = raw_request(d.sock, ["capture", "start", a.port, "-w", "-"], [fd])
+    finally:
+        os.close(fd)
+    assert reply["ok"] and reply["more"]           # then the client went away
+    wait_until(lambda: captures(d) == [], what="every capture to close")
+    wait_until(lambda: open_fds(d) == base, what="the daemon's descriptors back to "
+               f"{base}")
+    assert d.alive()
+
+
+def test_follower_outlives_the_idle_timeout_and_its_end_ends_the_capture(lab):
+    d, a, b = two_endpoints(lab)
+    proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
+    lab.procs.append(proc)
+    wait_running(d)
+    time.sleep(11)                     # CONTROL_IDLE_SECS is 10
+    assert proc.poll() is None
+    assert captures(d)[0]["state"] == "running"
+    proc.kill()
+    proc.wait()
+    wait_until(lambda: captures(d) == [], what="the capture to end with its client")
+    assert "ended (interrupted)" in d.log_text()

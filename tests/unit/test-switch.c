@@ -498,6 +498,89 @@ test_split_horizon_from_config(void **state)
 	assert_ptr_equal(port->env, &f->sw->env);
 }
 
+/* A capture hook that counts what the switch shows it, per port. */
+struct hook_log {
+	struct port_hook	 hook;
+	unsigned		 frames[2][NPORTS + 1];	/* [dir][port] */
+	unsigned		 batches;
+	unsigned		 outer;
+	struct port		*gone;
+};
+
+static int
+port_number(const struct port *port)
+{
+	return port->name[1] - '0';
+}
+
+static void
+log_frames(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct pkt_batch *b)
+{
+	struct hook_log	*log = (struct hook_log *)h;
+
+	assert_int_not_equal(b->count, 0);
+	log->frames[dir][port_number(port)] += b->count;
+	log->batches++;
+}
+
+static void
+log_outer(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct port_outer *o)
+{
+	struct hook_log	*log = (struct hook_log *)h;
+
+	assert_int_equal(port_number(port), 3);
+	assert_int_equal(dir, PORT_DIR_RX);
+	assert_int_equal(o->len, 5);
+	log->outer++;
+}
+
+static void
+log_gone(struct port_hook *h, struct port *port)
+{
+	struct hook_log	*log = (struct hook_log *)h;
+
+	log->gone = port;
+	port->hook = NULL;
+}
+
+static void
+test_capture_hooks(void **state)
+{
+	struct fixture		*f = *state;
+	struct hook_log		 log = { .hook = { log_frames, log_outer,
+				    log_gone } };
+	struct port_outer	 o = { .data = (const uint8_t *)"vxlan",
+				    .len = 5 };
+	struct port		*p3 = f->p[3];
+
+	f->p[1]->hook = &log.hook;
+	p3->hook = &log.hook;
+	inject(f, 1, BCAST, A);		/* rx on p1, flooded: tx on p3 */
+	inject(f, 2, A, B);		/* unicast to p1: tx on p1 */
+	inject_len(f, 1, B, A, UNTAGGED, 0, 10);	/* a runt: rx only */
+	p3->mtu = 40;
+	inject(f, 2, BCAST, B);		/* p3 is shown it, then drops it */
+	assert_int_equal(log.frames[PORT_DIR_RX][1], 2);
+	assert_int_equal(log.frames[PORT_DIR_TX][1], 2);
+	assert_int_equal(log.frames[PORT_DIR_TX][3], 2);
+	assert_int_equal(p3->stats.drops[DROP_TOO_BIG], 1);
+	/* Ports without a hook show nothing; empty batches are not shown. */
+	assert_int_equal(log.frames[PORT_DIR_RX][2], 0);
+	assert_int_equal(log.frames[PORT_DIR_TX][2], 0);
+	assert_int_equal(log.batches, 6);
+
+	port_capture_outer(p3, PORT_DIR_RX, &o);
+	port_capture_outer(f->p[2], PORT_DIR_RX, &o);
+	assert_int_equal(log.outer, 1);
+
+	/* Deleting a port tells its hook first. */
+	sw_port_del(f->sw, p3);
+	assert_ptr_equal(log.gone, p3);
+	f->p[1]->hook = NULL;
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -520,6 +603,7 @@ main(void)
 		T(test_port_input_drains_nothing_from_dummy),
 		T(test_split_horizon),
 		T(test_split_horizon_from_config),
+		T(test_capture_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
