@@ -454,3 +454,29 @@ def test_follower_outlives_the_idle_timeout_and_its_end_ends_the_capture(lab):
     proc.wait()
     wait_until(lambda: captures(d) == [], what="the capture to end with its client")
     assert "ended (interrupted)" in d.log_text()
+
+
+def test_failed_writes_end_the_capture_with_an_error(lab):
+    d, a, b = two_endpoints(lab)
+    with open("/dev/full", "wb") as full:
+        res = subprocess.run(vswctl(d, "capture", a.port, "-w", "-"), stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=30, env=env())
+    lab.check_sanitizer(res.stderr, "vswctl")
+    assert res.returncode == 1
+    assert "cannot write: No space left on device" in res.stderr, res.stderr
+    d.ctl("capture", "start", a.port, "-w", "/dev/full")
+    wait_until(lambda: captures(d) == [], what="the capture to end")
+    assert "cannot write to /dev/full: No space left on device" in d.log_text()
+
+
+def test_no_pcap_on_a_terminal(lab):
+    d, a, b = two_endpoints(lab)
+    master, slave = os.openpty()
+    try:
+        res = subprocess.run(vswctl(d, "capture", a.port, "-w", "-"), stdout=slave,
+                             stderr=subprocess.PIPE, text=True, timeout=30, env=env())
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert res.returncode == 1 and "not writing capture data to a terminal" in res.stderr
+    assert captures(d) == []
