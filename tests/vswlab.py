@@ -225,6 +225,16 @@ class Lab:
             raise AssertionError("\n".join(errors))
 
 
+def two_endpoints(lab):
+    """A daemon in namespace S with taps tA and tB, moved into namespaces A
+    (198.19.0.1) and B (198.19.0.2): (daemon, endpoint A, endpoint B)."""
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    a = lab.endpoint(d, lab.name("tA"), "A", "198.19.0.1/24")
+    b = lab.endpoint(d, lab.name("tB"), "B", "198.19.0.2/24")
+    return d, a, b
+
+
 def ping(src, dst_addr, count=3, check=True, extra=()):
     return src.run("ping", "-c", count, "-i", "0.2", "-W", "2", *extra, dst_addr,
                    check=check, timeout=30)

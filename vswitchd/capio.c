@@ -80,41 +80,43 @@ capio_end(struct capio *c, const char *reason)
 		capio_rehook(c->port);
 }
 
-/* One clock read per batch, shared by the port's captures. */
+/*
+ * Feeds the port's running captures of one layer: a batch of frames, or
+ * an outer datagram.  One clock read per call, shared by them all.
+ */
 static void
-capio_frames(struct port_hook *hook, struct port *port, enum port_dir dir,
-    const struct pkt_batch *b)
-{
-	struct capio	*c;
-	struct timeval	 tv;
-	enum cap_end	 end;
-
-	(void)hook;
-	gettimeofday(&tv, NULL);
-	TAILQ_FOREACH(c, &capio.list, entry) {
-		if (c->port != port || !c->running || c->outer)
-			continue;
-		if ((end = cap_frames(c->cap, dir, b, &tv)) != CAP_RUNNING)
-			capio_end(c, end_reason(end));
-	}
-}
-
-static void
-capio_outer(struct port_hook *hook, struct port *port, enum port_dir dir,
+capio_feed(struct port *port, enum port_dir dir, const struct pkt_batch *b,
     const struct port_outer *o)
 {
 	struct capio	*c;
 	struct timeval	 tv;
 	enum cap_end	 end;
 
-	(void)hook;
 	gettimeofday(&tv, NULL);
 	TAILQ_FOREACH(c, &capio.list, entry) {
-		if (c->port != port || !c->running || !c->outer)
+		if (c->port != port || !c->running || c->outer != (o != NULL))
 			continue;
-		if ((end = cap_outer(c->cap, dir, o, &tv)) != CAP_RUNNING)
+		end = o != NULL ? cap_outer(c->cap, dir, o, &tv) :
+		    cap_frames(c->cap, dir, b, &tv);
+		if (end != CAP_RUNNING)
 			capio_end(c, end_reason(end));
 	}
+}
+
+static void
+capio_frames(struct port_hook *hook, struct port *port, enum port_dir dir,
+    const struct pkt_batch *b)
+{
+	(void)hook;
+	capio_feed(port, dir, b, NULL);
+}
+
+static void
+capio_outer(struct port_hook *hook, struct port *port, enum port_dir dir,
+    const struct port_outer *o)
+{
+	(void)hook;
+	capio_feed(port, dir, NULL, o);
 }
 
 static void

@@ -21,19 +21,11 @@ from pathlib import Path
 import pytest
 
 from vswlab import (SANITIZER_ENV, eth_frame, ping, port_stats, raw_send, sh,
-                    wait_until)
+                    two_endpoints, wait_until)
 
 MAGIC = 0x56535731
 NOBODY = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
 CAPTURE_MAX = 8
-
-
-def two_endpoints(lab):
-    s = lab.netns("S")
-    d = lab.daemon(s)
-    a = lab.endpoint(d, lab.name("tA"), "A", "198.19.0.1/24")
-    b = lab.endpoint(d, lab.name("tB"), "B", "198.19.0.2/24")
-    return d, a, b
 
 
 def captures(d):
@@ -62,6 +54,15 @@ def tshark_fields(path, *fields):
         args += ["-e", f]
     res = sh(*args)
     return [l.split("\t") for l in res.stdout.splitlines() if l.strip()]
+
+
+def stream(lab, d, port, *args, stdout=subprocess.PIPE):
+    """vswctl capture PORT -w - ARGS, started and running; its Popen."""
+    proc = subprocess.Popen(vswctl(d, "capture", port, "-w", "-", *args), stdout=stdout,
+                            stderr=subprocess.PIPE, text=True, env=env())
+    lab.procs.append(proc)
+    wait_running(d)
+    return proc
 
 
 def wait_running(d, n=1):
@@ -123,10 +124,7 @@ def test_stream_ends_on_interrupt(lab, tmp_path):
     d, a, b = two_endpoints(lab)
     path = tmp_path / "stream.pcap"
     with open(path, "wb") as f:
-        proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-", "filter", "icmp"),
-                                stdout=f, stderr=subprocess.PIPE, text=True, env=env())
-    lab.procs.append(proc)
-    wait_running(d)
+        proc = stream(lab, d, a.port, "filter", "icmp", stdout=f)
     ping(a, b.addr, count=2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
@@ -168,10 +166,7 @@ def test_bad_filter_is_refused_and_nothing_starts(lab, tmp_path):
 def test_slow_reader_does_not_stall_forwarding(lab):
     d, a, b = two_endpoints(lab)
     # Nobody reads this pipe: it and the capture's ring fill up.
-    proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-    lab.procs.append(proc)
-    wait_running(d)
+    proc = stream(lab, d, a.port)
     junk = eth_frame("ff:ff:ff:ff:ff:ff", a.mac, payload=b"x" * 1400)
     rx = port_stats(d, a.port)["rx_packets"]
     raw_send(a, a.port, [junk], count=5000)         # 7 MB, where the tap keeps up
@@ -443,10 +438,7 @@ def test_descriptors_are_closed_whatever_happens(lab, tmp_path):
 
 def test_follower_outlives_the_idle_timeout_and_its_end_ends_the_capture(lab):
     d, a, b = two_endpoints(lab)
-    proc = subprocess.Popen(vswctl(d, "capture", a.port, "-w", "-"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-    lab.procs.append(proc)
-    wait_running(d)
+    proc = stream(lab, d, a.port)
     time.sleep(11)                     # CONTROL_IDLE_SECS is 10
     assert proc.poll() is None
     assert captures(d)[0]["state"] == "running"

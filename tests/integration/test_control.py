@@ -12,17 +12,10 @@ import time
 
 import pytest
 
-from vswlab import connect_unix, eth_frame, fdb_entries, ping, raw_send, sh
+from vswlab import (connect_unix, eth_frame, fdb_entries, ping, raw_send, sh,
+                    two_endpoints)
 
 MAGIC = 0x56535731
-
-
-def two_endpoints(lab):
-    s = lab.netns("S")
-    d = lab.daemon(s)
-    a = lab.endpoint(d, lab.name("tA"), "A", "198.19.0.1/24")
-    b = lab.endpoint(d, lab.name("tB"), "B", "198.19.0.2/24")
-    return d, a, b
 
 
 def frame(payload, magic=MAGIC, length=None):

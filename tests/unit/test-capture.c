@@ -6,6 +6,7 @@
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -374,73 +375,120 @@ sum16(const uint8_t *p, size_t n, uint32_t sum)
 	return (uint16_t)sum;
 }
 
-static void
-test_outer_ipv4_udp(void **state)
+#define SPORT	40000
+#define DPORT	4789
+
+/* An outer datagram from sport to dport of plen bytes of 0xab, built. */
+static size_t
+build(int af, const char *from, const char *to, uint8_t proto, size_t plen,
+    uint8_t *buf, size_t size)
 {
-	struct sockaddr_in	 src = { .sin_family = AF_INET,
-				    .sin_port = htons(40000) };
-	struct sockaddr_in	 dst = { .sin_family = AF_INET,
-				    .sin_port = htons(4789) };
-	uint8_t			 payload[31], buf[256];
+	struct sockaddr_storage	 src = { .ss_family = (sa_family_t)af };
+	struct sockaddr_storage	 dst = { .ss_family = (sa_family_t)af };
+	struct sockaddr_in	*s4 = (void *)&src, *d4 = (void *)&dst;
+	struct sockaddr_in6	*s6 = (void *)&src, *d6 = (void *)&dst;
+	uint8_t			 payload[64];
 	struct port_outer	 o = { (struct sockaddr *)&src,
-				    (struct sockaddr *)&dst, IPPROTO_UDP,
-				    payload, sizeof(payload) };
-	uint32_t		 pseudo;
-	size_t			 n;
+				    (struct sockaddr *)&dst, proto, payload,
+				    plen };
 
-	(void)state;
-	memset(payload, 0xab, sizeof(payload));
-	inet_pton(AF_INET, "198.18.0.1", &src.sin_addr);
-	inet_pton(AF_INET, "198.18.0.2", &dst.sin_addr);
-	n = cap_outer_build(&o, buf, sizeof(buf));
-	assert_int_equal(n, 20 + 8 + 31);
-	assert_int_equal(buf[0], 0x45);
-	assert_int_equal(buf[2] << 8 | buf[3], n);
-	assert_int_equal(buf[9], IPPROTO_UDP);
-	assert_memory_equal(buf + 12, &src.sin_addr, 4);
-	assert_memory_equal(buf + 16, &dst.sin_addr, 4);
-	assert_int_equal(sum16(buf, 20, 0), 0xffff);
-	assert_int_equal(buf[20] << 8 | buf[21], 40000);
-	assert_int_equal(buf[22] << 8 | buf[23], 4789);
-	assert_int_equal(buf[24] << 8 | buf[25], 8 + 31);
-	pseudo = sum16(buf + 12, 8, IPPROTO_UDP + 8 + 31);
-	assert_int_equal(sum16(buf + 20, 8 + 31, pseudo), 0xffff);
-	assert_memory_equal(buf + 28, payload, 31);
+	memset(payload, 0xab, plen);
+	if (af == AF_INET) {
+		s4->sin_port = htons(SPORT);
+		d4->sin_port = htons(DPORT);
+		inet_pton(af, from, &s4->sin_addr);
+		inet_pton(af, to, &d4->sin_addr);
+	} else {
+		s6->sin6_port = htons(SPORT);
+		d6->sin6_port = htons(DPORT);
+		inet_pton(af, from, &s6->sin6_addr);
+		inet_pton(af, to, &d6->sin6_addr);
+	}
+	return cap_outer_build(&o, buf, size);
+}
 
-	/* Too long for the buffer, or two families: not representable. */
-	assert_int_equal(cap_outer_build(&o, buf, 50), 0);
-	src.sin_family = AF_INET6;
-	assert_int_equal(cap_outer_build(&o, buf, sizeof(buf)), 0);
+/* The UDP header after iplen bytes, its checksum over the addresses. */
+static void
+check_udp(const uint8_t *buf, size_t iplen, const uint8_t *addrs, size_t alen,
+    size_t plen)
+{
+	const uint8_t	*udp = buf + iplen;
+	uint32_t	 pseudo = sum16(addrs, 2 * alen,
+			    IPPROTO_UDP + 8 + (uint32_t)plen);
+
+	assert_int_equal(udp[0] << 8 | udp[1], SPORT);
+	assert_int_equal(udp[2] << 8 | udp[3], DPORT);
+	assert_int_equal(udp[4] << 8 | udp[5], 8 + plen);
+	assert_int_not_equal(udp[6] << 8 | udp[7], 0);
+	assert_int_equal(sum16(udp, 8 + plen, pseudo), 0xffff);
+	for (size_t i = 0; i < plen; i++)
+		assert_int_equal(udp[8 + i], 0xab);
 }
 
 static void
-test_outer_ipv6_udp(void **state)
+test_outer_ipv4(void **state)
 {
-	struct sockaddr_in6	 src = { .sin6_family = AF_INET6,
-				    .sin6_port = htons(40001) };
-	struct sockaddr_in6	 dst = { .sin6_family = AF_INET6,
-				    .sin6_port = htons(4789) };
-	uint8_t			 payload[40], buf[256];
-	struct port_outer	 o = { (struct sockaddr *)&src,
-				    (struct sockaddr *)&dst, IPPROTO_UDP,
-				    payload, sizeof(payload) };
-	uint32_t		 pseudo;
-	size_t			 n;
+	uint8_t	buf[256], a[4], b[4];
 
 	(void)state;
-	memset(payload, 0x5a, sizeof(payload));
-	inet_pton(AF_INET6, "fd00:5657::1", &src.sin6_addr);
-	inet_pton(AF_INET6, "fd00:5657::2", &dst.sin6_addr);
-	n = cap_outer_build(&o, buf, sizeof(buf));
-	assert_int_equal(n, 40 + 8 + 40);
+	inet_pton(AF_INET, "198.18.0.1", a);
+	inet_pton(AF_INET, "198.18.0.2", b);
+	assert_int_equal(build(AF_INET, "198.18.0.1", "198.18.0.2",
+	    IPPROTO_UDP, 31, buf, sizeof(buf)), 20 + 8 + 31);
+	assert_int_equal(buf[0], 0x45);
+	assert_int_equal(buf[2] << 8 | buf[3], 20 + 8 + 31);
+	assert_int_equal(buf[6], 0x40);			/* DF */
+	assert_int_equal(buf[9], IPPROTO_UDP);
+	assert_memory_equal(buf + 12, a, 4);
+	assert_memory_equal(buf + 16, b, 4);
+	assert_int_equal(sum16(buf, 20, 0), 0xffff);
+	check_udp(buf, 20, buf + 12, 4, 31);
+
+	/* Another protocol (GRE): the IP header alone, then the data. */
+	assert_int_equal(build(AF_INET, "198.18.0.1", "198.18.0.2",
+	    IPPROTO_GRE, 12, buf, sizeof(buf)), 20 + 12);
+	assert_int_equal(buf[9], IPPROTO_GRE);
+	assert_int_equal(buf[20], 0xab);
+	assert_int_equal(sum16(buf, 20, 0), 0xffff);
+
+	/* Too long for the buffer: not representable. */
+	assert_int_equal(build(AF_INET, "198.18.0.1", "198.18.0.2",
+	    IPPROTO_UDP, 31, buf, 50), 0);
+}
+
+static void
+test_outer_ipv6(void **state)
+{
+	uint8_t	buf[256], a[16], b[16];
+
+	(void)state;
+	inet_pton(AF_INET6, "fd00:5657::1", a);
+	inet_pton(AF_INET6, "fd00:5657::2", b);
+	assert_int_equal(build(AF_INET6, "fd00:5657::1", "fd00:5657::2",
+	    IPPROTO_UDP, 40, buf, sizeof(buf)), 40 + 8 + 40);
 	assert_int_equal(buf[0] >> 4, 6);
 	assert_int_equal(buf[4] << 8 | buf[5], 8 + 40);
 	assert_int_equal(buf[6], IPPROTO_UDP);
-	assert_memory_equal(buf + 8, &src.sin6_addr, 16);
-	assert_memory_equal(buf + 24, &dst.sin6_addr, 16);
-	pseudo = sum16(buf + 8, 32, IPPROTO_UDP + 8 + 40);
-	assert_int_equal(sum16(buf + 40, 8 + 40, pseudo), 0xffff);
-	assert_int_not_equal(buf[46] << 8 | buf[47], 0);
+	assert_memory_equal(buf + 8, a, 16);
+	assert_memory_equal(buf + 24, b, 16);
+	check_udp(buf, 40, buf + 8, 16, 40);
+}
+
+static void
+test_outer_families_must_match(void **state)
+{
+	struct sockaddr_in	 s4 = { .sin_family = AF_INET };
+	struct sockaddr_in6	 d6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_un	 un = { .sun_family = AF_UNIX };
+	uint8_t			 buf[128];
+	struct port_outer	 o = { (struct sockaddr *)&s4,
+				    (struct sockaddr *)&d6, IPPROTO_UDP,
+				    buf, 4 };
+
+	(void)state;
+	assert_int_equal(cap_outer_build(&o, buf + 8, 100), 0);
+	o.src = o.dst = (struct sockaddr *)&un;
+	assert_int_equal(cap_outer_build(&o, buf + 8, 100), 0);
 }
 
 /* Outer captures are raw IP, filtered on the synthesized headers. */
@@ -492,8 +540,9 @@ main(void)
 		cmocka_unit_test(test_bad_options_and_filters),
 		cmocka_unit_test(test_reader_that_does_not_read),
 		cmocka_unit_test(test_reader_that_goes_away),
-		cmocka_unit_test(test_outer_ipv4_udp),
-		cmocka_unit_test(test_outer_ipv6_udp),
+		cmocka_unit_test(test_outer_ipv4),
+		cmocka_unit_test(test_outer_ipv6),
+		cmocka_unit_test(test_outer_families_must_match),
 		cmocka_unit_test(test_outer_capture),
 	};
 
