@@ -32,21 +32,27 @@ capw_init(struct capw *w, size_t size, int fd)
 	w->fd = w->wakefd = w->notifyfd = -1;
 	if (size < 2 * (CAPW_FILE_HDR + CAPW_REC_HDR) || (size & (size - 1)))
 		return EINVAL;
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-		return errno;
 	if ((w->buf = malloc(size)) == NULL)
 		return ENOMEM;
-	if ((w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
-		error = errno;
-		free(w->buf);
-		w->buf = NULL;
-		return error;
-	}
+	if ((w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		goto fail;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		goto fail;
+	w->fd_flags = flags;
 	w->size = size;
 	w->fd = fd;
 	w->next_rec = CAPW_FILE_HDR;
 	return 0;
+
+fail:
+	error = errno;
+	if (w->wakefd != -1)
+		close(w->wakefd);
+	free(w->buf);
+	w->buf = NULL;
+	w->wakefd = -1;
+	return error;
 }
 
 size_t
@@ -264,8 +270,10 @@ capw_destroy(struct capw *w)
 		capw_finish(w);
 		pthread_join(w->thread, NULL);
 	}
-	if (w->fd != -1)
+	if (w->fd != -1) {
+		fcntl(w->fd, F_SETFL, w->fd_flags);
 		close(w->fd);
+	}
 	if (w->wakefd != -1)
 		close(w->wakefd);
 	free(w->buf);

@@ -10,9 +10,10 @@
  * with at most one eventfd write per half ring, so queuing a record costs no
  * system call.
  *
- * The descriptor is made non-blocking (the flag is on the open file
- * description, which the client that passed it shares): a pipe or socket
- * whose reader falls behind fills the ring instead of holding the writer.
+ * The descriptor is made non-blocking while the writer owns it (the flag is
+ * on the open file description, which the client that passed it shares, so
+ * it is put back on destroy): a pipe or socket whose reader falls behind
+ * fills the ring instead of holding the writer.
  * A regular file may still block on the disk, but only this thread waits.
  *
  * capw_finish() asks the writer to drain the ring and stop; a reader that
@@ -55,6 +56,7 @@ struct capw {
 	_Atomic uint64_t	 discarded;	/* records thrown away at the end */
 	_Atomic uint64_t	 bytes;		/* bytes written */
 	int			 fd;
+	int			 fd_flags;	/* as passed, restored at the end */
 	int			 wakefd;
 	int			 notifyfd;
 	pthread_t		 thread;

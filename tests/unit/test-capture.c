@@ -317,11 +317,13 @@ test_reader_that_does_not_read(void **state)
 	struct cap_stats	 st;
 	struct pkt_batch	 b;
 	struct cap		*cap;
-	int			 p[2];
+	int			 p[2], shared;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	cfg.fd = p[1];
+	shared = dup(p[1]);		/* the client's copy, say */
 	cap = start(f, &cfg);
+	assert_true(fcntl(shared, F_GETFL) & O_NONBLOCK);
 	for (int i = 0; i < 100; i++) {
 		batch_of(f, &b, 32, ETHERTYPE_ARP, 1000);
 		assert_int_equal(cap_frames(cap, PORT_DIR_RX, &b, &TS),
@@ -334,6 +336,9 @@ test_reader_that_does_not_read(void **state)
 	stop(f, cap, &st);		/* gives up after CAPW_STALL_MS */
 	assert_int_equal(st.written + st.dropped, 3200);
 	assert_true(st.written > 0);
+	/* The descriptor is given back as it came. */
+	assert_false(fcntl(shared, F_GETFL) & O_NONBLOCK);
+	close(shared);
 	close(p[0]);
 }
 
