@@ -104,7 +104,7 @@ cap_outer_build(const struct port_outer *o, uint8_t *buf, size_t size)
 		dport = &d6->sin6_port;
 	} else
 		return 0;
-	l4len = o->len + (is_udp ? CAP_UDP_HLEN : 0);
+	l4len = o->hlen + o->len + (is_udp ? CAP_UDP_HLEN : 0);
 	total = iplen + l4len;
 	/* IPv4 counts its header in the total length, IPv6 does not. */
 	if (total > size || (alen == 4 ? total : l4len) > CAP_IP_MAXPACKET)
@@ -121,6 +121,8 @@ cap_outer_build(const struct port_outer *o, uint8_t *buf, size_t size)
 		put16(udp + 4, (uint32_t)l4len);
 		put16(udp + 6, 0);
 	}
+	if (o->hlen > 0)
+		memcpy(buf + total - o->len - o->hlen, o->hdr, o->hlen);
 	memcpy(buf + total - o->len, o->data, o->len);
 	if (is_udp) {
 		sum = csum_pseudo(saddr, daddr, alen, IPPROTO_UDP, l4len);

@@ -27,7 +27,7 @@
 #define CAP_IP_MAXPACKET	65535	/* the 16-bit length fields */
 
 /*
- * Writes the headers and then o->data into buf.  Returns the packet's
+ * Writes the headers, then o->hdr and o->data, into buf.  Returns the packet's
  * length, or 0 when it cannot be represented: addresses of two families or
  * of neither IPv4 nor IPv6, or a packet longer than size or than the
  * length fields hold.

@@ -153,14 +153,17 @@ enum port_dir {
 /*
  * One underlay datagram of a tunnel port.  The kernel builds its IP header
  * (and UDP header when proto is IPPROTO_UDP) from the socket addresses, so
- * a capture synthesizes them from src and dst; data is what follows them.
- * src and dst are both sockaddr_in or both sockaddr_in6; a wildcard local
- * address is passed as it is bound (0.0.0.0 or ::).
+ * a capture synthesizes them from src and dst; what follows them is hdr
+ * (the tunnel header, if apart: hlen may be 0) and then data.  src and dst
+ * are both sockaddr_in or both sockaddr_in6; a wildcard local address is
+ * passed as it is bound (0.0.0.0 or ::).
  */
 struct port_outer {
 	const struct sockaddr	*src;
 	const struct sockaddr	*dst;
 	uint8_t			 proto;	/* IPPROTO_UDP, IPPROTO_GRE, ... */
+	const uint8_t		*hdr;
+	size_t			 hlen;
 	const uint8_t		*data;
 	size_t			 len;
 };

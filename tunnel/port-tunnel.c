@@ -140,6 +140,7 @@ tnl_open(struct port *port, const struct port_config *cfg,
 		.payload = payload,
 		.rx = tnl_rx,
 		.arg = port,
+		.port = port,
 		.name = port->name,
 	};
 	if (cfg->local.ss_family != AF_UNSPEC)
@@ -265,6 +266,8 @@ const struct port_ops port_vxlan_ops = {
 	.tick		= tnl_tick,
 	.settings	= TNL_SETTINGS | PORT_SET_VNI,
 	.split_horizon	= true,
+	.link		= PORT_LINK_ETHERNET,
+	.outer		= true,
 };
 
 const struct port_ops port_gretap_ops = {
@@ -277,6 +280,8 @@ const struct port_ops port_gretap_ops = {
 	.tick		= tnl_tick,
 	.settings	= TNL_SETTINGS | PORT_SET_KEY,
 	.split_horizon	= true,
+	.link		= PORT_LINK_ETHERNET,
+	.outer		= true,
 };
 
 #define TNL_L3_SETTINGS	(PORT_SET_REMOTE | PORT_SET_LOCAL | \

@@ -177,7 +177,8 @@ int
 tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
     const struct sockaddr_storage *remote, char *err, size_t errlen)
 {
-	int	error;
+	socklen_t	len;
+	int		error;
 
 	memset(tx, 0, sizeof(*tx));
 	for (int i = 0; i < TNL_TX_SOCKS; i++)
@@ -185,12 +186,19 @@ tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
 	tx->family = remote->ss_family;
 	tx->outer = (tx->family == AF_INET6 ? IPV6_HLEN : IPV4_HLEN) +
 	    UDP_HLEN;
-	for (int i = 0; i < TNL_TX_SOCKS; i++)
+	tx->dst = *remote;
+	for (int i = 0; i < TNL_TX_SOCKS; i++) {
 		if ((error = tnl_tx_socket(local, remote, &tx->fds[i], err,
 		    errlen)) != 0) {
 			tnl_tx_close(tx);
 			return error;
 		}
+		/* Connected: the kernel has picked the source address. */
+		len = sizeof(tx->src[i]);
+		if (getsockname(tx->fds[i], (struct sockaddr *)&tx->src[i],
+		    &len) == -1)
+			tx->src[i].ss_family = AF_UNSPEC;
+	}
 	tnl_tx_refresh(tx);
 	return 0;
 }
@@ -223,6 +231,28 @@ tnl_tx_refresh(struct tnl_tx *tx)
 		tx->path_mtu = mtu;
 }
 
+/* Shows n datagrams sent on socket s, from message k on, to a capture. */
+static void
+tnl_tx_capture(const struct tnl_tx *tx, struct port *port, unsigned s,
+    unsigned k, unsigned n)
+{
+	struct port_outer	o = {
+		.src = (const struct sockaddr *)&tx->src[s],
+		.dst = (const struct sockaddr *)&tx->dst,
+		.proto = IPPROTO_UDP,
+	};
+
+	for (unsigned i = k; i < k + n; i++) {
+		const struct iovec	*iov = tx->msgs[s][i].msg_hdr.msg_iov;
+
+		o.hdr = iov[0].iov_base;
+		o.hlen = iov[0].iov_len;
+		o.data = iov[1].iov_base;
+		o.len = iov[1].iov_len;
+		port_capture_outer(port, PORT_DIR_TX, &o);
+	}
+}
+
 /*
  * sendmmsg() stops at the first message that fails: count it, skip it and
  * go on.  A full socket buffer fails every message after it, so the rest
@@ -236,6 +266,8 @@ tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 
 	while (i < n) {
 		sent = sendmmsg(tx->fds[s], &tx->msgs[s][i], n - i, 0);
+		if (sent > 0 && port->hook != NULL)
+			tnl_tx_capture(tx, port, s, i, (unsigned)sent);
 		if (sent > 0) {
 			for (; sent > 0; sent--, i++) {
 				port->stats.tx_packets++;

@@ -16,6 +16,11 @@
  * two iovecs, the port's header and the payload, so the payload, which may
  * be queued on other ports too, is never written to.
  *
+ * A capture of the port's underlay (port_capture_outer()) is shown each
+ * datagram the kernel took, with the source address and port its socket got
+ * at connect and the remote: what goes in the outer headers.  It costs one
+ * branch per sendmmsg() when there is none.
+ *
  * Outer UDP checksum: zero over IPv4 (SO_NO_CHECK), which both RFCs allow;
  * computed by the kernel over IPv6.  DF is set and nothing is fragmented
  * here (RFC 7348 section 4.3): a packet whose outer size would exceed the
@@ -46,6 +51,9 @@ struct tnl_tx {
 	struct mmsghdr		 msgs[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	const struct pkt	*pkts[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	struct iovec		 iov[PKT_BATCH_MAX][2];
+	/* The outer addresses, per socket, for captures. */
+	struct sockaddr_storage	 src[TNL_TX_SOCKS];
+	struct sockaddr_storage	 dst;
 };
 
 /*

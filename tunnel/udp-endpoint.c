@@ -10,11 +10,14 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "datapath/port.h"
 
 #include "tnl-addr.h"
 #include "udp-endpoint.h"
@@ -45,6 +48,7 @@ struct udp_ep_bind {
 	udp_ep_rx_fn			 rx;
 	void				*arg;
 	const char			*name;
+	struct port			*port;		/* captures, or NULL */
 	struct pkt_batch		 rxq;
 	LIST_ENTRY(udp_ep_bind)		 entry;
 };
@@ -332,6 +336,7 @@ udp_ep_bind(struct udp_eps *eps, const struct udp_ep_config *cfg,
 	b->rx = cfg->rx;
 	b->arg = cfg->arg;
 	b->name = cfg->name;
+	b->port = cfg->port;
 	LIST_INSERT_HEAD(&r->binds, b, entry);
 	ep->nbinds++;
 	*bp = b;
@@ -415,6 +420,14 @@ udp_ep_demux(struct udp_ep *ep, struct pkt *p,
 		rx.drop = TNL_DROP_UNKNOWN_KEY;
 		goto drop;
 	}
+	if (b->port != NULL && b->port->hook != NULL)
+		port_capture_outer(b->port, PORT_DIR_RX, &(struct port_outer){
+		    .src = (const struct sockaddr *)from,
+		    .dst = (const struct sockaddr *)&ep->local,
+		    .proto = IPPROTO_UDP,
+		    .data = p->data,
+		    .len = p->len,
+		});
 	pkt_pull(p, rx.hlen);
 	if (b->rxq.count == 0)
 		ep->active[ep->nactive++] = b;

@@ -20,6 +20,12 @@
  * its bytes are not even parsed), header errors, unknown_key (the remote's
  * bindings have other keys or payloads).
  *
+ * A binding may name its port: a capture of that port's underlay is shown
+ * each datagram sorted to it, whole, from its source to the endpoint's
+ * local address (the wildcard if the endpoint is bound to it), before the
+ * binding sees it.  That costs one branch per datagram when there is none.
+ * Datagrams that fit no binding belong to no port and are not shown.
+ *
  * Lookup costs a hash of the source address and a walk of that remote's
  * bindings, usually one.  Only configured remotes are in the table, so a
  * sender cannot grow it or aim collisions into it.
@@ -38,6 +44,7 @@
 
 #include "tnl.h"
 
+struct port;
 struct udp_eps;			/* the endpoints of one datapath */
 struct udp_ep;
 struct udp_ep_bind;
@@ -55,6 +62,7 @@ struct udp_ep_config {
 	udp_ep_rx_fn		 rx;
 	void			*arg;
 	const char		*name;		/* for messages; kept */
+	struct port		*port;		/* for captures; may be NULL */
 };
 
 struct udp_ep_stats {

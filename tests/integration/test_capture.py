@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tunlab import connected, two_hosts
 from vswlab import (SANITIZER_ENV, eth_frame, ping, port_stats, raw_send, sh,
                     two_endpoints, wait_until)
 
@@ -48,8 +49,8 @@ def tcpdump_read(path, *filter_args):
     return [l for l in res.stdout.splitlines() if l.strip()], res.stderr
 
 
-def tshark_fields(path, *fields):
-    args = ["tshark", "-r", path, "-T", "fields"]
+def tshark_fields(path, *fields, opts=()):
+    args = ["tshark", "-r", path, *opts, "-T", "fields"]
     for f in fields:
         args += ["-e", f]
     res = sh(*args)
@@ -472,3 +473,49 @@ def test_no_pcap_on_a_terminal(lab):
         os.close(master)
     assert res.returncode == 1 and "not writing capture data to a terminal" in res.stderr
     assert captures(d) == []
+
+
+TUNNEL_CASES = [
+    # encap, IPv6 underlay, options, protocol chain, tshark fields checked
+    ("vxlan", False, {"vni": 42}, "raw:ip:udp:vxlan:eth:ethertype:ip:icmp:data",
+     {"udp.dstport": "4789", "vxlan.vni": "42", "ip.checksum.status": "1",
+      "udp.checksum.status": "1"}),
+    ("gretap", True, {"key": 7}, "raw:ipv6:udp:gre:eth:ethertype:ip:icmp:data",
+     {"udp.dstport": "4754", "gre.key": "0x00000007", "udp.checksum.status": "1"}),
+]
+
+
+@pytest.mark.parametrize("encap,v6,opts,chain,fields", TUNNEL_CASES,
+                         ids=[c[0] for c in TUNNEL_CASES])
+def test_tunnel_underlay_capture_decodes(lab, tmp_path, encap, v6, opts, chain, fields):
+    """
+      E1 -- tap -- [ vswitchd H1: tun ] == underlay == [ vswitchd H2: tun ] -- tap -- E2
+                         |
+           capture on tun, layer outer (the datagrams) and inner (the frames)
+    """
+    h1, h2, e1, e2, tun = two_hosts(lab, encap, v6, **opts)
+    connected(e1, e2)
+    outer, inner = tmp_path / "outer.pcap", tmp_path / "inner.pcap"
+    start = h1.ctl("capture", "start", tun, "-w", outer, "layer", "outer",
+                   "filter", "udp", json_out=True)
+    assert start["link_type"] == "RAW" and start["layer"] == "outer"
+    assert h1.ctl("capture", "start", tun, "-w", inner, "filter", "icmp",
+                  json_out=True)["link_type"] == "EN10MB"
+    ping(e1, e2.addr, count=3)
+    h1.ctl("capture", "stop", tun)
+
+    ip = "ipv6" if v6 else "ip"
+    names = ["frame.protocols", f"{ip}.src", f"{ip}.dst", *fields]
+    rows = tshark_fields(outer, *names, opts=("-o", "ip.check_checksum:TRUE", "-o",
+                                              "udp.check_checksum:TRUE", "-Y", "icmp"))
+    assert len(rows) == 6, rows
+    here, there = h1.ul(v6), h2.ul(v6)
+    # The first address is the outer one; IPv4 lists the inner one too.
+    outer_addrs = sorted((r[1].split(",")[0], r[2].split(",")[0]) for r in rows)
+    assert outer_addrs == sorted([(there, here)] * 3 + [(here, there)] * 3)
+    for r in rows:
+        assert r[0] == chain, r
+        assert {f: v.split(",")[0] for f, v in zip(fields, r[3:])} == fields, r
+    # The inner frames are the same pings, as Ethernet.
+    rows = tshark_fields(inner, "frame.protocols", "ip.src", "ip.dst")
+    assert len(rows) == 6 and all(r[0] == "eth:ethertype:ip:icmp:data" for r in rows)

@@ -393,9 +393,11 @@ build(int af, const char *from, const char *to, uint8_t proto, size_t plen,
 	struct sockaddr_in	*s4 = (void *)&src, *d4 = (void *)&dst;
 	struct sockaddr_in6	*s6 = (void *)&src, *d6 = (void *)&dst;
 	uint8_t			 payload[64];
-	struct port_outer	 o = { (struct sockaddr *)&src,
-				    (struct sockaddr *)&dst, proto, payload,
-				    plen };
+	/* The first 8 bytes apart, as a tunnel sends its header. */
+	struct port_outer	 o = { .src = (struct sockaddr *)&src,
+				    .dst = (struct sockaddr *)&dst,
+				    .proto = proto, .hdr = payload, .hlen = 8,
+				    .data = payload + 8, .len = plen - 8 };
 
 	memset(payload, 0xab, plen);
 	if (af == AF_INET) {
@@ -486,9 +488,9 @@ test_outer_families_must_match(void **state)
 	struct sockaddr_in6	 d6 = { .sin6_family = AF_INET6 };
 	struct sockaddr_un	 un = { .sun_family = AF_UNIX };
 	uint8_t			 buf[128];
-	struct port_outer	 o = { (struct sockaddr *)&s4,
-				    (struct sockaddr *)&d6, IPPROTO_UDP,
-				    buf, 4 };
+	struct port_outer	 o = { .src = (struct sockaddr *)&s4,
+				    .dst = (struct sockaddr *)&d6,
+				    .proto = IPPROTO_UDP, .data = buf, .len = 4 };
 
 	(void)state;
 	assert_int_equal(cap_outer_build(&o, buf + 8, 100), 0);
@@ -508,12 +510,14 @@ test_outer_capture(void **state)
 	struct sockaddr_in	 b = { .sin_family = AF_INET,
 				    .sin_port = htons(5000) };
 	uint8_t			 vxlan[8 + 60] = { 0x08 };
-	struct port_outer	 to_a = { (struct sockaddr *)&b,
-				    (struct sockaddr *)&a, IPPROTO_UDP,
-				    vxlan, sizeof(vxlan) };
-	struct port_outer	 to_b = { (struct sockaddr *)&a,
-				    (struct sockaddr *)&b, IPPROTO_UDP,
-				    vxlan, sizeof(vxlan) };
+	struct port_outer	 to_a = { .src = (struct sockaddr *)&b,
+				    .dst = (struct sockaddr *)&a,
+				    .proto = IPPROTO_UDP, .data = vxlan,
+				    .len = sizeof(vxlan) };
+	struct port_outer	 to_b = { .src = (struct sockaddr *)&a,
+				    .dst = (struct sockaddr *)&b,
+				    .proto = IPPROTO_UDP, .data = vxlan,
+				    .len = sizeof(vxlan) };
 	struct pkt_batch	 batch;
 	struct cap		*cap;
 	unsigned		 lens[4];

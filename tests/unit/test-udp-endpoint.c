@@ -11,6 +11,7 @@
  * are random, so parallel runs do not collide.  No root needed.
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -533,6 +534,95 @@ test_info(void **state)
 	assert_int_equal(f->vx->fd, -1);
 }
 
+/* A capture hook that keeps the last underlay datagram it was shown. */
+struct outer_log {
+	struct port_hook	 hook;
+	unsigned		 n[2];		/* per direction */
+	unsigned		 frames;
+	struct sockaddr_storage	 src, dst;
+	uint8_t			 bytes[256];
+	size_t			 len;
+};
+
+static void
+log_frames(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct pkt_batch *b)
+{
+	(void)port;
+	(void)dir;
+	((struct outer_log *)h)->frames += b->count;
+}
+
+static void
+log_outer(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct port_outer *o)
+{
+	struct outer_log	*log = (struct outer_log *)h;
+
+	assert_string_equal(port->name, "vx");
+	assert_int_equal(o->proto, IPPROTO_UDP);
+	assert_true(o->hlen + o->len <= sizeof(log->bytes));
+	log->n[dir]++;
+	memcpy(&log->src, o->src, sizeof(struct sockaddr_in));
+	memcpy(&log->dst, o->dst, sizeof(struct sockaddr_in));
+	memcpy(log->bytes, o->hdr, o->hlen);
+	memcpy(log->bytes + o->hlen, o->data, o->len);
+	log->len = o->hlen + o->len;
+}
+
+static void
+log_gone(struct port_hook *h, struct port *port)
+{
+	(void)h;
+	port->hook = NULL;
+}
+
+/* The datagrams on the wire, with the addresses the kernel used. */
+static void
+test_outer_capture_hook(void **state)
+{
+	struct fixture		*f = *state;
+	struct outer_log	 log = { .hook = { log_frames, log_outer,
+				    log_gone } };
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen = sizeof(from);
+	uint8_t			 d[128], got[256];
+	size_t			 len = vxlan_dgram(d, VNI, BCAST);
+	ssize_t			 n;
+
+	assert_true(f->vx->ops->outer);
+	f->vx->hook = &log.hook;
+	inject(f, X, L, 7);
+	n = recvfrom(f->peer, got, sizeof(got), 0, (struct sockaddr *)&from,
+	    &fromlen);
+	assert_int_equal(log.n[PORT_DIR_TX], 1);
+	assert_int_equal(log.frames, 1);
+	assert_int_equal(log.len, (size_t)n);
+	assert_memory_equal(log.bytes, got, (size_t)n);
+	assert_true(tnl_addr_equal(&log.src, &from));
+	assert_int_equal(tnl_addr_port(&log.src), tnl_addr_port(&from));
+	assert_true(tnl_addr_equal(&log.dst, &f->remote));
+	assert_int_equal(tnl_addr_port(&log.dst), f->port);
+
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(log.n[PORT_DIR_RX], 1);
+	assert_int_equal(log.len, len);
+	assert_memory_equal(log.bytes, d, len);	/* whole, header and all */
+	assert_true(tnl_addr_equal(&log.src, &f->remote));
+	assert_true(tnl_addr_equal(&log.dst, &f->local));
+	assert_int_equal(tnl_addr_port(&log.dst), f->port);
+
+	/* What belongs to no port is shown to none. */
+	send_from(f, f->other, d, len);
+	pump(f);
+	assert_int_equal(log.n[PORT_DIR_RX], 1);
+	f->vx->hook = NULL;
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(log.n[PORT_DIR_RX], 1);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -548,6 +638,7 @@ main(void)
 		T(test_config_errors),
 		T(test_io_hooks),
 		T(test_info),
+		T(test_outer_capture_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
