@@ -565,7 +565,8 @@ log_outer(struct port_hook *h, struct port *port, enum port_dir dir,
 	log->n[dir]++;
 	memcpy(&log->src, o->src, sizeof(struct sockaddr_in));
 	memcpy(&log->dst, o->dst, sizeof(struct sockaddr_in));
-	memcpy(log->bytes, o->hdr, o->hlen);
+	if (o->hlen > 0)		/* received datagrams come whole */
+		memcpy(log->bytes, o->hdr, o->hlen);
 	memcpy(log->bytes + o->hlen, o->data, o->len);
 	log->len = o->hlen + o->len;
 }
