@@ -23,8 +23,9 @@
  *
  * Captures see a port through struct port_hook, which the datapath calls
  * but does not implement (the daemon's capture module does).  The switch
- * hands each batch it receives from a port and each batch it gives a port to
- * port_capture(), and sw_port_del() tells the hook the port is going.  A
+ * hands each batch it receives from a port to port_capture(), sends through
+ * port_send(), which shows the batch first, and sw_port_del() tells the hook
+ * the port is going.  A
  * tunnel type (ops->outer) also hands port_capture_outer() every datagram it
  * sends or receives on the underlay, with the addresses the kernel puts in
  * the outer headers.  A port without a capture has hook NULL: capture costs
@@ -253,6 +254,14 @@ port_capture(struct port *p, enum port_dir dir, const struct pkt_batch *b)
 {
 	if (p->hook != NULL && b->count > 0)
 		p->hook->frames(p->hook, p, dir, b);
+}
+
+/* Sends b out of the port, shown first to its captures. */
+static inline void
+port_send(struct port *p, struct pkt_batch *b)
+{
+	port_capture(p, PORT_DIR_TX, b);
+	p->ops->send_batch(p, b);
 }
 
 static inline void

@@ -247,8 +247,7 @@ sw_input(struct sw *sw, struct port *in, struct pkt_batch *b, time_t now)
 
 	for (unsigned i = 0; i < sw->ntx; i++) {
 		port = sw->tx[i];
-		port_capture(port, PORT_DIR_TX, &port->txq);
-		port->ops->send_batch(port, &port->txq);
+		port_send(port, &port->txq);
 		pkt_batch_init(&port->txq);
 	}
 	sw->ntx = 0;
