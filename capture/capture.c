@@ -123,8 +123,7 @@ cap_create(const struct cap_config *cfg, struct cap **capp, char *err,
 	if ((cap = calloc(1, sizeof(*cap))) == NULL)
 		return ENOMEM;
 	cap->cfg = *cfg;
-	cap->dlt = cfg->outer || cfg->link == PORT_LINK_IP ? DLT_RAW :
-	    DLT_EN10MB;
+	cap->dlt = cfg->outer || cfg->l3 ? DLT_RAW : DLT_EN10MB;
 	error = ENOMEM;
 	if ((cap->dead = pcap_open_dead(cap->dlt, (int)cfg->snaplen)) == NULL)
 		goto free_cap;

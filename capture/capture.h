@@ -6,8 +6,8 @@
  * thread of its own (cap-writer.h), so that the datapath never waits for a
  * reader or a disk: when they fall behind, records are dropped and counted.
  *
- * The link type follows the port: DLT_EN10MB for Ethernet ports, DLT_RAW for
- * raw IP ports and for a tunnel's underlay (outer), whose IP and UDP
+ * The link type follows the port: DLT_EN10MB for L2 (Ethernet) ports,
+ * DLT_RAW for L3 ports and for a tunnel's underlay (outer), whose IP and UDP
  * headers are synthesized (cap-outer.h).  The filter is compiled by libpcap
  * for that link type and snaplen (pcap_open_dead, pcap_compile) and runs on
  * the whole packet before it is cut to snaplen, as in the kernel.
@@ -46,7 +46,7 @@ struct cap;
 
 struct cap_config {
 	int		 fd;		/* open for writing; the capture's on success */
-	enum port_link	 link;		/* of the port's frames */
+	bool		 l3;		/* frames are bare IP packets */
 	bool		 outer;		/* the underlay instead: raw IP */
 	unsigned	 dirs;		/* CAP_RX | CAP_TX */
 	uint32_t	 snaplen;	/* 1..CAP_SNAPLEN_MAX */

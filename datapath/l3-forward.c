@@ -26,7 +26,7 @@ l3_drop(struct port *port, struct pkt *p, enum drop_reason why)
 static void
 l3_send(struct port *port)
 {
-	port->ops->send_batch(port, &port->txq);
+	port_send(port, &port->txq);
 	pkt_batch_free(&port->txq);
 }
 
@@ -250,6 +250,7 @@ rtr_input(struct sw *sw, struct port *in, struct pkt_batch *b)
 	enum drop_reason	why;
 
 	sw->rtr->batch_ms = 0;
+	port_capture(in, PORT_DIR_RX, b);
 	for (unsigned i = 0; i < b->count; i++) {
 		struct pkt *p = b->pkts[i];
 

@@ -86,7 +86,6 @@ const struct port_ops port_dummy_ops = {
 	.send_batch	= dummy_send_batch,
 	.state		= dummy_state,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
-	.link		= PORT_LINK_ETHERNET,
 };
 
 const struct port_ops port_dummy_l3_ops = {

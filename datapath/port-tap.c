@@ -306,7 +306,6 @@ const struct port_ops port_tap_ops = {
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
-	.link		= PORT_LINK_ETHERNET,
 };
 
 const struct port_ops port_tun_ops = {

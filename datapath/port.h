@@ -29,7 +29,8 @@
  * tunnel type (ops->outer) also hands port_capture_outer() every datagram it
  * sends or receives on the underlay, with the addresses the kernel puts in
  * the outer headers.  A port without a capture has hook NULL: capture costs
- * it one branch per batch.
+ * it one branch per batch.  A capture's link type follows ops->layer:
+ * Ethernet for L2 ports, raw IP for L3 ports and for the underlay.
  */
 #ifndef PORT_H
 #define PORT_H
@@ -140,12 +141,6 @@ struct port_env {
 	struct udp_eps	*eps;
 };
 
-/* What a port's frames start with; captures pick the pcap link type by it. */
-enum port_link {
-	PORT_LINK_ETHERNET,	/* an Ethernet header: tap, vxlan, gretap */
-	PORT_LINK_IP,		/* a bare IPv4 or IPv6 header: tun, ipip, gre */
-};
-
 enum port_dir {
 	PORT_DIR_RX,		/* from the port into the switch */
 	PORT_DIR_TX,		/* from the switch out of the port */
@@ -202,7 +197,6 @@ struct port_ops {
 	void		 (*tick)(struct port *, time_t now);
 	unsigned	 settings;	/* PORT_SET_* it accepts */
 	bool		 split_horizon;	/* its default */
-	enum port_link	 link;		/* 0: Ethernet */
 	/* Calls port_capture_outer() for its underlay datagrams. */
 	bool		 outer;
 };

@@ -266,7 +266,6 @@ const struct port_ops port_vxlan_ops = {
 	.tick		= tnl_tick,
 	.settings	= TNL_SETTINGS | PORT_SET_VNI,
 	.split_horizon	= true,
-	.link		= PORT_LINK_ETHERNET,
 	.outer		= true,
 };
 
@@ -280,7 +279,6 @@ const struct port_ops port_gretap_ops = {
 	.tick		= tnl_tick,
 	.settings	= TNL_SETTINGS | PORT_SET_KEY,
 	.split_horizon	= true,
-	.link		= PORT_LINK_ETHERNET,
 	.outer		= true,
 };
 
@@ -297,6 +295,7 @@ const struct port_ops port_ipip_ops = {
 	.state		= tnl_state,
 	.tick		= tnl_tick,
 	.settings	= TNL_L3_SETTINGS,
+	.outer		= true,
 };
 
 const struct port_ops port_gre_ops = {
@@ -309,6 +308,7 @@ const struct port_ops port_gre_ops = {
 	.state		= tnl_state,
 	.tick		= tnl_tick,
 	.settings	= TNL_L3_SETTINGS | PORT_SET_KEY,
+	.outer		= true,
 };
 
 bool

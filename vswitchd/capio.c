@@ -260,7 +260,7 @@ capio_add(const struct capio_config *cfg, struct capio **cp, char *err,
 	if ((c->filter = strdup(cc.filter ? cc.filter : "")) == NULL ||
 	    (c->output = strdup(cfg->output)) == NULL)
 		goto free_c;
-	cc.link = cfg->port->ops->link;
+	cc.l3 = port_is_l3(cfg->port);
 	cc.outer = cfg->outer;
 	if ((error = cap_create(&cc, &c->cap, err, errlen)) != 0)
 		goto free_c;

@@ -36,7 +36,7 @@ struct port;
 struct capio_config {
 	struct port		*port;
 	struct cap_config	 cap;	/* fd, dirs, snaplen, count, max_size,
-					   filter; link and outer are set here */
+					   filter; l3 and outer are set here */
 	bool			 outer;
 	const char		*output;	/* what the client named */
 	bool			 truncate;	/* empty a regular file first */

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from test_tunnel_router import two_hosts as routed_hosts  # the L3 tunnel set-up
 from tunlab import connected, two_hosts
 from vswlab import (SANITIZER_ENV, eth_frame, ping, port_stats, raw_send, sh,
                     two_endpoints, wait_until)
@@ -519,3 +520,58 @@ def test_tunnel_underlay_capture_decodes(lab, tmp_path, encap, v6, opts, chain, 
     # The inner frames are the same pings, as Ethernet.
     rows = tshark_fields(inner, "frame.protocols", "ip.src", "ip.dst")
     assert len(rows) == 6 and all(r[0] == "eth:ethertype:ip:icmp:data" for r in rows)
+
+
+def test_tun_port_capture_is_raw_ip(lab, tmp_path):
+    """
+      ns A 198.19.1.1 -- tunA [ vswitchd: router ] tunB -- ns B 198.19.2.1
+                          |
+          capture on tunA: bare IP packets (link type RAW)
+    """
+    r = lab.netns("R")
+    d = lab.daemon(r)
+    a = lab.tun_endpoint(d, lab.name("tA"), "A", "198.19.1.1/24", "198.19.1.254/24")
+    b = lab.tun_endpoint(d, lab.name("tB"), "B", "198.19.2.1/24", "198.19.2.254/24")
+    path = tmp_path / "tun.pcap"
+    # The filter is compiled for raw IP: there is no Ethernet header.
+    res = d.ctl("capture", "start", a.port, "-w", path, "filter", "ether host 02:00:00:00:00:01",
+                check=False)
+    assert res.returncode != 0 and "ethernet addresses supported only on" in res.stderr
+    start = d.ctl("capture", "start", a.port, "-w", path, "filter", "icmp", json_out=True)
+    assert start["link_type"] == "RAW"
+    ping(a, b.addr, count=3)            # forwarded: in and out of tunA
+    ping(a, a.router, count=1)          # answered by the router itself
+    d.ctl("capture", "stop", a.port)
+    lines, err = tcpdump_read(path)
+    assert "link-type RAW (Raw IP)" in err
+    assert len(lines) == 8, lines
+    assert sum(f"IP {a.addr} > {b.addr}: ICMP echo request" in l for l in lines) == 3
+    assert sum(f"IP {b.addr} > {a.addr}: ICMP echo reply" in l for l in lines) == 3
+    assert sum(f"IP {a.router} > {a.addr}: ICMP echo reply" in l for l in lines) == 1
+    protos = tshark_fields(path, "frame.protocols")
+    assert all(p == ["raw:ip:icmp:data"] for p in protos), protos
+
+L3_TUNNEL_CASES = [
+    # kind, underlay, key, decode-as, protocol chain of the outer packets
+    ("gre", "4", 42, (), "raw:ip:udp:gre:ip:icmp:data"),
+    ("ipip", "6", None, ("-d", "udp.port==5555,ip"), "raw:ipv6:udp:ip:icmp:data"),
+]
+
+
+@pytest.mark.parametrize("kind,under,key,decode,chain", L3_TUNNEL_CASES,
+                         ids=[f"{c[0]}-v{c[1]}" for c in L3_TUNNEL_CASES])
+def test_l3_tunnel_underlay_capture(lab, tmp_path, kind, under, key, decode, chain):
+    h = routed_hosts(lab, kind, under, key)
+    outer, inner = tmp_path / "outer.pcap", tmp_path / "inner.pcap"
+    h.d1.ctl("capture", "start", h.t1, "-w", outer, "layer", "outer")
+    assert h.d1.ctl("capture", "start", h.t1, "-w", inner, "filter", "icmp",
+                    json_out=True)["link_type"] == "RAW"
+    ping(h.a, h.b.addr, count=3)
+    h.d1.ctl("capture", "stop", h.t1)
+    rows = tshark_fields(outer, "frame.protocols", "udp.srcport", "udp.dstport",
+                         opts=(*decode, "-Y", "icmp"))
+    assert len(rows) == 6 and all(r[0] == chain for r in rows), rows
+    rows = tshark_fields(inner, "frame.protocols", "ip.src", "ip.dst")
+    assert sorted((r[1], r[2]) for r in rows) == \
+        sorted([(h.a.addr, h.b.addr)] * 3 + [(h.b.addr, h.a.addr)] * 3)
+    assert all(r[0] == "raw:ip:icmp:data" for r in rows)

@@ -285,10 +285,10 @@ test_bad_options_and_filters(void **state)
 
 	/* Compiled for the link type: raw IP has no Ethernet header. */
 	cfg.filter = "ether host 02:00:00:00:00:01";
-	cfg.link = PORT_LINK_IP;
+	cfg.l3 = true;
 	assert_int_equal(cap_create(&cfg, &cap, err, sizeof(err)), EINVAL);
 	assert_non_null(strstr(err, "ether host"));
-	cfg.link = PORT_LINK_ETHERNET;
+	cfg.l3 = false;
 	assert_int_equal(cap_create(&cfg, &cap, err, sizeof(err)), 0);
 	cap_destroy(cap);		/* never started; closes fd */
 

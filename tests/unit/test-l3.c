@@ -293,10 +293,68 @@ test_ipv6_hop_limit_and_packet_too_big(void **state)
 	    IPPROTO_ICMPV6, e + IP6_HLEN, len - IP6_HLEN), 0);
 }
 
+/* A capture hook that counts the packets it is shown, per port. */
+struct hook_log {
+	struct port_hook	hook;
+	unsigned		n[2][3];	/* [dir][port number] */
+};
+
+static void
+log_frames(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct pkt_batch *b)
+{
+	((struct hook_log *)h)->n[dir][port->name[1] - '0'] += b->count;
+}
+
+static void
+log_outer(struct port_hook *h, struct port *port, enum port_dir dir,
+    const struct port_outer *o)
+{
+	(void)h;
+	(void)port;
+	(void)dir;
+	(void)o;
+	fail_msg("a dummy port has no underlay");
+}
+
+static void
+log_gone(struct port_hook *h, struct port *port)
+{
+	(void)h;
+	port->hook = NULL;
+}
+
+/* Captures see what the router takes in and sends, its own packets too. */
+static void
+test_captures_see_routed_packets(void **state)
+{
+	struct fixture	*f = *state;
+	struct hook_log	 log = { .hook = { log_frames, log_outer, log_gone } };
+	uint8_t		 b[100];
+
+	f->p1->hook = f->p2->hook = &log.hook;
+	ip4(b, sizeof(b), "198.19.2.1", 64, IP4_DF, NULL, 0);
+	inject(f, b, sizeof(b));			/* forwarded to p2 */
+	assert_int_equal(log.n[PORT_DIR_RX][1], 1);
+	assert_int_equal(log.n[PORT_DIR_TX][2], 1);
+	ip4(b, sizeof(b), "198.19.2.1", 1, IP4_DF, NULL, 0);
+	inject(f, b, sizeof(b));			/* time exceeded */
+	ip4(b, sizeof(b), "198.19.1.254", 64, IP4_DF, NULL, 0);
+	inject(f, b, sizeof(b));			/* echo reply */
+	assert_int_equal(log.n[PORT_DIR_RX][1], 3);
+	assert_int_equal(log.n[PORT_DIR_TX][1], 2);
+	assert_int_equal(port_dummy_sent_count(f->p1), 2);
+	assert_int_equal(log.n[PORT_DIR_TX][2], 1);
+	assert_int_equal(log.n[PORT_DIR_RX][2], 0);
+	f->p1->hook = f->p2->hook = NULL;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_captures_see_routed_packets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_forward_decrements_ttl_with_incremental_checksum,
 		    setup, teardown),
