@@ -62,9 +62,10 @@ cmd_show_print(const json_t *result, FILE *f)
 		    cmd_jint(p, "mtu"));
 		cmd_tunnel_print(p, f, "    ");
 	}
-	fprintf(f, "fdb: %lld entries (%lld static), max %lld, ",
-	    cmd_jint(fdb, "entries"), cmd_jint(fdb, "static"),
-	    cmd_jint(fdb, "max"));
+	fprintf(f, "fdb: %lld %s (%lld static), max %lld, ",
+	    cmd_jint(fdb, "entries"),
+	    cmd_jint(fdb, "entries") == 1 ? "entry" : "entries",
+	    cmd_jint(fdb, "static"), cmd_jint(fdb, "max"));
 	if (cmd_jint(fdb, "ageing") == 0)
 		fprintf(f, "no ageing\n");
 	else
