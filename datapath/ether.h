@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "be.h"
+
 #define ETH_ALEN		6
 #define ETH_HLEN		14	/* dst, src, type */
 #define ETH_TAG_LEN		4	/* TPID is the type field; TCI follows */
@@ -24,12 +26,6 @@
 #define ETH_TYPE_VLAN		0x8100	/* 802.1Q C-tag */
 #define ETH_TYPE_QINQ		0x88a8	/* 802.1ad S-tag */
 #define ETH_VID_MASK		0x0fff
-
-static inline uint16_t
-eth_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 static inline bool
 eth_type_is_tag(uint16_t type)

@@ -41,10 +41,10 @@ gro_hash(const uint8_t *f, const struct inet_hdrs *h)
 	const uint8_t	*addr = f + h->l3 +
 	    (h->ipv == 4 ? IPV4_OFF_SRC : IPV6_OFF_SRC);
 	size_t		 alen = h->ipv == 4 ? 8 : 32;
-	uint64_t	 x = inet_get32(f + h->l4);
+	uint64_t	 x = be32_get(f + h->l4);
 
 	for (size_t i = 0; i < alen; i += 4)
-		x = (x ^ inet_get32(addr + i)) * 0x9e3779b97f4a7c15ULL;
+		x = (x ^ be32_get(addr + i)) * 0x9e3779b97f4a7c15ULL;
 	return (uint32_t)(x >> 32);
 }
 
@@ -102,7 +102,7 @@ gro_can_append(const struct gro_run *r, const struct gro_seg *s,
 	uint16_t	 id;
 
 	if (!r->open || s->h.hlen != r->h.hlen || s->payload > r->mss ||
-	    inet_get32(tb + TCP_OFF_SEQ) != r->next_seq)
+	    be32_get(tb + TCP_OFF_SEQ) != r->next_seq)
 		return false;
 	if (r->p->len + s->payload > room ||
 	    r->h.iplen + s->payload - (r->h.ipv == 6 ? IPV6_HLEN : 0) >
@@ -113,7 +113,7 @@ gro_can_append(const struct gro_run *r, const struct gro_seg *s,
 		    ia[IPV4_OFF_TTL] != ib[IPV4_OFF_TTL] ||
 		    ia[IPV4_OFF_FRAG] != ib[IPV4_OFF_FRAG])
 			return false;
-		id = inet_get16(ib + IPV4_OFF_ID);
+		id = be16_get(ib + IPV4_OFF_ID);
 		if (r->nsegs == 1) {
 			if (id != r->next_id && !((ia[IPV4_OFF_FRAG] << 8 &
 			    IPV4_DF) && id == (uint16_t)(r->next_id - 1)))
@@ -146,9 +146,9 @@ gro_run_start(struct gro_run *r, const struct gro_seg *s, unsigned slot)
 	r->h = s->h;
 	r->mss = (uint16_t)s->payload;
 	r->nsegs = 1;
-	r->next_seq = inet_get32(tcp + TCP_OFF_SEQ) + s->payload;
+	r->next_seq = be32_get(tcp + TCP_OFF_SEQ) + s->payload;
 	r->next_id = s->h.ipv == 4 ?
-	    (uint16_t)(inet_get16(ip + IPV4_OFF_ID) + 1) : 0;
+	    (uint16_t)(be16_get(ip + IPV4_OFF_ID) + 1) : 0;
 	r->fixed_id = false;
 	r->open = s->candidate && !(tcp[TCP_OFF_FLAGS] & TCP_PSH);
 }
@@ -171,7 +171,7 @@ gro_append(struct gro_run *r, struct gro_seg *s, struct pkt_batch *b,
 		q->len = r->p->len;
 		pkt_free(r->p);
 		r->p = b->pkts[r->slot] = q;
-		if (r->h.ipv == 4 && inet_get16(ip + IPV4_OFF_ID) ==
+		if (r->h.ipv == 4 && be16_get(ip + IPV4_OFF_ID) ==
 		    (uint16_t)(r->next_id - 1)) {
 			r->fixed_id = true;
 			r->next_id--;
@@ -203,13 +203,13 @@ gro_finish(struct gro_run *r, struct gro_stats *st)
 	struct virtio_net_hdr *vh = &r->p->vnet;
 
 	if (r->h.ipv == 4) {
-		inet_put16(ip + IPV4_OFF_LEN, (uint16_t)r->h.iplen);
+		be16_put(ip + IPV4_OFF_LEN, (uint16_t)r->h.iplen);
 		ip[IPV4_OFF_CSUM] = ip[IPV4_OFF_CSUM + 1] = 0;
 		csum_put(ip + IPV4_OFF_CSUM,
 		    (uint16_t)~csum_fold(csum_add(0, ip, IPV4_HLEN)));
 		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	} else {
-		inet_put16(ip + IPV6_OFF_PLEN,
+		be16_put(ip + IPV6_OFF_PLEN,
 		    (uint16_t)(r->h.iplen - IPV6_HLEN));
 		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
 	}

@@ -101,14 +101,14 @@ gso_fix_ip(const struct gso_iter *it, uint8_t *f, uint32_t len)
 	size_t		 ihl;
 
 	if (it->h.ipv == 6) {
-		inet_put16(ip + IPV6_OFF_PLEN,
+		be16_put(ip + IPV6_OFF_PLEN,
 		    (uint16_t)(len - it->h.l3 - IPV6_HLEN));
 		return;
 	}
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	inet_put16(ip + IPV4_OFF_LEN, (uint16_t)(len - it->h.l3));
-	inet_put16(ip + IPV4_OFF_ID,
-	    (uint16_t)(inet_get16(sip + IPV4_OFF_ID) + it->seg));
+	be16_put(ip + IPV4_OFF_LEN, (uint16_t)(len - it->h.l3));
+	be16_put(ip + IPV4_OFF_ID,
+	    (uint16_t)(be16_get(sip + IPV4_OFF_ID) + it->seg));
 	ip[IPV4_OFF_CSUM] = ip[IPV4_OFF_CSUM + 1] = 0;
 	csum_put(ip + IPV4_OFF_CSUM, (uint16_t)~csum_fold(csum_add(0, ip, ihl)));
 }
@@ -124,15 +124,15 @@ gso_fix_l4(const struct gso_iter *it, uint8_t *f, uint32_t len)
 	uint16_t	 v;
 
 	if (it->h.proto == INET_PROTO_TCP) {
-		inet_put32(l4 + TCP_OFF_SEQ,
-		    inet_get32(sl4 + TCP_OFF_SEQ) + it->off);
+		be32_put(l4 + TCP_OFF_SEQ,
+		    be32_get(sl4 + TCP_OFF_SEQ) + it->off);
 		if (it->seg > 0)
 			l4[TCP_OFF_FLAGS] &= (uint8_t)~TCP_CWR;
 		if (it->seg + 1 < it->nsegs)
 			l4[TCP_OFF_FLAGS] &= (uint8_t)~(TCP_FIN | TCP_PSH);
 		field = l4 + TCP_OFF_CSUM;
 	} else {
-		inet_put16(l4 + UDP_OFF_LEN, (uint16_t)l4len);
+		be16_put(l4 + UDP_OFF_LEN, (uint16_t)l4len);
 		field = l4 + UDP_OFF_CSUM;
 	}
 	field[0] = field[1] = 0;

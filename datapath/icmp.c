@@ -90,7 +90,7 @@ icmp4_may_answer(const struct pkt *p)
 	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u;
 	uint8_t		 type;
 
-	if (ip_get16(h + IP4_OFF_FRAG) & IP4_OFFMASK)
+	if (be16_get(h + IP4_OFF_FRAG) & IP4_OFFMASK)
 		return false;
 	if (h[IP4_OFF_PROTO] != IPPROTO_ICMP)
 		return true;
@@ -125,18 +125,18 @@ icmp4_build(struct rtr *r, struct pkt *e, const uint8_t *src,
 	memset(h, 0, IP4_HLEN + ICMP_HLEN);
 	h[IP4_OFF_VHL] = 0x45;
 	h[IP4_OFF_TOS] = 0xc0;		/* internetwork control */
-	ip_put16(h + IP4_OFF_LEN, (uint16_t)e->len);
-	ip_put16(h + IP4_OFF_ID, r->ip_id++);
+	be16_put(h + IP4_OFF_LEN, (uint16_t)e->len);
+	be16_put(h + IP4_OFF_ID, r->ip_id++);
 	h[IP4_OFF_TTL] = IP_TTL_DEFAULT;
 	h[IP4_OFF_PROTO] = IPPROTO_ICMP;
 	memcpy(h + IP4_OFF_SRC, src, 4);
 	memcpy(h + IP4_OFF_DST, p->data + IP4_OFF_SRC, 4);
-	ip_put16(h + IP4_OFF_CSUM, ip_csum(h, IP4_HLEN));
+	be16_put(h + IP4_OFF_CSUM, ip_csum(h, IP4_HLEN));
 	icmp[0] = type;
 	icmp[1] = code;
-	ip_put32(icmp + 4, info);	/* next-hop MTU in the low half */
+	be32_put(icmp + 4, info);	/* next-hop MTU in the low half */
 	memcpy(icmp + ICMP_HLEN, p->data, quote);
-	ip_put16(icmp + 2, ip_csum(icmp, ICMP_HLEN + quote));
+	be16_put(icmp + 2, ip_csum(icmp, ICMP_HLEN + quote));
 }
 
 static void
@@ -151,16 +151,16 @@ icmp6_build(struct pkt *e, const uint8_t *src, const struct pkt *p,
 	e->len = IP6_HLEN + ICMP_HLEN + quote;
 	memset(h, 0, IP6_HLEN + ICMP_HLEN);
 	h[0] = 0x60;
-	ip_put16(h + IP6_OFF_PLEN, (uint16_t)(ICMP_HLEN + quote));
+	be16_put(h + IP6_OFF_PLEN, (uint16_t)(ICMP_HLEN + quote));
 	h[IP6_OFF_NXT] = IPPROTO_ICMPV6;
 	h[IP6_OFF_HLIM] = IP_TTL_DEFAULT;
 	memcpy(h + IP6_OFF_SRC, src, 16);
 	memcpy(h + IP6_OFF_DST, p->data + IP6_OFF_SRC, 16);
 	icmp[0] = type;
 	icmp[1] = code;
-	ip_put32(icmp + 4, info);	/* the MTU of Packet Too Big */
+	be32_put(icmp + 4, info);	/* the MTU of Packet Too Big */
 	memcpy(icmp + ICMP_HLEN, p->data, quote);
-	ip_put16(icmp + 2, ip6_csum(h + IP6_OFF_SRC, h + IP6_OFF_DST,
+	be16_put(icmp + 2, ip6_csum(h + IP6_OFF_SRC, h + IP6_OFF_DST,
 	    IPPROTO_ICMPV6, icmp, ICMP_HLEN + quote));
 }
 
@@ -236,7 +236,7 @@ icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
 	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u, len;
 	uint16_t	 old;
 
-	if (ip_get16(h + IP4_OFF_FRAG) & (IP4_MF | IP4_OFFMASK))
+	if (be16_get(h + IP4_OFF_FRAG) & (IP4_MF | IP4_OFFMASK))
 		return DROP_LOCAL;	/* no reassembly here */
 	if (h[IP4_OFF_PROTO] == IPPROTO_UDP) {
 		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
@@ -252,12 +252,12 @@ icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
 	if (icmp[0] != ICMP_ECHO)
 		return DROP_LOCAL;
 	icmp_swap(h + IP4_OFF_SRC, h + IP4_OFF_DST, 4);
-	old = ip_get16(icmp);
+	old = be16_get(icmp);
 	icmp[0] = ICMP_ECHOREPLY;
-	ip_csum_update16(icmp + 2, old, ip_get16(icmp));
-	old = ip_get16(h + IP4_OFF_TTL);
+	ip_csum_update16(icmp + 2, old, be16_get(icmp));
+	old = be16_get(h + IP4_OFF_TTL);
 	h[IP4_OFF_TTL] = IP_TTL_DEFAULT;
-	ip_csum_update16(h + IP4_OFF_CSUM, old, ip_get16(h + IP4_OFF_TTL));
+	ip_csum_update16(h + IP4_OFF_CSUM, old, be16_get(h + IP4_OFF_TTL));
 	sw->rtr->stats.echo_replies++;
 	icmp_send(sw, p, AF_INET, h + IP4_OFF_DST);
 	return DROP__MAX;
@@ -284,9 +284,9 @@ icmp6_local(struct sw *sw, struct port *in, struct pkt *p)
 	if (icmp[0] != ICMP6_ECHO_REQUEST)
 		return DROP_LOCAL;
 	icmp_swap(h + IP6_OFF_SRC, h + IP6_OFF_DST, 16);
-	old = ip_get16(icmp);
+	old = be16_get(icmp);
 	icmp[0] = ICMP6_ECHO_REPLY;
-	ip_csum_update16(icmp + 2, old, ip_get16(icmp));
+	ip_csum_update16(icmp + 2, old, be16_get(icmp));
 	h[IP6_OFF_HLIM] = IP_TTL_DEFAULT;
 	sw->rtr->stats.echo_replies++;
 	icmp_send(sw, p, AF_INET6, h + IP6_OFF_DST);

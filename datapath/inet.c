@@ -15,13 +15,13 @@ inet_parse(const uint8_t *f, size_t len, struct inet_hdrs *h)
 
 	if (len < ETH_HLEN)
 		return EINVAL;
-	type = eth_get16(f + ETH_OFF_TYPE);
+	type = be16_get(f + ETH_OFF_TYPE);
 	for (int tags = 0; eth_type_is_tag(type); tags++) {
 		if (tags == 2)
 			return EPROTONOSUPPORT;
 		if (len < off + ETH_TAG_LEN)
 			return EINVAL;
-		type = eth_get16(f + off + 2);
+		type = be16_get(f + off + 2);
 		off += ETH_TAG_LEN;
 	}
 	h->l3 = (uint16_t)off;
@@ -34,13 +34,13 @@ inet_parse(const uint8_t *f, size_t len, struct inet_hdrs *h)
 		if (ip[0] >> 4 != 4 || (ip[0] & 0xf) < 5 ||
 		    len < off + (size_t)(ip[0] & 0xf) * 4)
 			return EINVAL;
-		frag = inet_get16(ip + IPV4_OFF_FRAG);
+		frag = be16_get(ip + IPV4_OFF_FRAG);
 		if (frag & IPV4_FRAG_MASK)
 			return EPROTONOSUPPORT;
 		h->frag = (frag & IPV4_MF) != 0;
 		h->ipv = 4;
 		h->proto = ip[IPV4_OFF_PROTO];
-		h->iplen = inet_get16(ip + IPV4_OFF_LEN);
+		h->iplen = be16_get(ip + IPV4_OFF_LEN);
 		off += (size_t)(ip[0] & 0xf) * 4;
 	} else if (type == ETH_TYPE_IPV6) {
 		if (len < off + IPV6_HLEN)
@@ -49,7 +49,7 @@ inet_parse(const uint8_t *f, size_t len, struct inet_hdrs *h)
 			return EINVAL;
 		h->ipv = 6;
 		h->proto = ip[IPV6_OFF_NEXT];
-		h->iplen = IPV6_HLEN + (uint32_t)inet_get16(ip + IPV6_OFF_PLEN);
+		h->iplen = IPV6_HLEN + (uint32_t)be16_get(ip + IPV6_OFF_PLEN);
 		off += IPV6_HLEN;
 	} else
 		return EPROTONOSUPPORT;

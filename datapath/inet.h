@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "be.h"
+
 #define ETH_TYPE_IPV4		0x0800
 #define ETH_TYPE_IPV6		0x86dd
 
@@ -83,34 +85,5 @@ struct inet_hdrs {
  * iplen is as the header says: callers decide how far to trust it.
  */
 int	inet_parse(const uint8_t *frame, size_t len, struct inet_hdrs *);
-
-static inline uint16_t
-inet_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-inet_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-inet_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-inet_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 #endif

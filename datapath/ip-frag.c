@@ -42,9 +42,9 @@ ip4_fragment(struct pkt_pool *pool, const struct pkt *p, unsigned mtu,
 {
 	const uint8_t	*h = p->data;
 	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u, hlen2, n, off;
-	unsigned	 total = ip_get16(h + IP4_OFF_LEN), data = total - hlen;
+	unsigned	 total = be16_get(h + IP4_OFF_LEN), data = total - hlen;
 	unsigned	 first, later, size, hl;
-	uint16_t	 frag = ip_get16(h + IP4_OFF_FRAG);
+	uint16_t	 frag = be16_get(h + IP4_OFF_FRAG);
 	uint8_t		 opts[40], *f;
 	struct pkt	*fp;
 
@@ -71,12 +71,12 @@ ip4_fragment(struct pkt_pool *pool, const struct pkt *p, unsigned mtu,
 			memcpy(f + IP4_HLEN, opts, hlen2 - IP4_HLEN);
 		memcpy(f + hl, h + hlen + off, size);
 		f[IP4_OFF_VHL] = (uint8_t)(0x40 | hl / 4);
-		ip_put16(f + IP4_OFF_LEN, (uint16_t)(hl + size));
-		ip_put16(f + IP4_OFF_FRAG, (uint16_t)((frag & ~IP4_OFFMASK &
+		be16_put(f + IP4_OFF_LEN, (uint16_t)(hl + size));
+		be16_put(f + IP4_OFF_FRAG, (uint16_t)((frag & ~IP4_OFFMASK &
 		    ~IP4_MF) | ((frag & IP4_OFFMASK) + off / 8) |
 		    (off + size < data ? IP4_MF : frag & IP4_MF)));
-		ip_put16(f + IP4_OFF_CSUM, 0);
-		ip_put16(f + IP4_OFF_CSUM, ip_csum(f, hl));
+		be16_put(f + IP4_OFF_CSUM, 0);
+		be16_put(f + IP4_OFF_CSUM, ip_csum(f, hl));
 		fp->len = hl + size;
 		emit(fp, arg);
 	}

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "be.h"
+
 #define IP4_HLEN		20	/* without options */
 #define IP4_OFF_VHL		0
 #define IP4_OFF_TOS		1
@@ -73,26 +75,6 @@ struct ip_prefix {
 	uint8_t		addr[16];
 };
 
-static inline uint16_t
-ip_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline void
-ip_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-ip_put32(uint8_t *p, uint32_t v)
-{
-	ip_put16(p, (uint16_t)(v >> 16));
-	ip_put16(p + 2, (uint16_t)v);
-}
-
 static inline unsigned
 ip_addr_len(int family)
 {
@@ -128,10 +110,10 @@ ip_csum_update16(uint8_t *csum, uint16_t old, uint16_t new)
 {
 	uint32_t	sum;
 
-	sum = (uint16_t)~ip_get16(csum) + (uint16_t)~old + (uint32_t)new;
+	sum = (uint16_t)~be16_get(csum) + (uint16_t)~old + (uint32_t)new;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	ip_put16(csum, (uint16_t)~sum);
+	be16_put(csum, (uint16_t)~sum);
 }
 
 /* Whether two addresses of family agree in their first plen bits. */

@@ -155,7 +155,7 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_TRUNCATED;
 	if (ip_sum(h, hlen, 0) != 0xffff)
 		return DROP_BAD_CHECKSUM;
-	if ((total = ip_get16(h + IP4_OFF_LEN)) < hlen)
+	if ((total = be16_get(h + IP4_OFF_LEN)) < hlen)
 		return DROP_BAD_LENGTH;
 	if (total > p->len)
 		return DROP_TRUNCATED;
@@ -177,16 +177,16 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_TTL_EXCEEDED;
 	}
 	if (total > (unsigned)out->mtu &&
-	    (ip_get16(h + IP4_OFF_FRAG) & IP4_DF)) {
+	    (be16_get(h + IP4_OFF_FRAG) & IP4_DF)) {
 		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG,
 		    (uint32_t)out->mtu);
 		l3_drop(out, p, DROP_TOO_BIG);
 		return L3_DONE;
 	}
 
-	old = ip_get16(h + IP4_OFF_TTL);
+	old = be16_get(h + IP4_OFF_TTL);
 	h[IP4_OFF_TTL]--;
-	ip_csum_update16(h + IP4_OFF_CSUM, old, ip_get16(h + IP4_OFF_TTL));
+	ip_csum_update16(h + IP4_OFF_CSUM, old, be16_get(h + IP4_OFF_TTL));
 	sw->rtr->stats.forwarded++;
 	if (total <= (unsigned)out->mtu) {
 		rtr_enqueue(sw, out, p);
@@ -213,7 +213,7 @@ l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
 
 	if (p->len < IP6_HLEN)
 		return DROP_TRUNCATED;
-	if ((total = IP6_HLEN + ip_get16(h + IP6_OFF_PLEN)) > p->len)
+	if ((total = IP6_HLEN + be16_get(h + IP6_OFF_PLEN)) > p->len)
 		return DROP_TRUNCATED;
 	p->len = total;
 

@@ -274,12 +274,12 @@ sw_decide(struct sw *sw, struct port *in, const struct pkt *p, time_t now,
 		*why = DROP_BAD_SRC_MAC;
 		return SW_DROP;
 	}
-	if (eth_type_is_tag(eth_get16(p->data + ETH_OFF_TYPE))) {
+	if (eth_type_is_tag(be16_get(p->data + ETH_OFF_TYPE))) {
 		if (p->len < ETH_HLEN + ETH_TAG_LEN) {
 			*why = DROP_RUNT;
 			return SW_DROP;
 		}
-		vlan = eth_get16(p->data + ETH_OFF_TCI) & ETH_VID_MASK;
+		vlan = be16_get(p->data + ETH_OFF_TCI) & ETH_VID_MASK;
 	}
 
 	mac_table_learn(sw->macs, src, vlan, in, now);

@@ -16,7 +16,7 @@ gre_checksum(const uint8_t *p, size_t len)
 	size_t		i;
 
 	for (i = 0; i + 1 < len; i += 2)
-		sum += tnl_get16(p + i);
+		sum += be16_get(p + i);
 	if (i < len)
 		sum += (uint32_t)p[i] << 8;
 	while (sum >> 16)
@@ -28,11 +28,11 @@ static size_t
 gre_build(uint8_t hdr[TNL_HDR_MAX], bool has_key, uint32_t key,
     uint16_t proto)
 {
-	tnl_put16(hdr + GRE_OFF_FLAGS, has_key ? GRE_FLAG_K : 0);
-	tnl_put16(hdr + GRE_OFF_PROTO, proto);
+	be16_put(hdr + GRE_OFF_FLAGS, has_key ? GRE_FLAG_K : 0);
+	be16_put(hdr + GRE_OFF_PROTO, proto);
 	if (!has_key)
 		return GRE_HLEN;
-	tnl_put32(hdr + GRE_HLEN, key);
+	be32_put(hdr + GRE_HLEN, key);
 	return GRE_HLEN + GRE_OPT_LEN;
 }
 
@@ -44,8 +44,8 @@ gre_parse(const uint8_t *p, size_t len, struct tnl_rx *rx)
 
 	if (len < GRE_HLEN)
 		return tnl_rx_drop(rx, TNL_DROP_TRUNCATED);
-	flags = tnl_get16(p + GRE_OFF_FLAGS);
-	proto = tnl_get16(p + GRE_OFF_PROTO);
+	flags = be16_get(p + GRE_OFF_FLAGS);
+	proto = be16_get(p + GRE_OFF_PROTO);
 	if (flags & GRE_VERSION_MASK)
 		return tnl_rx_drop(rx, TNL_DROP_BAD_VERSION);
 	if (flags & GRE_FLAGS_DISCARD)
@@ -60,7 +60,7 @@ gre_parse(const uint8_t *p, size_t len, struct tnl_rx *rx)
 		off += GRE_OPT_LEN;
 	}
 	rx->has_key = (flags & GRE_FLAG_K) != 0;
-	rx->key = rx->has_key ? tnl_get32(p + off) : 0;
+	rx->key = rx->has_key ? be32_get(p + off) : 0;
 	switch (proto) {
 	case TNL_PROTO_TEB:
 		rx->payload = TNL_PAYLOAD_ETH;

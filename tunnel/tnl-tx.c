@@ -35,7 +35,7 @@ static uint32_t
 flow_mix_bytes(uint32_t h, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i + 4 <= n; i += 4)
-		h = flow_mix(h, tnl_get32(p + i));
+		h = flow_mix(h, be32_get(p + i));
 	return h;
 }
 
@@ -50,7 +50,7 @@ flow_l3(uint32_t h, const uint8_t *ip, size_t len, uint16_t type)
 		h = flow_mix_bytes(h, ip + 12, 8);
 		proto = ip[9];
 		l4 = (size_t)(ip[0] & 0x0f) * 4;
-		if (tnl_get16(ip + 6) & 0x3fff)
+		if (be16_get(ip + 6) & 0x3fff)
 			return flow_mix(h, proto);
 	} else if (type == TNL_PROTO_IPV6 && len >= IPV6_HLEN) {
 		h = flow_mix_bytes(h, ip + 8, 32);
@@ -62,7 +62,7 @@ flow_l3(uint32_t h, const uint8_t *ip, size_t len, uint16_t type)
 	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
 	    proto == IPPROTO_SCTP || proto == IPPROTO_UDPLITE) &&
 	    len >= l4 + 4)
-		h = flow_mix(h, tnl_get32(ip + l4));
+		h = flow_mix(h, be32_get(ip + l4));
 	return h;
 }
 
@@ -77,10 +77,10 @@ tnl_flow_hash(const uint8_t *p, size_t len, enum tnl_payload payload)
 		if (len < ETH_HLEN)
 			return 0;
 		h = flow_mix_bytes(h, p, 2 * ETH_ALEN);
-		type = eth_get16(p + ETH_OFF_TYPE);
+		type = be16_get(p + ETH_OFF_TYPE);
 		off = ETH_HLEN;
 		while (eth_type_is_tag(type) && len >= off + ETH_TAG_LEN) {
-			type = eth_get16(p + off + 2);
+			type = be16_get(p + off + 2);
 			off += ETH_TAG_LEN;
 		}
 	} else {

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "datapath/be.h"
+
 #define TNL_HDR_MAX	16	/* GRE with checksum, key and sequence */
 
 /* Why a received datagram fit no port; names in tnl_drop_names. */
@@ -83,33 +85,6 @@ tnl_rx_drop(struct tnl_rx *rx, enum tnl_drop why)
 {
 	rx->drop = why;
 	return -1;
-}
-
-static inline uint16_t
-tnl_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-tnl_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-tnl_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-tnl_put32(uint8_t *p, uint32_t v)
-{
-	tnl_put16(p, (uint16_t)(v >> 16));
-	tnl_put16(p + 2, (uint16_t)v);
 }
 
 #endif

@@ -15,7 +15,7 @@ vxlan_build(uint8_t hdr[TNL_HDR_MAX], bool has_key, uint32_t vni,
 		vni = VXLAN_VNI_DEFAULT;
 	memset(hdr, 0, VXLAN_HLEN);
 	hdr[VXLAN_OFF_FLAGS] = VXLAN_FLAG_I;
-	tnl_put32(hdr + VXLAN_OFF_VNI, (vni & VXLAN_VNI_MAX) << 8);
+	be32_put(hdr + VXLAN_OFF_VNI, (vni & VXLAN_VNI_MAX) << 8);
 	return VXLAN_HLEN;
 }
 
@@ -28,7 +28,7 @@ vxlan_parse(const uint8_t *p, size_t len, struct tnl_rx *rx)
 		return tnl_rx_drop(rx, TNL_DROP_BAD_FLAGS);
 	rx->hlen = VXLAN_HLEN;
 	rx->has_key = true;
-	rx->key = tnl_get32(p + VXLAN_OFF_VNI) >> 8;
+	rx->key = be32_get(p + VXLAN_OFF_VNI) >> 8;
 	rx->payload = TNL_PAYLOAD_ETH;
 	return 0;
 }

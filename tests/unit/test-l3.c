@@ -69,20 +69,20 @@ ip4(uint8_t *b, size_t len, const char *dst, uint8_t ttl, uint16_t frag,
 
 	memset(b, 0, len);
 	b[0] = (uint8_t)(0x40 | hlen / 4);
-	ip_put16(b + IP4_OFF_LEN, (uint16_t)len);
-	ip_put16(b + IP4_OFF_ID, 0x1234);
-	ip_put16(b + IP4_OFF_FRAG, frag);
+	be16_put(b + IP4_OFF_LEN, (uint16_t)len);
+	be16_put(b + IP4_OFF_ID, 0x1234);
+	be16_put(b + IP4_OFF_FRAG, frag);
 	b[IP4_OFF_TTL] = ttl;
 	b[IP4_OFF_PROTO] = IPPROTO_ICMP;
 	inet_pton(AF_INET, "198.19.1.1", b + IP4_OFF_SRC);
 	inet_pton(AF_INET, dst, b + IP4_OFF_DST);
 	if (optlen > 0)
 		memcpy(b + IP4_HLEN, opts, optlen);
-	ip_put16(b + IP4_OFF_CSUM, ip_csum(b, hlen));
+	be16_put(b + IP4_OFF_CSUM, ip_csum(b, hlen));
 	b[hlen] = ICMP_ECHO;
 	for (size_t i = hlen + 8; i < len; i++)
 		b[i] = (uint8_t)(i * 7);
-	ip_put16(b + hlen + 2, ip_csum(b + hlen, len - hlen));
+	be16_put(b + hlen + 2, ip_csum(b + hlen, len - hlen));
 	return len;
 }
 
@@ -207,13 +207,13 @@ test_fragmentation_keeps_copied_options(void **state)
 	for (unsigned i = 0; i < n; i++) {
 		fr = sent(f->p2, i, &len);
 		hlen = (fr[0] & 0x0f) * 4u;
-		frag = ip_get16(fr + IP4_OFF_FRAG);
+		frag = be16_get(fr + IP4_OFF_FRAG);
 		off = (frag & IP4_OFFMASK) * 8u;
 		assert_true(len <= 576);
-		assert_int_equal(ip_get16(fr + IP4_OFF_LEN), len);
+		assert_int_equal(be16_get(fr + IP4_OFF_LEN), len);
 		assert_int_equal(ip_sum(fr, hlen, 0), 0xffff);
 		assert_int_equal(fr[IP4_OFF_TTL], 63);
-		assert_int_equal(ip_get16(fr + IP4_OFF_ID), 0x1234);
+		assert_int_equal(be16_get(fr + IP4_OFF_ID), 0x1234);
 		assert_int_equal(!!(frag & IP4_MF), i + 1 < n);
 		if (i == 0)
 			assert_memory_equal(fr + IP4_HLEN, opts, sizeof(opts));
@@ -270,7 +270,7 @@ test_ipv6_hop_limit_and_packet_too_big(void **state)
 	    1 } };
 	r.port = f->p1;
 	assert_int_equal(rt_add(f->sw->rtr->rt6, &r), 0);
-	ip_put16(b + IP6_OFF_PLEN, 100 - IP6_HLEN);
+	be16_put(b + IP6_OFF_PLEN, 100 - IP6_HLEN);
 	b[IP6_OFF_NXT] = 59;			/* no next header */
 	b[IP6_OFF_HLIM] = 9;
 	memcpy(b + IP6_OFF_SRC, src, 16);
@@ -281,14 +281,14 @@ test_ipv6_hop_limit_and_packet_too_big(void **state)
 	assert_int_equal(len, 100);
 	assert_int_equal(e[IP6_OFF_HLIM], 8);
 
-	ip_put16(b + IP6_OFF_PLEN, 1000 - IP6_HLEN);
+	be16_put(b + IP6_OFF_PLEN, 1000 - IP6_HLEN);
 	inject(f, b, 1000);
 	e = sent(f->p1, 0, &len);		/* from p2's IPv6 address */
 	assert_int_equal(e[IP6_OFF_NXT], IPPROTO_ICMPV6);
 	assert_memory_equal(e + IP6_OFF_SRC, f->p2->addr6.addr, 16);
 	assert_memory_equal(e + IP6_OFF_DST, src, 16);
 	assert_int_equal(e[IP6_HLEN], ICMP6_PACKET_TOO_BIG);
-	assert_int_equal(ip_get16(e + IP6_HLEN + 6), 576);
+	assert_int_equal(be16_get(e + IP6_HLEN + 6), 576);
 	assert_int_equal(ip6_csum(e + IP6_OFF_SRC, e + IP6_OFF_DST,
 	    IPPROTO_ICMPV6, e + IP6_HLEN, len - IP6_HLEN), 0);
 }
