@@ -4,44 +4,21 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "datapath/ip.h"
+
 #include "cap-outer.h"
 
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* One's complement sum of n bytes (RFC 1071), not yet folded. */
-static uint32_t
-csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (; n > 1; p += 2, n -= 2)
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-	if (n == 1)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
+/* The UDP pseudo-header sum: addresses, protocol, upper-layer length. */
 static uint16_t
-csum_fold(uint32_t sum)
+udp_pseudo_sum(const uint8_t *src, const uint8_t *dst, size_t alen,
+    size_t len)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
+	uint32_t	sum;
 
-/* The pseudo-header sum: addresses, protocol, upper-layer length. */
-static uint32_t
-csum_pseudo(const uint8_t *src, const uint8_t *dst, size_t alen,
-    uint8_t proto, size_t len)
-{
-	uint32_t	sum = 0;
-
-	sum = csum_add(sum, src, alen);
-	sum = csum_add(sum, dst, alen);
-	return sum + proto + (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff);
+	sum = ip_sum(src, alen, 0);
+	sum = ip_sum(dst, alen, sum);
+	return ip_sum(NULL, 0, sum + IPPROTO_UDP + (uint32_t)(len >> 16) +
+	    (uint32_t)(len & 0xffff));
 }
 
 static void
@@ -50,13 +27,13 @@ build_ip4(uint8_t *ip, const struct sockaddr_in *src,
 {
 	memset(ip, 0, CAP_IP4_HLEN);
 	ip[0] = 0x45;				/* version 4, 5 words */
-	put16(ip + 2, (uint32_t)total);
-	put16(ip + 6, CAP_IP4_DF);
+	be16_put(ip + 2, (uint16_t)total);
+	be16_put(ip + 6, CAP_IP4_DF);
 	ip[8] = CAP_IP_TTL;
 	ip[9] = proto;
 	memcpy(ip + 12, &src->sin_addr, 4);
 	memcpy(ip + 16, &dst->sin_addr, 4);
-	put16(ip + 10, csum_fold(csum_add(0, ip, CAP_IP4_HLEN)));
+	be16_put(ip + 10, ip_csum(ip, CAP_IP4_HLEN));
 }
 
 static void
@@ -65,7 +42,7 @@ build_ip6(uint8_t *ip, const struct sockaddr_in6 *src,
 {
 	memset(ip, 0, CAP_IP6_HLEN);
 	ip[0] = 0x60;				/* version 6 */
-	put16(ip + 4, (uint32_t)payload);
+	be16_put(ip + 4, (uint16_t)payload);
 	ip[6] = proto;
 	ip[7] = CAP_IP_TTL;
 	memcpy(ip + 8, &src->sin6_addr, 16);
@@ -83,7 +60,7 @@ cap_outer_build(const struct port_outer *o, uint8_t *buf, size_t size)
 	const in_port_t			*sport, *dport;
 	size_t				 iplen, alen, l4len, total;
 	uint8_t				*udp;
-	uint32_t			 sum;
+	uint16_t			 sum;
 	bool				 is_udp = o->proto == IPPROTO_UDP;
 
 	if (o->src->sa_family != o->dst->sa_family)
@@ -118,17 +95,17 @@ cap_outer_build(const struct port_outer *o, uint8_t *buf, size_t size)
 	if (is_udp) {
 		memcpy(udp, sport, 2);
 		memcpy(udp + 2, dport, 2);
-		put16(udp + 4, (uint32_t)l4len);
-		put16(udp + 6, 0);
+		be16_put(udp + 4, (uint16_t)l4len);
+		be16_put(udp + 6, 0);
 	}
 	if (o->hlen > 0)
 		memcpy(buf + total - o->len - o->hlen, o->hdr, o->hlen);
 	memcpy(buf + total - o->len, o->data, o->len);
 	if (is_udp) {
-		sum = csum_pseudo(saddr, daddr, alen, IPPROTO_UDP, l4len);
-		sum = csum_fold(csum_add(sum, udp, l4len));
+		sum = (uint16_t)~ip_sum(udp, l4len,
+		    udp_pseudo_sum(saddr, daddr, alen, l4len));
 		/* 0 means "no checksum": a computed zero is sent as all ones. */
-		put16(udp + 6, sum == 0 ? 0xffff : sum);
+		be16_put(udp + 6, sum == 0 ? 0xffff : sum);
 	}
 	return total;
 }

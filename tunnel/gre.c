@@ -5,24 +5,10 @@
  * We send no checksum and no sequence number; on receipt both are accepted,
  * the checksum verified, the sequence number ignored (no reordering).
  */
+#include "datapath/ip.h"
+
 #include "gre.h"
 #include "tnl.h"
-
-/* The Internet checksum (RFC 1071) over len bytes: 0 when they hold it. */
-static uint16_t
-gre_checksum(const uint8_t *p, size_t len)
-{
-	uint64_t	sum = 0;
-	size_t		i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += be16_get(p + i);
-	if (i < len)
-		sum += (uint32_t)p[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static size_t
 gre_build(uint8_t hdr[TNL_HDR_MAX], bool has_key, uint32_t key,
@@ -55,7 +41,7 @@ gre_parse(const uint8_t *p, size_t len, struct tnl_rx *rx)
 	if (len < rx->hlen)
 		return tnl_rx_drop(rx, TNL_DROP_TRUNCATED);
 	if (flags & GRE_FLAG_C) {
-		if (gre_checksum(p, len) != 0)
+		if (ip_csum(p, len) != 0)
 			return tnl_rx_drop(rx, TNL_DROP_BAD_CHECKSUM);
 		off += GRE_OPT_LEN;
 	}
