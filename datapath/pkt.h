@@ -28,7 +28,7 @@
 #include <linux/virtio_net.h>
 
 #define PKT_HEADROOM	128	/* room for outer IPv6 + UDP + tunnel header */
-#define PKT_BATCH_MAX	32
+#define PKT_BATCH_MAX	64
 #define PKT_DATA_ROOM	(9216 + 18)	/* jumbo frame plus Ethernet + VLAN */
 /* Ethernet, two tags, an IPv6 header and a 64 KiB payload. */
 #define PKT_GSO_DATA_ROOM	(14 + 2 * 4 + 40 + 65535)

@@ -27,6 +27,7 @@ const char *const drop_reason_names[DROP__MAX] = {
 	[DROP_NO_ROUTE]		= "no_route",
 	[DROP_REJECT]		= "reject",
 	[DROP_LOCAL]		= "local",
+	[DROP_BAD_OFFLOAD]	= "bad_offload",
 };
 
 static const struct port_ops *const port_types[] = {

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "ip.h"
+#include "offload.h"
 #include "pkt.h"
 
 enum drop_reason {
@@ -65,6 +66,7 @@ enum drop_reason {
 	DROP_NO_ROUTE,		/* no route, or its gateway unresolved */
 	DROP_REJECT,		/* matched a reject route */
 	DROP_LOCAL,		/* to the router, and nothing it answers */
+	DROP_BAD_OFFLOAD,	/* offload state (vnet header) impossible to honour */
 	DROP__MAX
 };
 
@@ -131,14 +133,19 @@ struct udp_eps;
 
 /*
  * What a port may use of the datapath that holds it, set before open:
- * input() forwards frames a port without an fd received, and eps are the
- * tunnel sockets every tunnel port of the datapath shares.
+ * input() forwards frames a port without an fd received, eps are the
+ * tunnel sockets every tunnel port of the datapath shares, pool and large
+ * the MTU-sized and super-frame (PKT_GSO_DATA_ROOM) buffers, and ofl the
+ * offload switches (offload.h).
  */
 struct port_env {
 	void		 (*input)(void *dp, struct port *, struct pkt_batch *,
 			    time_t now);
 	void		*dp;
 	struct udp_eps	*eps;
+	struct pkt_pool	*pool;
+	struct pkt_pool	*large;
+	const struct offload_cfg *ofl;
 };
 
 enum port_dir {
@@ -195,6 +202,8 @@ struct port_ops {
 	const char	*(*state)(const struct port *);
 	/* Optional: called once a second. */
 	void		 (*tick)(struct port *, time_t now);
+	/* Optional: env->ofl changed; apply it and update port->takes. */
+	void		 (*set_offloads)(struct port *);
 	unsigned	 settings;	/* PORT_SET_* it accepts */
 	bool		 split_horizon;	/* its default */
 	/* Calls port_capture_outer() for its underlay datagrams. */
@@ -216,6 +225,7 @@ struct port {
 	 * split-horizon port: tunnels in a full mesh do not loop.
 	 */
 	bool			 split_horizon;
+	unsigned		 takes;		/* PORT_TAKES_*, offload.h */
 	struct pkt_batch	 txq;		/* frames gathered for output */
 	void			*priv;		/* the type's own state */
 	const struct port_env	*env;

@@ -33,6 +33,9 @@ sw_create(void)
 	sw->next_index = 1;
 	if ((sw->pool = pkt_pool_create(SW_POOL_SIZE, PKT_DATA_ROOM)) == NULL)
 		goto free_sw;
+	if ((sw->large = pkt_pool_create(SW_LARGE_POOL_SIZE,
+	    PKT_GSO_DATA_ROOM)) == NULL)
+		goto destroy_pool;
 	if ((sw->macs = mac_table_create(MAC_MAX_DEFAULT, MAC_AGEING_DEFAULT))
 	    == NULL)
 		goto destroy_pool;
@@ -40,6 +43,10 @@ sw_create(void)
 		goto destroy_macs;
 	sw->env.input = sw_env_input;
 	sw->env.dp = sw;
+	sw->env.pool = sw->pool;
+	sw->env.large = sw->large;
+	offload_cfg_init(&sw->ofl);
+	sw->env.ofl = &sw->ofl;
 	if ((sw->rtr = rtr_create()) == NULL)
 		goto destroy_eps;
 	return sw;
@@ -54,6 +61,7 @@ destroy_macs:
 	errno = error;
 destroy_pool:
 	error = errno;
+	pkt_pool_destroy(sw->large);
 	pkt_pool_destroy(sw->pool);
 	errno = error;
 free_sw:
@@ -73,6 +81,7 @@ sw_destroy(struct sw *sw)
 	udp_eps_destroy(sw->env.eps);
 	rtr_destroy(sw->rtr);
 	mac_table_destroy(sw->macs);
+	pkt_pool_destroy(sw->large);
 	pkt_pool_destroy(sw->pool);
 	free(sw);
 }
@@ -296,6 +305,19 @@ sw_decide(struct sw *sw, struct port *in, const struct pkt *p, time_t now,
 		return SW_DROP;
 	}
 	return SW_UNICAST;
+}
+
+void
+sw_set_offload(struct sw *sw, enum offload ofl, bool on)
+{
+	struct port	*port;
+
+	if (sw->ofl.on[ofl] == on)
+		return;
+	sw->ofl.on[ofl] = on;
+	TAILQ_FOREACH(port, &sw->ports, entry)
+		if (port->ops->set_offloads != NULL)
+			port->ops->set_offloads(port);
 }
 
 void

@@ -43,6 +43,7 @@
 
 struct rtr;
 #define SW_POOL_SIZE		1024
+#define SW_LARGE_POOL_SIZE	256	/* super-frames, PKT_GSO_DATA_ROOM */
 #define SW_MAX_PORTS		256
 #define SW_INPUT_BATCHES	4	/* batches drained per readiness event */
 
@@ -55,6 +56,8 @@ struct sw {
 	struct mac_table	*macs;
 	struct rtr		*rtr;
 	struct pkt_pool		*pool;
+	struct pkt_pool		*large;		/* super-frames */
+	struct offload_cfg	 ofl;		/* the offload switches */
 	struct port_env		 env;		/* every port's */
 	uint64_t		 unicast;	/* frames sent to one port */
 	uint64_t		 flooded;	/* frames flooded */
@@ -90,6 +93,8 @@ void		 sw_input(struct sw *, struct port *in, struct pkt_batch *,
 /* Learns from and classifies one frame (exposed for unit tests). */
 enum sw_verdict	 sw_decide(struct sw *, struct port *in, const struct pkt *,
 		    time_t now, struct port **out, enum drop_reason *why);
+/* Turns an offload switch on or off and tells every port. */
+void		 sw_set_offload(struct sw *, enum offload, bool on);
 /* Once a second: ages the MAC table and ticks the ports. */
 void		 sw_tick(struct sw *, time_t now);
 /*
