@@ -41,6 +41,10 @@ BAD_COMMANDS = [
     (["stats", "nosuch0"], "nosuch0"),
     (["frobnicate"], "frobnicate"),
     (["port", "explode"], "explode"),
+    (["offload", "set", "warp-drive", "on"], "warp-drive"),
+    (["offload", "set", "tap-tso", "maybe"], "maybe"),
+    (["offload", "set", "tap-tso"], "usage"),
+    (["offload", "set", "tap-tso", "off", "udp-gro"], "udp-gro"),
 ]
 
 
@@ -187,3 +191,21 @@ def test_bare_object_and_prefixes(lab):
     assert d.ctl("port").stdout == d.ctl("port", "show").stdout
     assert d.ctl("po", "sh").stdout == d.ctl("port", "show").stdout
     assert d.ctl("help").returncode == 0 and "fdb add" in d.ctl("help").stdout
+
+
+def test_offload_switches(lab):
+    d = lab.daemon(lab.netns("S"))
+    names = ["tap-csum", "tap-tso", "tap-uso", "tcp-gro", "udp-gso", "udp-gro"]
+    assert d.ctl("offload", json_out=True) == {"offloads": {n: True for n in names}}
+    d.ctl("offload", "set", "tap-tso", "off", "udp-gro", "off")
+    got = d.ctl("offload", "show", json_out=True)["offloads"]
+    assert got == {n: n not in ("tap-tso", "udp-gro") for n in names}
+    text = d.ctl("offload").stdout.splitlines()
+    assert "tap-tso    off" in text and "tap-csum   on" in text
+    # A bad pair in a list applies none of it.
+    res = d.ctl("offload", "set", "tap-csum", "off", "bogus", "on", check=False)
+    assert res.returncode != 0 and "bogus" in res.stderr
+    assert d.ctl("offload", json_out=True)["offloads"]["tap-csum"] is True
+    d.ctl("offload", "set", "tap-tso", "on", "udp-gro", "on")
+    assert d.ctl("offload", json_out=True) == {"offloads": {n: True for n in names}}
+    assert d.alive()

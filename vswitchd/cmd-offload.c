@@ -1,0 +1,91 @@
+/*
+ * cmd-offload.c - the offload switches: offload show, offload set.
+ */
+#include <string.h>
+
+#include "datapath/offload.h"
+#include "datapath/switch.h"
+
+#include "cmd.h"
+#include "log.h"
+
+static int
+cmd_offload_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	json_t	*o;
+
+	(void)argc;
+	(void)argv;
+	if ((o = json_object()) == NULL)
+		return cmd_error(ctx, "out of memory");
+	for (int i = 0; i < OFL__MAX; i++)
+		json_object_set_new(o, offload_names[i],
+		    json_boolean(ctx->sw->ofl.on[i]));
+	if ((ctx->result = json_pack("{s:o}", "offloads", o)) == NULL)
+		return cmd_error(ctx, "out of memory");
+	return 0;
+}
+
+static void
+cmd_offload_show_print(const json_t *result, FILE *f)
+{
+	const char	*name;
+	json_t		*v;
+
+	json_object_foreach(json_object_get(result, "offloads"), name, v)
+		fprintf(f, "%-10s %s\n", name, json_is_true(v) ? "on" : "off");
+}
+
+const struct cmd_entry cmd_offload_show_entry = {
+	.name = "offload show",
+	.usage = "",
+	.min_args = 0,
+	.max_args = 0,
+	.flags = CMD_READONLY,
+	.exec = cmd_offload_show_exec,
+	.print = cmd_offload_show_print,
+};
+
+/* Every pair is checked before any is applied: all of them, or none. */
+static int
+cmd_offload_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	int	which[OFL__MAX];
+	bool	on[OFL__MAX];
+	int	n = argc / 2;
+
+	if (argc % 2 != 0)
+		return cmd_error(ctx, "offload '%s' needs 'on' or 'off'",
+		    argv[argc - 1]);
+	for (int i = 0; i < n; i++) {
+		const char *name = argv[2 * i], *value = argv[2 * i + 1];
+
+		if ((which[i] = offload_find(name)) == -1)
+			return cmd_error(ctx, "unknown offload '%s' (known: "
+			    "tap-csum, tap-tso, tap-uso, tcp-gro, udp-gso, "
+			    "udp-gro)", name);
+		if (strcmp(value, "on") == 0)
+			on[i] = true;
+		else if (strcmp(value, "off") == 0)
+			on[i] = false;
+		else
+			return cmd_error(ctx, "invalid value '%s' for offload "
+			    "%s (expected on or off)", value, name);
+	}
+	for (int i = 0; i < n; i++) {
+		if (ctx->sw->ofl.on[which[i]] == on[i])
+			continue;
+		sw_set_offload(ctx->sw, (enum offload)which[i], on[i]);
+		log_info("offload %s %s", offload_names[which[i]],
+		    on[i] ? "on" : "off");
+	}
+	return 0;
+}
+
+const struct cmd_entry cmd_offload_set_entry = {
+	.name = "offload set",
+	.usage = "NAME on|off [NAME on|off ...]",
+	.min_args = 2,
+	.max_args = 2 * OFL__MAX,
+	.exec = cmd_offload_set_exec,
+};
