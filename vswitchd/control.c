@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,13 +43,19 @@ static struct {
 	char				 path[sizeof(struct sockaddr_un)];
 	dev_t				 dev;
 	ino_t				 ino;
+	/*
+	 * The socket's directory, held open so that the socket can still be
+	 * removed at exit after privileges are dropped (--user), when the
+	 * directories above it may no longer be searchable.
+	 */
+	int				 dirfd;
 	struct event_base		*base;
 	struct sw			*sw;
 	struct event			*ev;
 	struct event			*pause;
 	TAILQ_HEAD(, ctl_client)	 clients;
 	unsigned			 nclients;
-} ctl = { .fd = -1, .clients = TAILQ_HEAD_INITIALIZER(ctl.clients) };
+} ctl = { .fd = -1, .dirfd = -1, .clients = TAILQ_HEAD_INITIALIZER(ctl.clients) };
 
 static const struct timeval control_idle = { CONTROL_IDLE_SECS, 0 };
 
@@ -66,6 +74,28 @@ mkdir_parents(const char *path)
 			log_warn("mkdir %s", dir);
 		*p = '/';
 	}
+}
+
+/* The directory part of path in buf ("/" or "." at least). */
+static const char *
+path_dir(const char *path, char *buf, size_t size)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return ".";
+	snprintf(buf, size, "%.*s", slash == path ? 1 : (int)(slash - path),
+	    path);
+	return buf;
+}
+
+/* The last component of path. */
+static const char *
+path_base(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
 }
 
 /* 0 if path is free or held by a stale socket, -1 if it must be left. */
@@ -102,6 +132,7 @@ control_claim(const char *path)
 int
 control_open(const char *path)
 {
+	char			dir[sizeof(ctl.path)];
 	struct sockaddr_un	sun;
 	struct stat		st;
 	mode_t			old;
@@ -135,6 +166,8 @@ control_open(const char *path)
 	ctl.fd = fd;
 	ctl.dev = st.st_dev;
 	ctl.ino = st.st_ino;
+	ctl.dirfd = open(path_dir(path, dir, sizeof(dir)), O_PATH |
+	    O_DIRECTORY | O_CLOEXEC);
 	return 0;
 fail:
 	close(fd);
@@ -605,6 +638,7 @@ control_close(void)
 {
 	struct ctl_client	*c;
 	struct stat		 st;
+	const char		*base;
 
 	while ((c = TAILQ_FIRST(&ctl.clients)) != NULL)
 		client_close(c);
@@ -618,7 +652,12 @@ control_close(void)
 	close(ctl.fd);
 	ctl.fd = -1;
 	/* Only our own socket: another daemon may have taken the path. */
-	if (stat(ctl.path, &st) == 0 && st.st_dev == ctl.dev &&
-	    st.st_ino == ctl.ino)
-		unlink(ctl.path);
+	base = path_base(ctl.path);
+	if (ctl.dirfd != -1 && fstatat(ctl.dirfd, base, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == ctl.dev &&
+	    st.st_ino == ctl.ino && unlinkat(ctl.dirfd, base, 0) == -1)
+		log_warn("cannot remove %s", ctl.path);
+	if (ctl.dirfd != -1)
+		close(ctl.dirfd);
+	ctl.dirfd = -1;
 }

@@ -30,12 +30,15 @@
 #include "ctl-proto.h"
 #include "log.h"
 #include "portio.h"
+#include "privs.h"
 
 struct options {
 	const char	*socket;
 	const char	*config;
 	const char	*pidfile;
+	const char	*user;		/* run as; NULL: stay root */
 	bool		 foreground;
+	bool		 keep_privs;	/* for debugging: drop nothing */
 	enum log_level	 level;
 };
 
@@ -44,13 +47,18 @@ usage(FILE *f, int status)
 {
 	fprintf(f, "usage: vswitchd [--socket PATH] [--config FILE] "
 	    "[--foreground]\n"
-	    "                [--pidfile FILE] [--log-level LEVEL]\n"
+	    "                [--pidfile FILE] [--log-level LEVEL] [--user USER]\n"
+	    "                [--keep-privileges]\n"
 	    "  -s, --socket PATH     control socket (default %s)\n"
 	    "  -c, --config FILE     run the vswctl commands in FILE at "
 	    "start-up\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -p, --pidfile FILE    write the process id to FILE\n"
 	    "  -l, --log-level LEVEL error, warn, info (default) or debug\n"
+	    "  -u, --user USER       run as USER once started (keeping only "
+	    "CAP_NET_ADMIN\n"
+	    "                        and CAP_NET_BIND_SERVICE, as always)\n"
+	    "      --keep-privileges do not drop capabilities (debugging)\n"
 	    "  -h, --help            this message\n"
 	    "  -V, --version         print the version\n",
 	    CTL_SOCKET_DEFAULT);
@@ -66,6 +74,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "foreground",	no_argument,		NULL, 'f' },
 		{ "pidfile",	required_argument,	NULL, 'p' },
 		{ "log-level",	required_argument,	NULL, 'l' },
+		{ "user",	required_argument,	NULL, 'u' },
+		{ "keep-privileges", no_argument,	NULL, 'K' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -74,7 +84,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .socket = CTL_SOCKET_DEFAULT,
 	    .level = LOG_LEVEL_INFO };
-	while ((ch = getopt_long(argc, argv, "s:c:fp:l:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "s:c:fp:l:u:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -97,6 +107,12 @@ parse_options(int argc, char **argv, struct options *o)
 				exit(1);
 			}
 			o->level = (enum log_level)level;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'K':
+			o->keep_privs = true;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -256,7 +272,18 @@ main(int argc, char **argv)
 		}
 		pid_written = true;
 	}
-	log_info("vswitchd %s started", VSW_VERSION);
+	if (o.keep_privs && o.user != NULL) {
+		log_warnx("--user and --keep-privileges do not go together");
+		goto out;
+	}
+	if (!o.keep_privs && privs_drop(o.user, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	log_info("vswitchd %s started, as %s, %s", VSW_VERSION,
+	    o.user != NULL ? o.user : "root", o.keep_privs ?
+	    "with every capability" : "with CAP_NET_ADMIN and "
+	    "CAP_NET_BIND_SERVICE only");
 	if (ready != -1)
 		detach_finish(ready);
 
@@ -278,8 +305,8 @@ out:
 			event_free(sigev[i]);
 	if (base != NULL)
 		event_base_free(base);
-	if (pid_written)
-		unlink(pidpath);
+	if (pid_written && unlink(pidpath) == -1)
+		log_warn("cannot remove %s", pidpath);
 	free(pidpath);
 	free(sockpath);
 	libevent_global_shutdown();
