@@ -1,18 +1,23 @@
 /*
  * ip.c - checksums and prefix comparison.
  */
+#include "be.h"
+#include "csum.h"
 #include "ip.h"
 
+/*
+ * The sum itself is csum.c's, over 64-bit words; it comes back in memory
+ * order, which be16_get turns into the value the callers here work with.
+ */
 uint16_t
 ip_sum(const void *buf, size_t len, uint32_t initial)
 {
-	const uint8_t	*p = buf;
-	uint64_t	 sum = initial;
+	uint16_t	folded = csum_fold(csum_add(0, buf, len));
+	uint8_t		bytes[2];
+	uint64_t	sum;
 
-	for (; len >= 2; p += 2, len -= 2)
-		sum += (uint32_t)(p[0] << 8 | p[1]);
-	if (len == 1)
-		sum += (uint32_t)(p[0] << 8);
+	memcpy(bytes, &folded, sizeof(bytes));
+	sum = (uint64_t)initial + be16_get(bytes);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
