@@ -5,8 +5,8 @@ set -eu
 
 build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
 run="iproute2 iputils-ping procps"
-check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 tcpdump tshark ethtool traceroute util-linux"
-bench="iperf3 jq"
+check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tshark ethtool traceroute util-linux"
+bench="iperf3 jq sockperf"
 
 case "${1:-check}" in
 check)	want="$build $run $check" ;;

@@ -1,13 +1,21 @@
-"""The MAC table micro-benchmark (tests/bench/mac-bench.c) runs in both builds
-and reports what it promises: a row per size with the table's memory per entry
-and positive rates.  No speed is asserted; `make mac-bench` prints real figures."""
+"""The benchmarks run and report what they promise; no speed is asserted.
 
+The MAC table micro-benchmark (tests/bench/mac-bench.c) runs in both builds:
+a row per size with the table's memory per entry and positive rates.  The
+namespace benchmark (tests/bench/bench.sh) makes one short run of its
+"single" shape: the Linux bridge and one offload variant of vswitchd are set
+up, measured, tabulated, written to the TSV files and torn down.  `make
+mac-bench` and `make bench` print real figures."""
+
+import csv
 import os
+import re
+import shutil
 import subprocess
 
 import pytest
 
-from vswlab import BUILDS, SANITIZER_ENV
+from vswlab import BUILDS, ROOT, SANITIZER_ENV
 
 
 def run_bench(build, *args):
@@ -38,3 +46,79 @@ def test_mac_bench_usage(build):
     res = run_bench(build, "--bogus")
     assert res.returncode == 2
     assert "usage: mac-bench [--quick]" in res.stderr
+
+
+def ours(prefix):
+    """Namespaces and root-namespace links whose names start with prefix."""
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    names = [l.split()[0] for l in ns.splitlines() if l.strip()]
+    names += [l.split(": ")[1].split("@")[0] for l in links.splitlines()]
+    return [n for n in names if n.startswith(prefix)]
+
+
+def test_bench_script_smoke(tmp_path):
+    """FAST=1: one rep of one second per figure, bridge and vswitchd with
+    tap-tso off; about 20 s."""
+    results = tmp_path / "results"
+    env = dict(os.environ, FAST="1", SHAPES="single", VARIANTS="tap-tso", KEEP="1",
+               MAC_BENCH="", RESULTS=str(results),
+               VSWITCHD=str(BUILDS["release"] / "vswitchd"),
+               VSWCTL=str(BUILDS["release"] / "vswctl"))
+    proc = subprocess.Popen(["sh", ROOT / "tests" / "bench" / "bench.sh"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # its EXIT trap does not run: clean up after it below
+        out, err = proc.communicate()
+    prefix = f"vb{proc.pid}"
+    leftovers = ours(prefix)
+    for n in leftovers:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        subprocess.run(["ip", "link", "del", n], capture_output=True)
+    kept = re.search(r"work directory kept: (\S+)", err)
+    work = kept.group(1) if kept else None
+    try:
+        assert proc.returncode == 0, out + err
+        assert leftovers == [], "not cleaned up: " + " ".join(leftovers)
+
+        # the table: a row per system, ratios on vswitchd's
+        assert 'shape "single"' in out, out
+        assert re.search(r"^bridge +\d", out, re.M), out
+        assert re.search(r"^vswitchd tap-tso off +[\d.]+ \([\d.]+\)", out, re.M), out
+
+        # the summary TSV: medians of every figure, ratios, RSS
+        [summary] = [p for p in results.glob("bench-*.tsv") if not p.name.endswith(".raw.tsv")]
+        rows = list(csv.DictReader(summary.open(), delimiter="\t"))
+        assert [(r["shape"], r["system"], r["variant"]) for r in rows] == \
+            [("single", "bridge", "-"), ("single", "vswitchd", "tap-tso")], rows
+        sockperf = shutil.which("sockperf") is not None
+        for r in rows:
+            assert r["reps"] == "1"
+            for key in ("tcp1_gbps", "tcp4_gbps", "udp64_kpps", "ping_us", "host_cpu_s_per_gb"):
+                assert float(r[key]) > 0, (key, r)
+            assert (float(r["sockperf_us"]) > 0) if sockperf else r["sockperf_us"] == "NA", r
+        kernel, vsw = rows
+        assert kernel["vsw_cpu_s_per_gb"] == kernel["rss_idle_mib"] == kernel["tcp1_ratio"] == "NA"
+        assert float(vsw["vsw_cpu_s_per_gb"]) > 0
+        assert 0 < float(vsw["rss_idle_mib"]) <= float(vsw["rss_peak_mib"])
+        assert float(vsw["tcp1_ratio"]) == pytest.approx(
+            float(vsw["tcp1_gbps"]) / float(kernel["tcp1_gbps"]), abs=0.01)
+
+        # the raw TSV: every figure of the rep
+        [raw] = results.glob("bench-*.raw.tsv")
+        figures = {(r["system"], r["figure"]) for r in csv.DictReader(raw.open(), delimiter="\t")}
+        for f in ("tcp1", "tcp4", "udp", "ping", "host_s_gb"):
+            assert ("bridge", f) in figures and ("vswitchd", f) in figures, figures
+        assert ("vswitchd", "cpu_s_gb") in figures and ("vswitchd", "rss_peak_kib") in figures
+
+        # the variant reached the daemon: tap-tso off, the other switches on
+        assert work, err
+        log = open(os.path.join(work, "single", "v1", "setup.log")).read()
+        assert re.search(r"offloads: .*tap-tso off", log), log
+        assert re.search(r"offloads: .*tap-csum on", log), log
+        assert re.search(r"offloads: .*tcp-gro on", log), log
+    finally:
+        if work and work.startswith("/tmp/vswitch-bench."):
+            shutil.rmtree(work, ignore_errors=True)

@@ -24,34 +24,61 @@
 # are then moved into a and b, where they get their address, the daemon
 # keeping its file descriptors.
 #
+# Systems: the kernel's equivalent and vswitchd in one or more offload
+# variants, each in its own namespaces, all set up before measuring:
+#   on              every offload switch on (the default configuration)
+#   off             every switch off (vswctl offload set NAME off ...)
+#   NAME[,NAME...]  those switches off, the others on (e.g. tap-tso)
+# NAME is one of: tap-csum tap-tso tap-uso tcp-gro udp-gso udp-gro.  Each
+# shape has its own default list (the switches on its path); VARIANTS
+# replaces it for every shape.  Variants are applied right after the daemons
+# start (vswctl offload set).
+#
 # Measured from a to b, REPS times, the systems taking turns (the first system
 # goes first in odd reps, last in even ones, so slow drifts of the machine
-# fall on both):
-#   TCP      iperf3, 1 stream, DUR s, receiver Gbit/s
-#   UDP64    iperf3 -u -l 64 -b 0, DUR s, packets received per second
-#   ping     ping -c PING_N -i 0.01, average RTT
-# and the daemons' CPU (utime+stime from /proc/PID/stat, summed over the
-# shape's daemons) during each figure and their peak RSS (VmHWM, the largest
-# daemon's).  Each figure printed is the median of the reps.
-# This is a benchmark, not a test: it asserts nothing about speed, and exits
-# non-zero only if a system could not be set up or measured.
+# fall on all):
+#   TCP1, TCP4  iperf3 with 1 and with 4 streams (-P 4), DUR s, receiver Gbit/s
+#   UDP64       iperf3 -u -l 64 -b 0, DUR s, packets received per second
+#   ping        ping -c PING_N -i 0.01, average RTT
+#   sockperf    sockperf ping-pong, 64-byte UDP messages, SP_DUR s,
+#               RTT = 2 x its average latency ("n/a" without sockperf)
+#   CPU s/GB    over the two TCP runs: CPU seconds (utime+stime from
+#               /proc/PID/stat, summed over the system's daemons; "host":
+#               the whole machine's busy time from /proc/stat) divided by the
+#               gigabytes (1e9 bytes) the iperf3 servers received
+#   RSS         the largest daemon's VmRSS right after setup (idle, before
+#               any traffic) and its VmHWM at the end (peak)
+# Each figure printed is the median of the reps; a vswitchd row gives its
+# ratio to the kernel's row in parentheses.  This is a benchmark, not a test:
+# it asserts nothing about speed, and exits non-zero only if a system could
+# not be set up or measured.
 #
 # Usage (root, after make):  sh tests/bench/bench.sh
-#   REPS=3 DUR=5 PING_N=200  repetitions, seconds per iperf3 run, pings per rep
+#   REPS=3 DUR=5 PING_N=200 SP_DUR=3  repetitions, seconds per iperf3 run,
+#                            pings per rep, seconds per sockperf run
 #   SHAPES="single vxlan routed"  shapes to run, in order
-#   KEEP=1                   keep the work directory (logs, iperf3 JSON, raw TSV)
+#   VARIANTS="on off ..."    vswitchd variants for every shape (default: each
+#                            shape's own list, see shape_NAME)
+#   FAST=1                   a smoke run: REPS=1 DUR=1 PING_N=20 SP_DUR=1
+#                            VARIANTS=on, unless given
+#   RESULTS=DIR              where the TSV files go (default build/bench)
+#   KEEP=1                   keep the work directory (logs, iperf3 JSON)
 #   VSWITCHD=... VSWCTL=...  binaries (default: the ones built in this tree)
 #   MAC_BENCH=...            the MAC table micro-benchmark run at the end
 #                            (tests/bench/mac-bench.c; MAC_BENCH= skips it)
+# Output: the tables on stdout, and in RESULTS bench-STAMP.tsv (one line per
+# system and shape: medians and ratios, header line first) and
+# bench-STAMP.raw.tsv (every measurement: shape, system, figure, rep, value).
 #
 # Adding a shape NAME means defining three things (see "single" below):
-#   shape_NAME               prints "KERNEL-LABEL|one line describing the shape"
+#   shape_NAME               prints "KERNEL-LABEL|one line describing the
+#                            shape|default variants"
 #   setup_NAME_kernel TAG    builds the kernel baseline
 #   setup_NAME_vswitchd TAG  builds the same topology around vswitchd
 # A setup function names its namespaces "$P-TAG-x" (ns_add) and its interfaces
-# "$P$TAG..." (at most 15 characters), starts daemons with vsw_start, and ends
-# with sys_set to say where the endpoints are.  Measurement, clean-up and the
-# table are shared.
+# "$P$TAG..." (at most 15 characters; TAG is at most 3), starts daemons with
+# vsw_start, and ends with sys_set to say where the endpoints are.  Offload
+# variants, measurement, clean-up and the table are shared.
 #
 # Only addresses from 198.18.0.0/15, only names with this run's prefix, and
 # only processes this script started (killed by PID) are touched.
@@ -61,12 +88,20 @@
 set -u
 export LC_ALL=C
 
+FAST=${FAST:-0}
+if [ "$FAST" = 1 ]; then
+	REPS=${REPS:-1} DUR=${DUR:-1} PING_N=${PING_N:-20} SP_DUR=${SP_DUR:-1}
+	VARIANTS=${VARIANTS:-on}
+fi
 REPS=${REPS:-3}
 DUR=${DUR:-5}
 PING_N=${PING_N:-200}
+SP_DUR=${SP_DUR:-3}
 SHAPES=${SHAPES:-single vxlan routed}
+VARIANTS=${VARIANTS:-}
 KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RESULTS=${RESULTS:-$ROOT/build/bench}
 VSWITCHD=${VSWITCHD:-$ROOT/vswitchd/vswitchd}
 VSWCTL=${VSWCTL:-$ROOT/tools/vswctl}
 MAC_BENCH=${MAC_BENCH-$ROOT/build/release/bench/mac-bench}
@@ -74,8 +109,11 @@ HZ=$(getconf CLK_TCK)
 P=vb$$			# run prefix: "vb" + pid (<= 7 digits) leaves 6 characters
 IP_A=198.19.0.1
 IP_B=198.19.0.2
+OFFLOADS="tap-csum tap-tso tap-uso tcp-gro udp-gso udp-gro"
+SP_PORT=11111
 
 W=""			# work directory
+STAMP=""		# this run's date, in the TSV file names
 NETNS_LIST=""		# namespaces of the current shape
 PID_LIST=""		# processes started for the current shape
 
@@ -167,6 +205,7 @@ vsw_start() {
 	pid=$!
 	PID_LIST="$PID_LIST $pid"
 	echo "$pid" >> "$W/$1/pid"
+	echo "$1${3:+/$3}" >> "$W/$1/socks"
 	i=0
 	while [ ! -S "$d/sock" ]; do
 		alive "$pid" && [ $i -lt 100 ] || { log "vswitchd did not start:"; cat "$d/vswitchd.log" >&2; return 1; }
@@ -191,7 +230,7 @@ sys_set() {
 # ------------------------------------------------------------ shape "single"
 
 shape_single() {
-	echo "bridge|one switch: a (198.19.0.1) -- switch in ns s -- b (198.19.0.2), MTU 1500"
+	echo "bridge|one switch: a (198.19.0.1) -- switch in ns s -- b (198.19.0.2), MTU 1500|on off tap-tso tap-csum"
 }
 
 setup_single_kernel() {
@@ -222,7 +261,7 @@ VNI=42
 UL_MTU=1600
 
 shape_vxlan() {
-	echo "vxlan|two hosts: a -- h1 (198.18.0.1) == VXLAN VNI $VNI over veth, MTU $UL_MTU == h2 (198.18.0.2) -- b, endpoints MTU 1500"
+	echo "vxlan|two hosts: a -- h1 (198.18.0.1) == VXLAN VNI $VNI over veth, MTU $UL_MTU == h2 (198.18.0.2) -- b, endpoints MTU 1500|on off tap-tso tcp-gro udp-gso udp-gro"
 }
 
 # underlay TAG H1 H2: the veth between the hosts, addressed, MTU UL_MTU
@@ -269,7 +308,7 @@ setup_vxlan_vswitchd() {
 # ------------------------------------------------------------ shape "routed"
 
 shape_routed() {
-	echo "kernel-fwd|two routers: a (198.19.1.1) -- h1 == underlay, MTU $UL_MTU == h2 -- b (198.19.2.1), endpoints MTU 1500"
+	echo "kernel-fwd|two routers: a (198.19.1.1) -- h1 == underlay, MTU $UL_MTU == h2 -- b (198.19.2.1), endpoints MTU 1500|on off"
 }
 
 # routed_ends TAG NS_A NS_B IF_A IF_B: endpoint addresses and default routes
@@ -306,6 +345,48 @@ setup_routed_vswitchd() {
 	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "vswitchd x2 (tun + ipip port each, routes), ipip over the veth underlay"
 }
 
+# ------------------------------------------------------------ offload variants
+
+# variant_check VARIANT: on, off, or switch names joined by commas
+variant_check() {
+	local n
+	case $1 in on|off) return 0 ;; ''|,*|*,|*,,*) return 1 ;; esac
+	for n in $(echo "$1" | tr ',' ' '); do
+		case " $OFFLOADS " in *" $n "*) ;; *) return 1 ;; esac
+	done
+}
+
+# variant_label VARIANT: the row's name in the table
+variant_label() {
+	case $1 in
+	on)	echo "vswitchd" ;;
+	off)	echo "vswitchd all off" ;;
+	*)	echo "vswitchd $1 off" ;;
+	esac
+}
+
+# variant_args VARIANT: the "NAME off" pairs for vswctl offload set
+variant_args() {
+	local n
+	case $1 in
+	on)	;;
+	off)	for n in $OFFLOADS; do printf '%s off ' "$n"; done ;;
+	*)	for n in $(echo "$1" | tr ',' ' '); do printf '%s off ' "$n"; done ;;
+	esac
+}
+
+# set_variant TAG VARIANT: apply it to every daemon of TAG
+set_variant() {
+	local t=$1 args s
+	args=$(variant_args "$2")
+	[ -n "$args" ] || return 0
+	for s in $(cat "$W/$t/socks"); do
+		# shellcheck disable=SC2086
+		vsw "$s" offload set $args || return 1
+		echo "$s offloads: $(vsw "$s" offload show | tr -s '\n ' '  ')"
+	done
+}
+
 # ------------------------------------------------------------ measurement
 
 # cpu_ticks TAG: utime+stime of TAG's daemons (all threads), empty if none
@@ -316,12 +397,21 @@ cpu_ticks() {
 		awk '{ s += $12 + $13 } END { print s + 0 }'
 }
 
-now_ns() { date +%s%N; }
+# host_ticks: the whole machine's busy time (user nice system irq softirq steal)
+host_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# rss_kb TAG FIELD: the largest FIELD (VmRSS, VmHWM) among TAG's daemons, in kB
+rss_kb() {
+	local p
+	for p in $(cat "$W/$1/pid"); do
+		awk -v f="$2:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null
+	done | sort -n | tail -n 1
+}
 
 # rx_packets NS IF: the interface's receive counter
 rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null; }
 
-# rec TAG METRIC REP VALUE
+# rec TAG METRIC REP VALUE  (REP 0: once per system, not per rep)
 rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$W/results.tsv"; }
 
 # jqv FILE FILTER: one number from iperf3 JSON, NA if the run failed
@@ -331,19 +421,7 @@ jqv() {
 	echo "${v:-NA}"
 }
 
-# cpu_rec TAG METRIC REP C0 T0: daemon CPU % of one core since C0/T0
-cpu_rec() {
-	local c1 t1
-	[ -s "$W/$1/pid" ] || return 0
-	c1=$(cpu_ticks "$1"); t1=$(now_ns)
-	[ -n "$c1" ] && [ -n "$4" ] || return 0
-	rec "$1" "cpu_$2" "$3" "$(awk -v c=$((c1 - $4)) -v hz="$HZ" -v ns=$((t1 - $5)) \
-		'BEGIN { printf "%.0f", 100 * c / hz / (ns / 1e9) }')"
-	echo $((c1 - $4)) >> "$W/$1/cpu_ticks"
-	echo $((t1 - $5)) >> "$W/$1/cpu_ns"
-}
-
-# prepare TAG: iperf3 server in NS_B, connectivity, warm-up
+# prepare TAG: iperf3 and sockperf servers in NS_B, connectivity, warm-up
 prepare() {
 	local t=$1 nsa nsb ifb ipb i
 	read -r nsa nsb ifb ipb < "$W/$t/sys"
@@ -354,39 +432,70 @@ prepare() {
 		[ $i -lt 50 ] || { log "iperf3 server did not start"; return 1; }
 		sleep 0.1; i=$((i + 1))
 	done
+	if command -v sockperf > /dev/null; then
+		ip netns exec "$nsb" sockperf sr -i "$ipb" -p $SP_PORT > "$W/$t/sockperf-server.log" 2>&1 &
+		PID_LIST="$PID_LIST $!"
+		i=0
+		until ip netns exec "$nsb" ss -Hlun "sport = :$SP_PORT" | grep -q .; do
+			[ $i -lt 50 ] || break
+			sleep 0.1; i=$((i + 1))
+		done
+		if [ $i -lt 50 ]; then : > "$W/$t/sockperf"; else log "sockperf server did not start: n/a"; fi
+	fi
 	i=0
 	until ip netns exec "$nsa" ping -c 1 -W 1 "$ipb" > /dev/null 2>&1; do
 		[ $i -lt 10 ] || { log "no connectivity from $nsa to $ipb"; return 1; }
 		i=$((i + 1))
 	done
+	echo "$ipb answered after $i lost pings"
 	ip netns exec "$nsa" ping -q -c 20 -i 0.01 "$ipb" > /dev/null 2>&1
 	sleep 1
 }
 
+# tcp_run TAG REP NAME STREAMS: one iperf3 TCP run; records NAME (Gbit/s)
+# and NAME_retr, adds "bytes daemon-ticks host-ticks" to $W/TAG/tcp.REP and
+# prints the rate
+tcp_run() {
+	local t=$1 r=$2 j=$W/$1/$3.$2.json nsa nsb ifb ipb c0 c1 h0 h1 v
+	read -r nsa nsb ifb ipb < "$W/$t/sys"
+	c0=$(cpu_ticks "$t"); h0=$(host_ticks)
+	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" \
+	    iperf3 -c "$ipb" -p 5201 -P "$4" -t "$DUR" -J > "$j" 2>&1
+	c1=$(cpu_ticks "$t"); h1=$(host_ticks)
+	v=$(jqv "$j" '.end.sum_received.bits_per_second / 1e9')
+	rec "$t" "$3" "$r" "$v"
+	rec "$t" "${3}_retr" "$r" "$(jqv "$j" '.end.sum_sent.retransmits')"
+	[ "$v" != NA ] &&
+		echo "$(jqv "$j" '.end.sum_received.bytes') $((${c1:-0} - ${c0:-0})) $((h1 - h0))" >> "$W/$t/tcp.$r"
+	echo "$v"
+}
+
 # measure TAG REP: every figure once
 measure() {
-	local t=$1 r=$2 nsa nsb ifb ipb j c0 t0 v tcp udp loss rtt rx0 rx1
+	local t=$1 r=$2 nsa nsb ifb ipb j v tcp1 tcp4 udp rtt sp=n/a rx0 rx1 daemons=""
 	read -r nsa nsb ifb ipb < "$W/$t/sys"
+	[ -s "$W/$t/pid" ] && daemons=1
 
-	j=$W/$t/tcp.$r.json
-	c0=$(cpu_ticks "$t"); t0=$(now_ns)
-	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" iperf3 -c "$ipb" -p 5201 -t "$DUR" -J > "$j" 2>&1
-	cpu_rec "$t" tcp "$r" "$c0" "$t0"
-	tcp=$(jqv "$j" '.end.sum_received.bits_per_second / 1e9')
-	rec "$t" tcp "$r" "$tcp"
+	tcp1=$(tcp_run "$t" "$r" tcp1 1)
+	sleep 0.5
+	tcp4=$(tcp_run "$t" "$r" tcp4 4)
+	# CPU per GB over both TCP runs
+	[ -s "$W/$t/tcp.$r" ] && awk -v hz="$HZ" -v d="$daemons" '
+		{ b += $1; c += $2; h += $3 }
+		END { if (b > 0) { if (d) printf "cpu_s_gb %.4f\n", c / hz / (b / 1e9)
+			printf "host_s_gb %.4f\n", h / hz / (b / 1e9) } }' "$W/$t/tcp.$r" |
+		while read -r j v; do rec "$t" "$j" "$r" "$v"; done
 	sleep 0.5
 
 	j=$W/$t/udp.$r.json
 	rx0=$(rx_packets "$nsb" "$ifb")
-	c0=$(cpu_ticks "$t"); t0=$(now_ns)
-	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" iperf3 -c "$ipb" -p 5201 -u -l 64 -b 0 -t "$DUR" -J > "$j" 2>&1
-	cpu_rec "$t" udp "$r" "$c0" "$t0"
+	timeout --foreground $((DUR + 20)) ip netns exec "$nsa" \
+	    iperf3 -c "$ipb" -p 5201 -u -l 64 -b 0 -t "$DUR" -J > "$j" 2>&1
 	rx1=$(rx_packets "$nsb" "$ifb")
 	# iperf3 counts "packets" as sent; received = packets - lost
 	udp=$(jqv "$j" '(.end.sum_received.packets - .end.sum_received.lost_packets) / .end.sum_received.seconds / 1000')
 	rec "$t" udp "$r" "$udp"
-	loss=$(jqv "$j" '.end.sum_received.lost_percent')
-	rec "$t" udp_loss "$r" "$loss"
+	rec "$t" udp_loss "$r" "$(jqv "$j" '.end.sum_received.lost_percent')"
 	# what reached b's interface, whether or not iperf3 had the CPU to read it
 	if [ -n "$rx0" ] && [ -n "$rx1" ]; then
 		rec "$t" udp_if "$r" "$(jqv "$j" "$((rx1 - rx0)) / .end.sum_sent.seconds / 1000")"
@@ -394,29 +503,42 @@ measure() {
 	sleep 0.5
 
 	j=$W/$t/ping.$r.txt
-	c0=$(cpu_ticks "$t"); t0=$(now_ns)
 	ip netns exec "$nsa" ping -q -c "$PING_N" -i 0.01 -W 1 "$ipb" > "$j" 2>&1
-	cpu_rec "$t" ping "$r" "$c0" "$t0"
 	v=$(awk -F'[/ ]' '/^rtt/ { printf "%.1f", $8 * 1000 }' "$j")
 	rtt=${v:-NA}
 	rec "$t" ping "$r" "$rtt"
 
-	log "  $(cat "$W/$t/name") rep $r: $(echo "$tcp $udp $loss $rtt" |
-		awk 'function f(x, fm) { return x == "NA" ? x : sprintf(fm, x) }
-		{ printf "TCP %s Gbit/s, UDP64 %s kpps (%s %% lost), ping %s us",
-		  f($1, "%.2f"), f($2, "%.0f"), f($3, "%.0f"), f($4, "%.0f") }')"
+	if [ -e "$W/$t/sockperf" ]; then
+		j=$W/$t/sockperf.$r.txt
+		timeout --foreground $((SP_DUR + 20)) ip netns exec "$nsa" \
+		    sockperf pp -i "$ipb" -p $SP_PORT -m 64 -t "$SP_DUR" > "$j" 2>&1
+		# sockperf reports half the round trip
+		v=$(awk 'match($0, /avg-latency=[0-9.]+/) {
+			printf "%.1f", 2 * substr($0, RSTART + 12, RLENGTH - 12); exit }' "$j")
+		sp=${v:-NA}
+		rec "$t" sp "$r" "$sp"
+	fi
+
+	log "  $(cat "$W/$t/name") rep $r: $(echo "$tcp1 $tcp4 $udp $rtt $sp" |
+		awk 'function f(x, fm) { return x ~ /^[0-9.]+$/ ? sprintf(fm, x) : x }
+		{ printf "TCP %s / %s Gbit/s (1 / 4 streams), UDP64 %s kpps, ping %s us, sockperf %s us",
+		  f($1, "%.2f"), f($2, "%.2f"), f($3, "%.0f"), f($4, "%.0f"), f($5, "%.0f") }')"
 }
 
 # ------------------------------------------------------------ table
 
-# table SHAPE: medians of the shape's two systems (tags k and v)
+# table SHAPE: medians per system, ratios to the kernel (tag k); the table on
+# stdout, one line per system added to the summary TSV
 table() {
-	local desc kname t n
-	desc=$(shape_"$1" | cut -d'|' -f2)
-	kname=$(cat "$W/k/name")
+	local t nosp=""
+	command -v sockperf > /dev/null || nosp=1
 	echo
-	echo "shape \"$1\": $desc"
-	awk -F'\t' -v kname="$kname" '
+	echo "shape \"$1\": $(shape_"$1" | cut -d'|' -f2)"
+	for t in $(cat "$W/systems"); do
+		printf '%s\t%s\t%s\t%s\n' "$t" "$(cat "$W/$t/name")" \
+		    "$(cat "$W/$t/variant" 2>/dev/null || echo -)" "$([ -e "$W/$t/ok" ] && echo 1)"
+	done > "$W/systems.tsv"
+	awk -F'\t' -v shape="$1" -v sumf="$SUMMARY" -v nosp="$nosp" '
 	function med(k,   n, i, j, t, a) {
 		n = cnt[k]; if (!n) return ""
 		for (i = 1; i <= n; i++) a[i] = val[k, i]
@@ -424,77 +546,119 @@ table() {
 		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
-	$4 != "NA" && $4 != "" { k = $1 SUBSEP $2; cnt[k]++; val[k, cnt[k]] = $4 + 0 }
+	function tsv(x) { return x == "" ? "NA" : x }
+	FNR == NR { ns++; tag[ns] = $1; name[ns] = $2; variant[ns] = $3; ok[ns] = $4; next }
+	$4 == "NA" || $4 == "" { next }
+	{ k = $1 SUBSEP $2; cnt[k]++; val[k, cnt[k]] = $4 + 0; if ($3 > reps) reps = $3 }
 	END {
-		f = "%-26s %10s %10s %17s %15s\n"
-		printf f, "figure (median)", kname, "vswitchd", "vswitchd/" kname, "vswitchd CPU %"
-		split("tcp udp udp_if ping", m, " ")
-		split("TCP 1 stream, Gbit/s|UDP 64 B received, kpps|  at b'"'"'s interface, kpps|ping RTT avg, us", label, "|")
-		split("%.2f %.0f %.0f %.0f", fmt, " ")
-		for (i = 1; i <= 4; i++) {
-			kv = med("k" SUBSEP m[i]); vv = med("v" SUBSEP m[i])
-			ratio = (kv != "" && vv != "" && kv > 0) ? sprintf("%.2f", vv / kv) : "-"
-			cpu = m[i] == "udp_if" ? "" : med("v" SUBSEP "cpu_" m[i])
-			printf f, label[i], num(kv, fmt[i]), num(vv, fmt[i]), ratio, num(cpu, "%.0f")
+		nm = split("tcp1 tcp4 udp ping sp host_s_gb cpu_s_gb udp_if", m, " ")
+		split("%.2f %.2f %.0f %.0f %.0f %.2f %.2f %.0f", fm, " ")
+		f = "%-21s %-13s %-13s %-13s %-13s %-13s %-13s %-8s %s\n"
+		printf f, "system", "TCP1 Gbit/s", "TCP4 Gbit/s", "UDP64 kpps", "ping us", "sockperf us",
+		    "host s/GB", "vsw s/GB", "RSS idle/peak MiB"
+		for (i = 1; i <= ns; i++) {
+			t = tag[i]
+			if (!ok[i]) { printf "%-21s setup failed, not measured\n", name[i] }
+			line = ""; rl = ""
+			for (j = 1; j <= nm; j++) {
+				v = ok[i] ? med(t SUBSEP m[j]) : ""; kv = med("k" SUBSEP m[j])
+				r = (t != "k" && v != "" && kv != "" && kv > 0) ? sprintf("%.2f", v / kv) : ""
+				c[j] = num(v, fm[j]) (r != "" && j <= 6 ? " (" r ")" : "")
+				if (m[j] == "sp" && v == "" && nosp) c[j] = "n/a"
+				line = line "\t" tsv(v); if (j <= 6) rl = rl "\t" tsv(r)
+			}
+			ri = med(t SUBSEP "rss_idle_kib"); rp = med(t SUBSEP "rss_peak_kib")
+			if (ri != "") ri = sprintf("%.1f", ri / 1024)
+			if (rp != "") rp = sprintf("%.1f", rp / 1024)
+			rss = (ri == "" && rp == "") ? "-" : (ri == "" ? "-" : ri) "/" (rp == "" ? "-" : rp)
+			if (ok[i])
+				printf f, name[i], c[1], c[2], c[3], c[4], c[5], c[6], c[7], rss
+			sys = t == "k" ? name[i] : "vswitchd"
+			print shape "\t" sys "\t" variant[i] line "\t" tsv(ri) "\t" tsv(rp) rl "\t" (ok[i] ? reps : 0) >> sumf
 		}
-	}' "$W/results.tsv"
-	awk -v hz="$HZ" '
-		FILENAME ~ /cpu_ticks$/ { c += $1 } FILENAME ~ /cpu_ns$/ { ns += $1 }
-		END { if (ns > 0) printf "vswitchd CPU (utime+stime): %.1f s over %.0f s of measurements (%.0f %% of one core)\n",
-			c / hz, ns / 1e9, 100 * c / hz / (ns / 1e9) }' "$W/v/cpu_ticks" "$W/v/cpu_ns" 2>/dev/null
-	[ -s "$W/v/hwm" ] && echo "vswitchd peak RSS (VmHWM, the largest daemon): $(cat "$W/v/hwm")"
-	for t in k v; do
-		if [ -e "$W/$t/ok" ]; then n=$(cat "$W/$t/note"); else n="setup failed, not measured"; fi
-		echo "$(cat "$W/$t/name"): $n"
+	}' "$W/systems.tsv" "$W/results.tsv"
+	# how each system was built (the variants differ only in their offloads)
+	for t in $(cat "$W/systems"); do
+		if [ ! -e "$W/$t/ok" ]; then
+			echo "$(cat "$W/$t/name"): setup failed, not measured"
+		elif [ "$t" = k ] || [ "$(cat "$W/$t/variant")" = on ]; then
+			echo "$(cat "$W/$t/name"): $(cat "$W/$t/note")"
+		fi
 	done
 }
 
 # ------------------------------------------------------------ main
 
-# run_shape SHAPE: set up both systems, measure them in turns, print, tear down
+# setup_system SHAPE TAG: build TAG's system, apply its variant, start servers
+setup_system() {
+	local t=$2
+	if [ "$t" = k ]; then
+		setup_"$1"_kernel "$t" && prepare "$t"
+		return
+	fi
+	setup_"$1"_vswitchd "$t" && set_variant "$t" "$(cat "$W/$t/variant")" || return 1
+	rec "$t" rss_idle_kib 0 "$(rss_kb "$t" VmRSS)"
+	prepare "$t"
+}
+
+# shape_variants SHAPE: VARIANTS, or the shape's own list
+shape_variants() {
+	if [ -n "$VARIANTS" ]; then echo "$VARIANTS"; else shape_"$1" | cut -d'|' -f3; fi
+}
+
+# run_shape SHAPE: set up every system, measure them in turns, print, tear down
 run_shape() {
-	local shape=$1 t r order ok="" pid kb f rc=0
-	command -v "shape_$shape" > /dev/null || { log "unknown shape '$shape'"; return 1; }
-	mkdir -p "$W/k" "$W/v"
+	local shape=$1 t r order ok="" pid kb f v i=1 rc=0
+	mkdir -p "$W/k"
 	shape_"$shape" | cut -d'|' -f1 > "$W/k/name"
-	echo vswitchd > "$W/v/name"
+	echo k > "$W/systems"
+	for v in $(shape_variants "$shape"); do
+		mkdir -p "$W/v$i"
+		variant_label "$v" > "$W/v$i/name"
+		echo "$v" > "$W/v$i/variant"
+		echo "v$i" >> "$W/systems"
+		i=$((i + 1))
+	done
 	: > "$W/results.tsv"
-	for t in k v; do
+	for t in $(cat "$W/systems"); do
 		log "$shape: setting up $(cat "$W/$t/name")"
-		if [ $t = k ]; then setup_"$shape"_kernel $t; else setup_"$shape"_vswitchd $t; fi \
-		    > "$W/$t/setup.log" 2>&1 && prepare $t >> "$W/$t/setup.log" 2>&1 && ok="$ok $t" && : > "$W/$t/ok" || {
+		if setup_system "$shape" "$t" > "$W/$t/setup.log" 2>&1; then
+			ok="$ok $t"; : > "$W/$t/ok"
+		else
 			log "$shape: $(cat "$W/$t/name") setup failed:"; sed 's/^/    /' "$W/$t/setup.log" >&2
 			for f in "$W/$t/vswitchd.log" "$W/$t"/*/vswitchd.log; do
 				[ -s "$f" ] && sed 's/^/    vswitchd: /' "$f" >&2
 			done
 			rc=1
-		}
+		fi
 	done
 	r=1
 	while [ $r -le "$REPS" ]; do
 		if [ $((r % 2)) = 1 ]; then order=$ok; else order=$(echo $ok | awk '{for (i = NF; i; i--) printf "%s ", $i}'); fi
-		for t in $order; do measure $t $r; done
+		for t in $order; do measure "$t" $r; done
 		r=$((r + 1))
 	done
-	if [ -s "$W/v/pid" ] && [ -e "$W/v/ok" ]; then
-		for pid in $(cat "$W/v/pid"); do
-			if alive "$pid"; then
-				awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status"
-			else
-				log "$shape: vswitchd (pid $pid) exited during the run"; rc=1
-			fi
-		done > "$W/v/hwm_kb"
-		kb=$(sort -n "$W/v/hwm_kb" | tail -n 1)
-		[ -n "$kb" ] && awk -v kb="$kb" 'BEGIN { printf "%.1f MiB\n", kb / 1024 }' > "$W/v/hwm"
-	fi
+	for t in $ok; do
+		[ -s "$W/$t/pid" ] || continue
+		for pid in $(cat "$W/$t/pid"); do
+			alive "$pid" && continue
+			log "$shape: $(cat "$W/$t/name") (pid $pid) exited during the run"; rc=1
+		done
+		kb=$(rss_kb "$t" VmHWM)
+		[ -n "$kb" ] && rec "$t" rss_peak_kib 0 "$kb"
+	done
 	table "$shape"
+	awk -F'\t' -v s="$shape" 'FNR == NR { sys[$1] = $1 == "k" ? $2 : "vswitchd"; var[$1] = $3; next }
+		{ print s "\t" sys[$1] "\t" var[$1] "\t" $2 "\t" $3 "\t" $4 }' "$W/systems.tsv" "$W/results.tsv" >> "$RAW"
 	teardown
-	mkdir -p "$W/$shape" && mv "$W/k" "$W/v" "$W/results.tsv" "$W/$shape/"
+	mkdir -p "$W/$shape"
+	for t in $(cat "$W/systems"); do mv "$W/$t" "$W/$shape/"; done
+	mv "$W/results.tsv" "$W/systems" "$W/systems.tsv" "$W/$shape/"
 	return $rc
 }
 
 main() {
-	local f shape rc=0
+	local f shape v n=0 secs rc=0
 	[ "$(id -u)" = 0 ] || die "must run as root (namespaces, taps)"
 	for f in ip iperf3 jq ping ss timeout; do
 		command -v $f > /dev/null || die "missing $f (sh tests/deps.sh bench)"
@@ -502,24 +666,52 @@ main() {
 	for f in "$VSWITCHD" "$VSWCTL"; do
 		[ -x "$f" ] || die "missing $f (run make first)"
 	done
+	for shape in $SHAPES; do
+		command -v "shape_$shape" > /dev/null || die "unknown shape '$shape' (known: single vxlan routed)"
+		for v in $(shape_variants "$shape"); do
+			variant_check "$v" || die "unknown variant '$v' (on, off, or NAME[,NAME...] among: $OFFLOADS)"
+			n=$((n + 1))
+		done
+		n=$((n + 1))
+	done
 	W=$(mktemp -d /tmp/vswitch-bench.XXXXXX) || die "mktemp failed"
 	trap on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	STAMP=$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$RESULTS" || die "cannot create $RESULTS"
+	SUMMARY=$RESULTS/bench-$STAMP.tsv RAW=$RESULTS/bench-$STAMP.raw.tsv
+	printf 'shape\tsystem\tvariant\ttcp1_gbps\ttcp4_gbps\tudp64_kpps\tping_us\tsockperf_us\thost_cpu_s_per_gb\tvsw_cpu_s_per_gb\tudp64_if_kpps\trss_idle_mib\trss_peak_mib\ttcp1_ratio\ttcp4_ratio\tudp64_ratio\tping_ratio\tsockperf_ratio\thost_cpu_ratio\treps\n' > "$SUMMARY"
+	printf 'shape\tsystem\tvariant\tfigure\trep\tvalue\n' > "$RAW"
+	# per system and rep: 3 iperf3 runs, pings, sockperf (+ its 0.4 s warm-up), pauses
+	secs=$(awk -v n=$n -v r="$REPS" -v d="$DUR" -v p="$PING_N" -v s="$SP_DUR" \
+	    'BEGIN { printf "%.0f", n * (r * (3 * d + p / 100 + s + 3) + 3) }')
 
-	echo "vswitch bench, $(date '+%Y-%m-%d %H:%M'), $(uname -r), $(nproc) cpus, $(iperf3 --version | head -1)"
-	echo "Figures are medians of REPS=$REPS reps (DUR=${DUR} s per iperf3 run, $PING_N pings) of the"
-	echo "same run, systems taking turns, on a shared, noisy machine: compare columns, not runs."
+	echo "vswitch bench, $(date '+%Y-%m-%d %H:%M %Z')"
+	echo "machine: $(nproc) cpus, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+	    "kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")"
+	echo "tree: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown);" \
+	    "$(iperf3 --version | head -1 | cut -d' ' -f1-2);" \
+	    "$(if command -v sockperf > /dev/null; then sockperf --version 2>&1 | awk '/version/ { print "sockperf", $NF; exit }'; else echo "sockperf not installed (n/a)"; fi)"
+	echo "REPS=$REPS DUR=${DUR} s PING_N=$PING_N SP_DUR=${SP_DUR} s; $n systems in SHAPES=\"$SHAPES\", about $((secs / 60 + 1)) min"
+	echo "Figures are medians of the reps of this run, systems taking turns, on a shared"
+	echo "machine: compare rows of one run, not runs.  (x.xx) = vswitchd / kernel."
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	for shape in $SHAPES; do
 		run_shape "$shape" || rc=1
 	done
-	echo
-	echo "TCP: iperf3 1 stream, receiver.  UDP 64 B: iperf3 -u -l 64 -b 0, received = sent - lost"
-	echo "by the iperf3 server; \"at b's interface\": rx_packets of b's interface over the same run"
-	echo "(frames the switch delivered, also those the server had no CPU left to read)."
-	echo "ping: -i 0.01 average.  Ratio > 1 is better for TCP/UDP, worse for ping.  vswitchd CPU %:"
-	echo "median over the reps of the daemon's CPU during that figure, in % of one core."
+	cat <<'EOT'
+
+TCP1, TCP4: iperf3, 1 and 4 streams (-P 4), receiver Gbit/s.  UDP64: iperf3 -u -l 64 -b 0,
+packets received by the iperf3 server per second (sent - lost; the TSV also has what reached
+b's interface).  ping: -i 0.01 average RTT.  sockperf: UDP ping-pong, 64 B, RTT = 2 x average
+latency.  host s/GB: the whole machine's busy CPU seconds (iperf3 and the kernel included) per
+GB received over both TCP runs; vsw s/GB: the same for vswitchd's daemons alone (utime+stime).
+RSS: the largest daemon's VmRSS after setup, before traffic / its VmHWM at the end.
+(x.xx): vswitchd's median / the kernel's; > 1 is better for TCP and UDP, worse for the others.
+Variants: "NAME off" = that offload switch off (vswctl offload set NAME off), the rest on.
+EOT
+	echo "results: $SUMMARY (medians, ratios), $RAW (every rep)"
 	if [ -n "$MAC_BENCH" ]; then
 		echo
 		if [ -x "$MAC_BENCH" ]; then
