@@ -68,7 +68,8 @@
 #                            (tests/bench/mac-bench.c; MAC_BENCH= skips it)
 # Output: the tables on stdout, and in RESULTS bench-STAMP.tsv (one line per
 # system and shape: medians and ratios, header line first) and
-# bench-STAMP.raw.tsv (every measurement: shape, system, figure, rep, value).
+# bench-STAMP.raw.tsv (every measurement: shape, system, variant, figure,
+# rep, value).
 #
 # Adding a shape NAME means defining three things (see "single" below):
 #   shape_NAME               prints "KERNEL-LABEL|one line describing the
