@@ -92,6 +92,19 @@ gso_start(struct gso_iter *it, const struct pkt *src)
 	return 0;
 }
 
+uint32_t
+gso_wire_len(const struct pkt *p)
+{
+	struct inet_hdrs	h;
+	uint32_t		seg;
+
+	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE ||
+	    inet_parse(p->data, p->len, &h) != 0)
+		return p->len;
+	seg = (uint32_t)h.hlen + p->vnet.gso_size;
+	return seg < p->len ? seg : p->len;
+}
+
 /* The IP header of a segment of len bytes, number seg. */
 static void
 gso_fix_ip(const struct gso_iter *it, uint8_t *f, uint32_t len)

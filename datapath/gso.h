@@ -74,6 +74,14 @@ int	gso_start(struct gso_iter *, const struct pkt *src);
  */
 int	gso_next(struct gso_iter *, struct pkt_pool *, struct pkt_batch *out);
 
+/*
+ * The length of the longest frame super-frame p stands for on the wire: its
+ * headers and gso_size payload bytes, for the MTU check of a port that
+ * takes it whole.  p->len for a frame without GSO or with headers
+ * inet_parse() does not know.
+ */
+uint32_t	gso_wire_len(const struct pkt *p);
+
 static inline bool
 gso_done(const struct gso_iter *it)
 {

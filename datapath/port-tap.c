@@ -1,9 +1,16 @@
 /*
  * port-tap.c - the "tap" and "tun" port types: a Linux tap device (L2,
  * Ethernet frames) or tun device (L3, bare IPv4/IPv6 packets), one frame or
- * packet per read() or write(), without the packet-information header
+ * packet per read or write, without the packet-information header
  * (IFF_NO_PI: the IP version nibble tells the family of a tun packet).
- * The two differ only in the flag given to TUNSETIFF and their layer.
+ *
+ * A tap carries a virtio_net_hdr in front of each frame (IFF_VNET_HDR,
+ * tap-vnet.h), read and written with the frame by one readv()/writev(), so
+ * the kernel can hand over TCP and UDP super-frames and frames whose
+ * checksum is still owed, and take them back.  While it may receive
+ * super-frames it reads into env->large buffers.  A tun port has no vnet
+ * header and takes nothing: the router sees only complete packets.  So
+ * does a persistent tap that refuses the flag.
  *
  * open() creates the interface, or attaches to an existing persistent tap
  * of that name, and brings it up.  The fd is what carries frames, so the
@@ -17,6 +24,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,16 +36,28 @@
 #include <net/if.h>
 
 #include "port.h"
+#include "tap-vnet.h"
 
 #define TAP_MTU_DEFAULT	1500
 #define TAP_MTU_MIN	68
 #define TAP_MTU_MAX	(PKT_DATA_ROOM - PORT_L2_OVERHEAD)
+/*
+ * The kernel's default queue (500 frames) overflows in the moments the
+ * daemon is not reading, at a few Gbit/s of MTU-sized frames: TCP then
+ * sees drops that are not congestion.  4096 frames cover about 5 ms at
+ * 10 Gbit/s, and TCP small queues keep a well-behaved flow far below it.
+ */
+#define TAP_TXQLEN	4096
 
 struct tap {
 	unsigned	ifindex;
 	bool		created;	/* else attached to a persistent tap */
 	bool		was_down;	/* attached, and we brought it up */
+	struct tap_vnet	vnet;
 };
+
+/* The first iovec carries the vnet header, when the tap has one. */
+#define TAP_IOV(tap)	((tap)->vnet.on ? 0 : 1)
 
 /* ioctls on the interface by name, through a throwaway socket: cold path. */
 static int
@@ -71,6 +91,46 @@ tap_here(const struct port *port)
 	    strcmp(name, port->name) == 0;
 }
 
+/* Whether the tap driver knows vnet headers: TUNGETFEATURES. */
+static bool
+tap_vnet_known(int fd)
+{
+	unsigned	features;
+
+	return ioctl(fd, TUNGETFEATURES, &features) == 0 &&
+	    (features & IFF_VNET_HDR);
+}
+
+/*
+ * A vnet header, unless the port is a tun or the driver lacks it; a
+ * persistent tap that refuses the flag is attached without it.
+ */
+static int
+tap_setiff(struct port *port, struct ifreq *ifr, const char *name)
+{
+	struct tap	*tap = port->priv;
+	short		 flags = (port_is_l3(port) ? IFF_TUN : IFF_TAP) |
+	    IFF_NO_PI;
+	int		 hdrsz = (int)sizeof(struct virtio_net_hdr);
+
+	tap->vnet.on = !port_is_l3(port) && tap_vnet_known(port->fd);
+	tap_ifreq(ifr, name);
+	ifr->ifr_flags = flags | (tap->vnet.on ? IFF_VNET_HDR : 0);
+	if (ioctl(port->fd, TUNSETIFF, ifr) == 0) {
+		/* A persistent tap may keep a size another user set. */
+		if (tap->vnet.on &&
+		    ioctl(port->fd, TUNSETVNETHDRSZ, &hdrsz) == -1)
+			return errno;
+		return 0;
+	}
+	if (!tap->vnet.on || errno != EINVAL)
+		return errno;
+	tap->vnet.on = false;
+	tap_ifreq(ifr, name);
+	ifr->ifr_flags = flags;
+	return ioctl(port->fd, TUNSETIFF, ifr) == 0 ? 0 : errno;
+}
+
 static int
 tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 {
@@ -86,10 +146,7 @@ tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 		    strerror(error));
 		return error;
 	}
-	tap_ifreq(&ifr, name);
-	ifr.ifr_flags = (port_is_l3(port) ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
-	if (ioctl(port->fd, TUNSETIFF, &ifr) == -1) {
-		error = errno;
+	if ((error = tap_setiff(port, &ifr, name)) != 0) {
 		if (existed && error == EINVAL)
 			snprintf(err, errlen, "%s: exists and is not a %s "
 			    "device", name, port->ops->type);
@@ -103,6 +160,8 @@ tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 		goto close_fd;
 	}
 	tap->created = !existed;
+	port->takes = tap_vnet_offload(port->fd, &tap->vnet,
+	    port->env != NULL ? port->env->ofl : NULL);
 	return 0;
 
 close_fd:
@@ -136,6 +195,11 @@ tap_configure(struct port *port, int mtu, char *err, size_t errlen)
 			return error;
 		}
 	}
+	if (tap->created) {
+		tap_ifreq(&ifr, port->name);
+		ifr.ifr_qlen = TAP_TXQLEN;
+		tap_ioctl(SIOCSIFTXQLEN, &ifr);	/* the default works, slower */
+	}
 	tap_ifreq(&ifr, port->name);
 	port->mtu = tap_ioctl(SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu :
 	    TAP_MTU_DEFAULT;
@@ -159,12 +223,19 @@ fail:
 	return error;
 }
 
+/*
+ * A persistent tap is left as we found it: down if it was, and without
+ * offloads, which a next user reading without a vnet header could not
+ * take (the kernel would hand it super-frames all the same).
+ */
 static void
 tap_restore(struct port *port)
 {
 	struct tap	*tap = port->priv;
 	struct ifreq	 ifr;
 
+	if (!tap->created && tap->vnet.on)
+		ioctl(port->fd, TUNSETOFFLOAD, 0);
 	if (!tap->was_down || !tap_here(port))
 		return;
 	tap_ifreq(&ifr, port->name);
@@ -216,31 +287,78 @@ tap_close(struct port *port)
 	port->priv = NULL;
 }
 
+/*
+ * A frame the kernel cut short to fit the buffer (a super-frame still
+ * queued when TSO was turned off) fills it exactly: too_big.
+ */
+static bool
+tap_rx_frame(struct port *port, struct pkt *p, size_t room)
+{
+	const struct tap	*tap = port->priv;
+
+	if (!tap->vnet.on)
+		return true;
+	if (!tap_vnet_check(&p->vnet, p->len)) {
+		port_drop(port, DROP_BAD_OFFLOAD);
+		return false;
+	}
+	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return true;
+	if (p->len >= room) {
+		port_drop(port, DROP_TOO_BIG);
+		return false;
+	}
+	port->stats.rx_gso++;
+	return true;
+}
+
 static unsigned
 tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 {
-	struct pkt	*p;
-	ssize_t		 n;
+	const struct tap	*tap = port->priv;
+	const size_t		 hlen = tap->vnet.on ?
+	    sizeof(struct virtio_net_hdr) : 0;
+	struct iovec		 iov[2];
+	struct pkt		*p;
+	ssize_t			 n;
 
+	if ((port->takes & (PORT_TAKES_TSO4 | PORT_TAKES_TSO6 |
+	    PORT_TAKES_USO)) && port->env != NULL && port->env->large != NULL)
+		pool = port->env->large;
 	while (b->count < PKT_BATCH_MAX) {
 		if ((p = pkt_alloc(pool)) == NULL) {
 			port_drop(port, DROP_NO_BUFFER);
 			break;
 		}
-		n = read(port->fd, p->data, pkt_tailroom(p));
+		iov[0].iov_base = &p->vnet;
+		iov[0].iov_len = sizeof(p->vnet);
+		iov[1].iov_base = p->data;
+		iov[1].iov_len = pkt_tailroom(p);
+		n = readv(port->fd, iov + TAP_IOV(tap), 2 - TAP_IOV(tap));
+		if (n == -1 && errno == EINTR) {
+			pkt_free(p);
+			continue;
+		}
 		if (n <= 0) {
 			pkt_free(p);
-			if (n == -1 && errno == EINTR)
-				continue;
 			if (n == -1 && errno != EAGAIN) {
 				port->stats.rx_errors++;
 				port->rx_error = errno;
 			}
 			break;
 		}
-		p->len = (uint32_t)n;
+		if ((size_t)n <= hlen) {	/* a header and no frame */
+			pkt_free(p);
+			port_drop(port, DROP_RUNT);
+			continue;
+		}
+		p->len = (uint32_t)((size_t)n - hlen);
 		port->stats.rx_packets++;
-		port->stats.rx_bytes += (uint64_t)n;
+		port->stats.rx_bytes += p->len;
+		if (!tap_rx_frame(port, p, iov[1].iov_len)) {
+			pkt_free(p);
+			continue;
+		}
 		pkt_batch_add(b, p);
 	}
 	return b->count;
@@ -253,13 +371,17 @@ tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 static void
 tap_send_batch(struct port *port, struct pkt_batch *b)
 {
+	const struct tap	*tap = port->priv;
 	enum drop_reason	 stop = DROP__MAX;
+	struct iovec		 iov[2];
 	ssize_t			 n;
 
 	for (unsigned i = 0; i < b->count; i++) {
-		const struct pkt *p = b->pkts[i];
+		struct pkt *p = b->pkts[i];
+		bool gso = p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
 
-		if (!port_frame_fits(port, p->len)) {
+		/* A super-frame here is one the port takes: its segments. */
+		if (!port_frame_fits(port, gso ? gso_wire_len(p) : p->len)) {
 			port_drop(port, DROP_TOO_BIG);
 			continue;
 		}
@@ -267,12 +389,18 @@ tap_send_batch(struct port *port, struct pkt_batch *b)
 			port_drop(port, stop);
 			continue;
 		}
+		iov[0].iov_base = &p->vnet;
+		iov[0].iov_len = sizeof(p->vnet);
+		iov[1].iov_base = p->data;
+		iov[1].iov_len = p->len;
 		do
-			n = write(port->fd, p->data, p->len);
+			n = writev(port->fd, iov + TAP_IOV(tap),
+			    2 - TAP_IOV(tap));
 		while (n == -1 && errno == EINTR);
 		if (n >= 0) {
 			port->stats.tx_packets++;
 			port->stats.tx_bytes += p->len;
+			port->stats.tx_gso += gso;
 		} else if (errno == EAGAIN) {
 			port_drop(port, stop = DROP_TX_FULL);
 		} else if (errno == EIO) {
@@ -282,6 +410,14 @@ tap_send_batch(struct port *port, struct pkt_batch *b)
 			port->stats.tx_errors++;
 		}
 	}
+}
+
+static void
+tap_set_offloads(struct port *port)
+{
+	struct tap	*tap = port->priv;
+
+	port->takes = tap_vnet_offload(port->fd, &tap->vnet, port->env->ofl);
 }
 
 static const char *
@@ -305,6 +441,7 @@ const struct port_ops port_tap_ops = {
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
+	.set_offloads	= tap_set_offloads,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
 };
 

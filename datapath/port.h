@@ -42,6 +42,7 @@
 #include <net/if.h>
 #include <time.h>
 
+#include "gso.h"
 #include "ip.h"
 #include "offload.h"
 #include "pkt.h"
@@ -80,6 +81,9 @@ struct port_stats {
 	uint64_t	tx_bytes;
 	uint64_t	rx_errors;	/* read errors from the device */
 	uint64_t	tx_errors;	/* write errors to the device */
+	uint64_t	rx_gso;		/* super-frames received whole */
+	uint64_t	tx_gso;		/* super-frames sent whole */
+	uint64_t	tx_segmented;	/* super-frames segmented for the port */
 	uint64_t	drops[DROP__MAX];
 };
 
@@ -260,13 +264,59 @@ port_capture(struct port *p, enum port_dir dir, const struct pkt_batch *b)
 		p->hook->frames(p->hook, p, dir, b);
 }
 
-/* Sends b out of the port, shown first to its captures. */
-static inline void
-port_send(struct port *p, struct pkt_batch *b)
+/*
+ * The PORT_TAKES_* a frame needs of a port to go out as it is: the GSO type
+ * of a super-frame (PORT_TAKES_NEVER for one no port takes: UFO, unknown)
+ * and CSUM for a checksum still owed.
+ */
+#define PORT_TAKES_NEVER	0x80000000u
+
+static inline unsigned
+port_needs(const struct pkt *p)
 {
-	port_capture(p, PORT_DIR_TX, b);
-	p->ops->send_batch(p, b);
+	unsigned	need = 0;
+
+	switch (p->vnet.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		need = PORT_TAKES_TSO4;
+		break;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		need = PORT_TAKES_TSO6;
+		break;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		need = PORT_TAKES_USO;
+		break;
+	default:
+		need = PORT_TAKES_NEVER;
+		break;
+	}
+	if (p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		need |= PORT_TAKES_CSUM;
+	return need;
 }
+
+/*
+ * Whether the frame owes work the port does not take.  An ordinary frame
+ * (the common case) costs one test of two bytes.
+ */
+static inline bool
+port_owes(const struct port *port, const struct pkt *p)
+{
+	if (__builtin_expect(((p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) |
+	    p->vnet.gso_type) == 0, 1))
+		return false;
+	return (port_needs(p) & ~port->takes) != 0;
+}
+
+/*
+ * Sends b out of the port, shown first to its captures.  Frames that owe
+ * what the port does not take are finished in software first (port-send.c):
+ * checksums completed in place, super-frames segmented into env->pool
+ * buffers, in order.  b's frames stay the caller's.
+ */
+void	port_send(struct port *, struct pkt_batch *b);
 
 static inline void
 port_capture_outer(struct port *p, enum port_dir dir,

@@ -312,13 +312,50 @@ port_addresses_json(const struct port *port)
 	return list;
 }
 
+/* What the port takes as it is (port->takes), as names. */
+static json_t *
+port_offloads_json(const struct port *port)
+{
+	static const struct {
+		unsigned	 bit;
+		const char	*name;
+	} names[] = {
+		{ PORT_TAKES_CSUM, "csum" },
+		{ PORT_TAKES_TSO4, "tso4" },
+		{ PORT_TAKES_TSO6, "tso6" },
+		{ PORT_TAKES_USO, "uso" },
+	};
+	json_t	*list;
+
+	if ((list = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (port->takes & names[i].bit)
+			json_array_append_new(list, json_string(names[i].name));
+	return list;
+}
+
+void
+cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
+{
+	json_t	*list = json_object_get(port, "offloads"), *o;
+	size_t	 i;
+
+	fprintf(f, "%s  offloads", indent);
+	if (json_array_size(list) == 0)
+		fprintf(f, " none");
+	json_array_foreach(list, i, o)
+		fprintf(f, " %s", json_string_value(o));
+	fputc('\n', f);
+}
+
 /* The fields "show" lists; port show adds counters. */
 json_t *
 cmd_port_json(const struct port *port)
 {
 	json_t	*o;
 
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o}",
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o, s:o}",
 	    "name", port->name,
 	    "index", (json_int_t)port->index,
 	    "type", port->ops->type,
@@ -326,7 +363,8 @@ cmd_port_json(const struct port *port)
 	    "state", port_state(port),
 	    "mtu", port->mtu,
 	    "split_horizon", port->split_horizon,
-	    "addresses", port_addresses_json(port));
+	    "addresses", port_addresses_json(port),
+	    "offloads", port_offloads_json(port));
 	if (o != NULL && tnl_port_is(port) && json_object_set_new(o,
 	    "tunnel", cmd_tunnel_json(port)) == -1) {
 		json_decref(o);
@@ -384,6 +422,7 @@ cmd_port_show_print(const json_t *result, FILE *f)
 			fprintf(f, " %s", json_string_value(a));
 		fputc('\n', f);
 		cmd_tunnel_print(p, f, "  ");
+		cmd_offloads_print(p, f, "");
 	}
 }
 

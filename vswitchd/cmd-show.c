@@ -61,6 +61,7 @@ cmd_show_print(const json_t *result, FILE *f)
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"));
 		cmd_tunnel_print(p, f, "    ");
+		cmd_offloads_print(p, f, "    ");
 	}
 	fprintf(f, "fdb: %lld %s (%lld static), max %lld, ",
 	    cmd_jint(fdb, "entries"),
@@ -91,7 +92,8 @@ port_stats_json(const struct port *port)
 	if ((drops = cmd_counters_json(s->drops, drop_reason_names,
 	    DROP__MAX)) == NULL)
 		return NULL;
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:o}",
 	    "name", port->name,
 	    "rx_packets", (json_int_t)s->rx_packets,
 	    "rx_bytes", (json_int_t)s->rx_bytes,
@@ -99,6 +101,9 @@ port_stats_json(const struct port *port)
 	    "tx_bytes", (json_int_t)s->tx_bytes,
 	    "rx_errors", (json_int_t)s->rx_errors,
 	    "tx_errors", (json_int_t)s->tx_errors,
+	    "rx_gso", (json_int_t)s->rx_gso,
+	    "tx_gso", (json_int_t)s->tx_gso,
+	    "tx_segmented", (json_int_t)s->tx_segmented,
 	    "drops", drops);
 }
 
@@ -148,6 +153,9 @@ cmd_stats_print(const json_t *result, FILE *f)
 	static const char *const tx[] = { "tx_packets", "tx_bytes",
 	    "tx_errors", NULL };
 	static const char *const dir[] = { "packets", "bytes", "errors" };
+	static const char *const gso[] = { "rx_gso", "tx_gso", "tx_segmented",
+	    NULL };
+	static const char *const gso_names[] = { "rx", "tx", "segmented" };
 	static const char *const fwd[] = { "unicast", "flooded", NULL };
 	static const char *const fdb[] = { "learned", "moves", "evictions",
 	    "expired", "learn_failed", NULL };
@@ -158,6 +166,7 @@ cmd_stats_print(const json_t *result, FILE *f)
 		fprintf(f, "port %s\n", cmd_jstr(p, "name"));
 		print_counters(f, "rx", p, rx, dir);
 		print_counters(f, "tx", p, tx, dir);
+		print_counters(f, "gso", p, gso, gso_names);
 		cmd_print_drops(f, json_object_get(p, "drops"));
 	}
 	cmd_endpoints_print(json_object_get(result, "endpoints"), f);

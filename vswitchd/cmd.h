@@ -117,6 +117,8 @@ json_t	*cmd_port_json(const struct port *);
 json_t	*cmd_tunnel_json(const struct port *);
 /* Its lines under the port's row, if the port JSON has a tunnel. */
 void	 cmd_tunnel_print(const json_t *port, FILE *, const char *indent);
+/* "offloads csum tso4 ..." (or "none") of a port's JSON, on its own line. */
+void	 cmd_offloads_print(const json_t *port, FILE *, const char *indent);
 /* The shared tunnel endpoints (only's alone when not NULL), and their text. */
 json_t	*cmd_endpoints_json(const struct sw *, const struct port *only);
 void	 cmd_endpoints_print(const json_t *, FILE *);
