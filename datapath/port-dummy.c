@@ -1,8 +1,10 @@
 /*
  * port-dummy.c - the "dummy" port type: records what it sends.
  *
- * The ring is allocated once at open, each slot big enough for the largest
- * frame a pool buffer can hold, so sending copies but never allocates.
+ * The ring is allocated at open, each slot big enough for the largest
+ * frame an MTU-sized pool buffer can hold, so sending copies but never
+ * allocates; a test that lets the port take super-frames gets slots of
+ * PKT_GSO_DATA_ROOM then (port_dummy_set_takes()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,14 +17,33 @@
 #define DUMMY_MTU_MAX		(PKT_DATA_ROOM - PORT_L2_OVERHEAD)
 
 struct dummy_frame {
-	size_t		len;
-	uint8_t		data[PKT_DATA_ROOM];
+	size_t			 len;
+	struct virtio_net_hdr	 vnet;
+	uint8_t			*data;
 };
 
 struct dummy {
 	unsigned		sent;	/* frames since open or clear */
+	size_t			room;	/* of each slot's data */
+	uint8_t			*mem;
 	struct dummy_frame	ring[PORT_DUMMY_RING];
 };
+
+static int
+dummy_ring_alloc(struct dummy *d, size_t room)
+{
+	uint8_t	*mem;
+
+	if ((mem = calloc(PORT_DUMMY_RING, room)) == NULL)
+		return ENOMEM;
+	free(d->mem);
+	d->mem = mem;
+	d->room = room;
+	for (unsigned i = 0; i < PORT_DUMMY_RING; i++)
+		d->ring[i].data = mem + i * room;
+	d->sent = 0;
+	return 0;
+}
 
 static int
 dummy_open(struct port *port, const struct port_config *config, char *err,
@@ -33,7 +54,10 @@ dummy_open(struct port *port, const struct port_config *config, char *err,
 		    config->name, config->mtu, DUMMY_MTU_MAX);
 		return EINVAL;
 	}
-	if ((port->priv = calloc(1, sizeof(struct dummy))) == NULL) {
+	if ((port->priv = calloc(1, sizeof(struct dummy))) == NULL ||
+	    dummy_ring_alloc(port->priv, PKT_DATA_ROOM) != 0) {
+		free(port->priv);
+		port->priv = NULL;
 		snprintf(err, errlen, "%s: out of memory", config->name);
 		return ENOMEM;
 	}
@@ -45,6 +69,9 @@ dummy_open(struct port *port, const struct port_config *config, char *err,
 static void
 dummy_close(struct port *port)
 {
+	struct dummy	*d = port->priv;
+
+	free(d->mem);
 	free(port->priv);
 	port->priv = NULL;
 }
@@ -57,16 +84,20 @@ dummy_send_batch(struct port *port, struct pkt_batch *b)
 
 	for (unsigned i = 0; i < b->count; i++) {
 		const struct pkt *p = b->pkts[i];
+		bool gso = p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
 
-		if (!port_frame_fits(port, p->len)) {
+		if (!port_frame_fits(port, gso ? gso_wire_len(p) : p->len) ||
+		    p->len > d->room) {
 			port_drop(port, DROP_TOO_BIG);
 			continue;
 		}
 		f = &d->ring[d->sent++ % PORT_DUMMY_RING];
 		f->len = p->len;
+		f->vnet = p->vnet;
 		memcpy(f->data, p->data, p->len);
 		port->stats.tx_packets++;
 		port->stats.tx_bytes += p->len;
+		port->stats.tx_gso += gso;
 	}
 }
 
@@ -119,6 +150,30 @@ port_dummy_sent(const struct port *port, unsigned i, size_t *len)
 	if (len != NULL)
 		*len = f->len;
 	return f->data;
+}
+
+const struct virtio_net_hdr *
+port_dummy_sent_vnet(const struct port *port, unsigned i)
+{
+	const struct dummy	*d = port->priv;
+
+	if (i >= d->sent || d->sent - i > PORT_DUMMY_RING)
+		return NULL;
+	return &d->ring[i % PORT_DUMMY_RING].vnet;
+}
+
+int
+port_dummy_set_takes(struct port *port, unsigned takes)
+{
+	struct dummy	*d = port->priv;
+	size_t		 room = takes & (PORT_TAKES_TSO4 | PORT_TAKES_TSO6 |
+	    PORT_TAKES_USO) ? PKT_GSO_DATA_ROOM : PKT_DATA_ROOM;
+	int		 error;
+
+	if (room != d->room && (error = dummy_ring_alloc(d, room)) != 0)
+		return error;
+	port->takes = takes;
+	return 0;
 }
 
 void
