@@ -1,5 +1,13 @@
 /*
  * capture.c - filters and pcap records for one capture.
+ *
+ * A frame that still owes offload work (p->vnet) is recorded as the wire
+ * would carry it: a copy with its checksum completed, or the segments of a
+ * super-frame, made by gso.h in the capture's own small pool (filled and
+ * emptied per frame) so the datapath's buffers are never touched.  Each
+ * segment is a record of its own, filtered and counted as one.  A frame
+ * whose vnet header gso.h refuses is recorded as it is: the port drops it
+ * (bad_offload) and the capture shows what it was given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +16,8 @@
 #include <string.h>
 
 #include <pcap/pcap.h>
+
+#include "datapath/gso.h"
 
 #include "cap-outer.h"
 #include "cap-writer.h"
@@ -27,8 +37,12 @@ struct cap {
 	uint64_t		 queued_bytes;	/* file header included */
 	uint64_t		 dropped;
 	uint8_t			*outer;		/* a synthesized datagram */
+	struct pkt_pool		*wire;		/* frames owing offloads, done */
 	struct capw		 w;
 };
+
+/* Enough for a few segments per round; a pool touches what it uses. */
+#define CAP_WIRE_POOL	16
 
 #define CAP_OUTER_ROOM	(CAP_IP6_HLEN + CAP_UDP_HLEN + CAP_IP_MAXPACKET)
 
@@ -132,6 +146,9 @@ cap_create(const struct cap_config *cfg, struct cap **capp, char *err,
 	error = ENOMEM;
 	if (cfg->outer && (cap->outer = malloc(CAP_OUTER_ROOM)) == NULL)
 		goto free_code;
+	if (!cfg->outer && (cap->wire = pkt_pool_create(CAP_WIRE_POOL,
+	    PKT_DATA_ROOM)) == NULL)
+		goto free_outer;
 	if ((error = capw_init(&cap->w, ring, cfg->fd)) != 0) {
 		snprintf(err, errlen, "cannot use the output: %s",
 		    strerror(error));
@@ -147,6 +164,7 @@ fini_writer:
 	cap->w.fd = -1;		/* still the caller's */
 	capw_destroy(&cap->w);
 free_outer:
+	pkt_pool_destroy(cap->wire);
 	free(cap->outer);
 free_code:
 	if (cap->filtered)
@@ -201,6 +219,76 @@ cap_wants(struct cap *cap, bool outer, enum port_dir dir)
 	    (cap->cfg.dirs & (1u << dir));
 }
 
+/* A copy of p with its checksum completed, or NULL (then p as it is). */
+static struct pkt *
+cap_csum_copy(struct cap *cap, const struct pkt *p)
+{
+	struct pkt	*q;
+
+	if ((q = pkt_alloc(cap->wire)) == NULL)
+		return NULL;
+	if (p->len > pkt_tailroom(q))
+		goto free;
+	memcpy(q->data, p->data, p->len);
+	q->len = p->len;
+	q->vnet = p->vnet;
+	if (gso_csum(q) != 0)
+		goto free;
+	return q;
+free:
+	pkt_free(q);
+	return NULL;
+}
+
+/* The segments of super-frame p, a round at a time; false if refused. */
+static bool
+cap_record_segments(struct cap *cap, const struct timeval *ts,
+    const struct pkt *p)
+{
+	struct gso_iter		it;
+	struct pkt_batch	out;
+	int			error = 0;
+
+	if (gso_start(&it, p) != 0)
+		return false;
+	while (!gso_done(&it) && error != EMSGSIZE &&
+	    cap->end == CAP_RUNNING) {
+		pkt_batch_init(&out);
+		error = gso_next(&it, cap->wire, &out);
+		for (unsigned i = 0; i < out.count; i++)
+			if (cap->end == CAP_RUNNING)
+				cap_record(cap, ts, out.pkts[i]->data,
+				    out.pkts[i]->len);
+		if (out.count == 0 && error == ENOBUFS)
+			error = EMSGSIZE;	/* no buffer at all: give up */
+		pkt_batch_free(&out);
+	}
+	if (error == EMSGSIZE)
+		cap->dropped += gso_left(&it);
+	return true;
+}
+
+static enum cap_end
+cap_record_wire(struct cap *cap, const struct timeval *ts,
+    const struct pkt *p)
+{
+	struct pkt	*q;
+
+	if (((p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) |
+	    p->vnet.gso_type) == 0)
+		return cap_record(cap, ts, p->data, p->len);
+	if (p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (!cap_record_segments(cap, ts, p))
+			cap_record(cap, ts, p->data, p->len);
+		return cap->end;
+	}
+	if ((q = cap_csum_copy(cap, p)) == NULL)
+		return cap_record(cap, ts, p->data, p->len);
+	cap_record(cap, ts, q->data, q->len);
+	pkt_free(q);
+	return cap->end;
+}
+
 enum cap_end
 cap_frames(struct cap *cap, enum port_dir dir, const struct pkt_batch *b,
     const struct timeval *ts)
@@ -208,8 +296,7 @@ cap_frames(struct cap *cap, enum port_dir dir, const struct pkt_batch *b,
 	if (!cap_wants(cap, false, dir))
 		return cap->end;
 	for (unsigned i = 0; i < b->count; i++)
-		if (cap_record(cap, ts, b->pkts[i]->data, b->pkts[i]->len) !=
-		    CAP_RUNNING)
+		if (cap_record_wire(cap, ts, b->pkts[i]) != CAP_RUNNING)
 			break;
 	capw_commit(&cap->w);
 	return cap->end;
@@ -281,6 +368,7 @@ cap_destroy(struct cap *cap)
 	if (cap->filtered)
 		pcap_freecode(&cap->prog);
 	pcap_close(cap->dead);
+	pkt_pool_destroy(cap->wire);
 	free(cap->outer);
 	free(cap);
 }

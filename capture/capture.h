@@ -6,6 +6,10 @@
  * thread of its own (cap-writer.h), so that the datapath never waits for a
  * reader or a disk: when they fall behind, records are dropped and counted.
  *
+ * Frames are recorded as the wire would carry them: one that still owes
+ * offload work (p->vnet) is recorded with its checksum completed, a
+ * super-frame as its segments, each a record of its own (gso.h).
+ *
  * The link type follows the port: DLT_EN10MB for L2 (Ethernet) ports,
  * DLT_RAW for L3 ports and for a tunnel's underlay (outer), whose IP and UDP
  * headers are synthesized (cap-outer.h).  The filter is compiled by libpcap
