@@ -39,7 +39,7 @@ sw_create(void)
 	if ((sw->macs = mac_table_create(MAC_MAX_DEFAULT, MAC_AGEING_DEFAULT))
 	    == NULL)
 		goto destroy_pool;
-	if ((sw->env.eps = udp_eps_create(sw->pool)) == NULL)
+	if ((sw->env.eps = udp_eps_create(sw->pool, sw->large)) == NULL)
 		goto destroy_macs;
 	sw->env.input = sw_env_input;
 	sw->env.dp = sw;

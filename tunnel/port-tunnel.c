@@ -8,6 +8,15 @@
  * gre or gretap port has a GRE key only when given one; ipip has none.  An
  * L3 port carries IPv4 and IPv6, so it keeps a header for each (GRE names
  * the payload's protocol) and sends a batch as its IPv4 and IPv6 runs.
+ *
+ * Offloads (offload.h): udp-gso is the sender's (tnl-tx.h), udp-gro the
+ * shared endpoints' (udp-endpoint.h), and tcp-gro is done here, on L2 ports
+ * only: the TCP segments of each received batch are coalesced (gro.h) into
+ * super-frames before they reach the switch, which hands them whole to
+ * ports that take them and segments them again for the others.  The router
+ * does not take super-frames, so L3 ports pass segments as they came.
+ * Tunnel ports take nothing (takes is 0): what they send is segmented and
+ * checksummed before it reaches them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +24,7 @@
 #include <string.h>
 
 #include "datapath/ether.h"
+#include "datapath/gro.h"
 #include "datapath/ip.h"
 
 #include "port-tunnel.h"
@@ -34,6 +44,7 @@ struct tnl_port {
 	size_t			 hlen;
 	uint8_t			 hdr[TNL_HDR_MAX];	/* Ethernet or IPv4 */
 	uint8_t			 hdr6[TNL_HDR_MAX];	/* IPv6, L3 only */
+	struct gro_stats	 gro;
 	struct tnl_tx		 tx;
 };
 
@@ -56,13 +67,30 @@ tnl_set_mtu(struct port *port)
 static void
 tnl_rx(void *arg, struct pkt_batch *b, time_t now)
 {
-	struct port	*port = arg;
+	struct port		*port = arg;
+	struct tnl_port		*t = port->priv;
+	const struct port_env	*env = port->env;
 
 	for (unsigned i = 0; i < b->count; i++) {
 		port->stats.rx_packets++;
 		port->stats.rx_bytes += b->pkts[i]->len;
 	}
-	port->env->input(port->env->dp, port, b, now);
+	if (t->payload == TNL_PAYLOAD_ETH && env->ofl->on[OFL_TCP_GRO] &&
+	    b->count > 1)
+		gro_batch(b, env->large, &t->gro);
+	env->input(env->dp, port, b, now);
+}
+
+/* udp-gro applies to the shared endpoints: any port passes it on. */
+static void
+tnl_set_offloads(struct port *port)
+{
+	struct tnl_port		*t = port->priv;
+	const struct port_env	*env = port->env;
+
+	tnl_tx_set_gso(&t->tx, env->ofl->on[OFL_UDP_GSO]);
+	udp_eps_set_gro(env->eps, env->ofl->on[OFL_UDP_GRO]);
+	port->takes = 0;
 }
 
 static int
@@ -157,6 +185,7 @@ tnl_open(struct port *port, const struct port_config *cfg,
 	port->priv = t;
 	port->fd = -1;
 	tnl_set_mtu(port);
+	tnl_set_offloads(port);
 	return 0;
 
 unbind:
@@ -264,6 +293,7 @@ const struct port_ops port_vxlan_ops = {
 	.send_batch	= tnl_send_batch,
 	.state		= tnl_state,
 	.tick		= tnl_tick,
+	.set_offloads	= tnl_set_offloads,
 	.settings	= TNL_SETTINGS | PORT_SET_VNI,
 	.split_horizon	= true,
 	.outer		= true,
@@ -277,6 +307,7 @@ const struct port_ops port_gretap_ops = {
 	.send_batch	= tnl_send_batch,
 	.state		= tnl_state,
 	.tick		= tnl_tick,
+	.set_offloads	= tnl_set_offloads,
 	.settings	= TNL_SETTINGS | PORT_SET_KEY,
 	.split_horizon	= true,
 	.outer		= true,
@@ -294,6 +325,7 @@ const struct port_ops port_ipip_ops = {
 	.send_batch	= tnl_send_batch,
 	.state		= tnl_state,
 	.tick		= tnl_tick,
+	.set_offloads	= tnl_set_offloads,
 	.settings	= TNL_L3_SETTINGS,
 	.outer		= true,
 };
@@ -307,6 +339,7 @@ const struct port_ops port_gre_ops = {
 	.send_batch	= tnl_send_batch,
 	.state		= tnl_state,
 	.tick		= tnl_tick,
+	.set_offloads	= tnl_set_offloads,
 	.settings	= TNL_L3_SETTINGS | PORT_SET_KEY,
 	.outer		= true,
 };
@@ -334,5 +367,12 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->overhead = tnl_overhead(t);
 	info->underlay_mtu = t->tx.path_mtu;
 	info->ep = udp_ep_of(t->bind);
+	info->gso = t->tx.gso;
+	info->gso_error = t->tx.gso_error;
+	info->gso_msgs = t->tx.gso_msgs;
+	info->gso_segs = t->tx.gso_segs;
+	info->tcp_gro = t->payload == TNL_PAYLOAD_ETH &&
+	    port->env->ofl->on[OFL_TCP_GRO];
+	info->gro = t->gro;
 	return 0;
 }

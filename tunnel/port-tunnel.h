@@ -23,7 +23,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "datapath/gro.h"
 #include "datapath/port.h"
+
+#include "tnl-tx.h"
 
 struct udp_ep;
 
@@ -37,6 +40,12 @@ struct tnl_port_info {
 	unsigned		 overhead;	/* bytes added to an inner MTU */
 	int			 underlay_mtu;	/* path MTU to the remote */
 	const struct udp_ep	*ep;
+	enum tnl_gso		 gso;		/* UDP GSO: in use, fell back */
+	int			 gso_error;
+	uint64_t		 gso_msgs;	/* GSO messages sent */
+	uint64_t		 gso_segs;	/* datagrams in them */
+	bool			 tcp_gro;	/* coalescing received TCP */
+	struct gro_stats	 gro;
 };
 
 bool	tnl_port_is(const struct port *);

@@ -3,6 +3,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,17 @@
 #include "tnl-addr.h"
 #include "tnl-tx.h"
 
-#define TNL_TX_SNDBUF	(1 << 20)
+/*
+ * A burst of a batch per socket, up to 64 KiB GSO messages, must not find
+ * the send buffer full while the device drains it (EAGAIN is a drop here):
+ * the default (about 200 KiB) is a few such messages.
+ */
+#define TNL_TX_SNDBUF	(2 << 20)
+#define TNL_GSO_BYTES	65535	/* IP total length, UDP length */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
 
 #define IPV4_HLEN	20
 #define IPV6_HLEN	40
@@ -96,16 +107,47 @@ tnl_flow_hash(const uint8_t *p, size_t len, enum tnl_payload payload)
 	return h ^ h >> 16;
 }
 
+unsigned
+tnl_gso_run(const uint32_t *len, unsigned n, uint32_t max_bytes)
+{
+	uint32_t	total;
+	unsigned	k;
+
+	if (n == 0)
+		return 0;
+	total = len[0];
+	for (k = 1; k < n && k < TNL_GSO_SEGS; k++) {
+		if (len[k] > len[0] || total + len[k] > max_bytes)
+			break;
+		total += len[k];
+		if (len[k] < len[0])
+			return k + 1;
+	}
+	return k;
+}
+
+/* Zero UDP checksums over IPv4, except while GSO needs them. */
+static int
+tnl_tx_nocheck(int fd, int family, bool nocheck)
+{
+	int	on = nocheck;
+
+	if (family != AF_INET)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &on, sizeof(on)) == -1)
+		return errno;
+	return 0;
+}
+
 static int
 tnl_tx_sockopts(int fd, int family)
 {
-	int	on = 1, zero = 0, pmtu, size = TNL_TX_SNDBUF;
+	int	zero = 0, pmtu, size = TNL_TX_SNDBUF;
 
 	if (family == AF_INET) {
 		pmtu = IP_PMTUDISC_DO;
-		if (setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &on,
-		    sizeof(on)) == -1 || setsockopt(fd, IPPROTO_IP,
-		    IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) == -1)
+		if (tnl_tx_nocheck(fd, family, true) != 0 || setsockopt(fd,
+		    IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) == -1)
 			return errno;
 	} else {
 		pmtu = IPV6_PMTUDISC_DO;
@@ -113,6 +155,7 @@ tnl_tx_sockopts(int fd, int family)
 		    sizeof(pmtu)) == -1)
 			return errno;
 	}
+	/* FORCE passes net.core.wmem_max, with CAP_NET_ADMIN only. */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size,
 	    sizeof(size)) == -1)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
@@ -203,6 +246,49 @@ tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
 	return 0;
 }
 
+static void
+tnl_tx_gso_fail(struct tnl_tx *tx, int error)
+{
+	tx->gso = TNL_GSO_FAILED;
+	tx->gso_error = error;
+	for (int i = 0; i < TNL_TX_SOCKS; i++)
+		tnl_tx_nocheck(tx->fds[i], tx->family, true);
+}
+
+/*
+ * Probing: UDP_SEGMENT as a socket option (a default gso_size; 0 is none)
+ * exists where the control message does.
+ */
+void
+tnl_tx_set_gso(struct tnl_tx *tx, bool on)
+{
+	int	zero = 0, error;
+
+	if (!on) {
+		tx->gso = TNL_GSO_OFF;
+		tx->gso_error = 0;
+		for (int i = 0; i < TNL_TX_SOCKS; i++)
+			tnl_tx_nocheck(tx->fds[i], tx->family, true);
+		return;
+	}
+	/* Only a switch turned off and on again retries after a failure. */
+	if (tx->gso != TNL_GSO_OFF)
+		return;
+	for (int i = 0; i < TNL_TX_SOCKS; i++) {
+		if (setsockopt(tx->fds[i], SOL_UDP, UDP_SEGMENT, &zero,
+		    sizeof(zero)) == -1)
+			error = errno;
+		else
+			error = tnl_tx_nocheck(tx->fds[i], tx->family, false);
+		if (error != 0) {
+			tnl_tx_gso_fail(tx, error);
+			return;
+		}
+	}
+	tx->gso = TNL_GSO_ON;
+	tx->gso_error = 0;
+}
+
 void
 tnl_tx_close(struct tnl_tx *tx)
 {
@@ -231,19 +317,21 @@ tnl_tx_refresh(struct tnl_tx *tx)
 		tx->path_mtu = mtu;
 }
 
-/* Shows n datagrams sent on socket s, from message k on, to a capture. */
+/* Shows the datagrams of messages m to m + n - 1 on socket s to a capture. */
 static void
 tnl_tx_capture(const struct tnl_tx *tx, struct port *port, unsigned s,
-    unsigned k, unsigned n)
+    unsigned m, unsigned n)
 {
 	struct port_outer	o = {
 		.src = (const struct sockaddr *)&tx->src[s],
 		.dst = (const struct sockaddr *)&tx->dst,
 		.proto = IPPROTO_UDP,
 	};
+	unsigned		from = tx->first[s][m];
+	unsigned		to = tx->first[s][m + n - 1] + tx->segs[s][m + n - 1];
 
-	for (unsigned i = k; i < k + n; i++) {
-		const struct iovec	*iov = tx->msgs[s][i].msg_hdr.msg_iov;
+	for (unsigned k = from; k < to; k++) {
+		const struct iovec	*iov = tx->iov[s][k];
 
 		o.hdr = iov[0].iov_base;
 		o.hlen = iov[0].iov_len;
@@ -254,43 +342,112 @@ tnl_tx_capture(const struct tnl_tx *tx, struct port *port, unsigned s,
 }
 
 /*
+ * Makes the messages of socket s from message m and datagram k on: runs of
+ * datagrams with GSO, else one datagram each.
+ */
+static void
+tnl_tx_build(struct tnl_tx *tx, unsigned s, unsigned m, unsigned k)
+{
+	uint32_t	max = TNL_GSO_BYTES - tx->outer;
+	unsigned	n = tx->count[s], run;
+
+	for (; k < n; k += run, m++) {
+		struct msghdr	*mh = &tx->msgs[s][m].msg_hdr;
+		struct cmsghdr	*cm;
+		uint16_t	 size = (uint16_t)tx->lens[s][k];
+
+		run = tx->gso == TNL_GSO_ON ?
+		    tnl_gso_run(&tx->lens[s][k], n - k, max) : 1;
+		*mh = (struct msghdr){
+			.msg_iov = tx->iov[s][k],
+			.msg_iovlen = 2 * run,
+		};
+		tx->first[s][m] = (uint8_t)k;
+		tx->segs[s][m] = (uint8_t)run;
+		if (run == 1)
+			continue;
+		mh->msg_control = tx->cmsg[s][m].buf;
+		mh->msg_controllen = sizeof(tx->cmsg[s][m].buf);
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(size));
+		memcpy(CMSG_DATA(cm), &size, sizeof(size));
+	}
+	tx->nmsgs[s] = m;
+}
+
+/* Counts the datagrams of message m of socket s as sent. */
+static void
+tnl_tx_sent(struct tnl_tx *tx, struct port *port, unsigned s, unsigned m)
+{
+	unsigned	k = tx->first[s][m], n = tx->segs[s][m];
+
+	if (n > 1) {
+		tx->gso_msgs++;
+		tx->gso_segs += n;
+	}
+	for (; n > 0; n--, k++) {
+		port->stats.tx_packets++;
+		port->stats.tx_bytes += tx->pkts[s][k]->len;
+	}
+}
+
+static void
+tnl_tx_drop(struct port *port, unsigned n, enum drop_reason why)
+{
+	for (; n > 0; n--)
+		port_drop(port, why);
+}
+
+/*
  * sendmmsg() stops at the first message that fails: count it, skip it and
  * go on.  A full socket buffer fails every message after it, so the rest
- * are counted without trying.
+ * are counted without trying.  A GSO message the kernel cannot take turns
+ * GSO off and goes again as single datagrams, with the rest.
  */
 static void
 tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 {
-	unsigned	i = 0, n = tx->count[s];
+	unsigned	i = 0, n, segs;
 	int		sent;
 
-	while (i < n) {
+	while (i < (n = tx->nmsgs[s])) {
 		sent = sendmmsg(tx->fds[s], &tx->msgs[s][i], n - i, 0);
 		if (sent > 0 && port->hook != NULL)
 			tnl_tx_capture(tx, port, s, i, (unsigned)sent);
 		if (sent > 0) {
-			for (; sent > 0; sent--, i++) {
-				port->stats.tx_packets++;
-				port->stats.tx_bytes += tx->pkts[s][i]->len;
-			}
+			for (; sent > 0; sent--, i++)
+				tnl_tx_sent(tx, port, s, i);
 			continue;
 		}
+		segs = tx->segs[s][i];
 		switch (errno) {
 		case EINTR:
 			continue;
 		case EAGAIN:
 		case ENOBUFS:
 			for (; i < n; i++)
-				port_drop(port, DROP_TX_FULL);
+				tnl_tx_drop(port, tx->segs[s][i],
+				    DROP_TX_FULL);
 			return;
-		case EMSGSIZE:
-			port_drop(port, DROP_TOO_BIG);
-			tnl_tx_refresh(tx);
-			break;
+		case EIO:
+		case EINVAL:
+		case ENOPROTOOPT:
+			if (segs > 1) {
+				tnl_tx_gso_fail(tx, errno);
+				tnl_tx_build(tx, s, i, tx->first[s][i]);
+				continue;
+			}
+			/* FALLTHROUGH */
 		default:
 			/* ECONNREFUSED: an earlier datagram drew an ICMP. */
-			port_drop(port, DROP_TX_ERROR);
+			tnl_tx_drop(port, segs, DROP_TX_ERROR);
 			port->stats.tx_errors++;
+			break;
+		case EMSGSIZE:
+			tnl_tx_drop(port, segs, DROP_TOO_BIG);
+			tnl_tx_refresh(tx);
 			break;
 		}
 		i++;
@@ -308,7 +465,6 @@ tnl_tx_send(struct tnl_tx *tx, struct port *port, const struct pkt_batch *b,
 	memset(tx->count, 0, sizeof(tx->count));
 	for (unsigned i = 0; i < b->count; i++) {
 		const struct pkt	*p = b->pkts[i];
-		struct iovec		*iov = tx->iov[i];
 		unsigned		 s, k;
 
 		if (p->len > room) {
@@ -317,17 +473,17 @@ tnl_tx_send(struct tnl_tx *tx, struct port *port, const struct pkt_batch *b,
 		}
 		s = tnl_flow_hash(p->data, p->len, payload) % TNL_TX_SOCKS;
 		k = tx->count[s]++;
-		iov[0].iov_base = (void *)hdr;
-		iov[0].iov_len = hlen;
-		iov[1].iov_base = p->data;
-		iov[1].iov_len = p->len;
-		tx->msgs[s][k].msg_hdr = (struct msghdr){
-			.msg_iov = iov,
-			.msg_iovlen = 2,
-		};
+		tx->iov[s][k][0].iov_base = (void *)hdr;
+		tx->iov[s][k][0].iov_len = hlen;
+		tx->iov[s][k][1].iov_base = p->data;
+		tx->iov[s][k][1].iov_len = p->len;
+		tx->lens[s][k] = (uint32_t)(hlen + p->len);
 		tx->pkts[s][k] = p;
 	}
-	for (unsigned s = 0; s < TNL_TX_SOCKS; s++)
-		if (tx->count[s] > 0)
-			tnl_tx_flush(tx, port, s);
+	for (unsigned s = 0; s < TNL_TX_SOCKS; s++) {
+		if (tx->count[s] == 0)
+			continue;
+		tnl_tx_build(tx, s, 0, 0);
+		tnl_tx_flush(tx, port, s);
+	}
 }

@@ -12,9 +12,23 @@
  * TNL_TX_SOCKS ports.  Being connected, the sockets also keep the route and
  * tell the path MTU (IP_MTU, IPV6_MTU).
  *
- * A batch goes out with one sendmmsg() per socket it uses.  Each message is
+ * A batch goes out with one sendmmsg() per socket it uses.  Each datagram is
  * two iovecs, the port's header and the payload, so the payload, which may
  * be queued on other ports too, is never written to.
+ *
+ * UDP GSO (udp-gso): a run of consecutive datagrams to one socket whose
+ * lengths are equal (the last may be shorter, and then ends the run) goes
+ * as one message, [hdr][payload][hdr][payload]..., with a UDP_SEGMENT
+ * control message saying the length: the kernel cuts it into the datagrams
+ * again, once, near the device (or the device does), so the stack is
+ * crossed once per run instead of once per datagram.  A run holds at most
+ * TNL_GSO_SEGS datagrams and 64 KiB of IP (the UDP and IP length fields).
+ * The kernel refuses GSO on a socket that sends zero UDP checksums
+ * (EINVAL), so while GSO is in use IPv4 sockets send checksums too; a
+ * device that cannot checksum them makes GSO fail with EIO.  Then, or on
+ * EINVAL or ENOPROTOOPT, GSO is turned off for this sender (shown as fallen
+ * back, with the error) and the datagrams of that message are sent one per
+ * message; setting udp-gso on again tries again.
  *
  * A capture of the port's underlay (port_capture_outer()) is shown each
  * datagram the kernel took, with the source address and port its socket got
@@ -31,6 +45,7 @@
 #define TNL_TX_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,17 +55,43 @@
 #include "tnl.h"
 
 #define TNL_TX_SOCKS	4
+#define TNL_GSO_SEGS	64	/* datagrams per UDP_SEGMENT message */
+
+enum tnl_gso {
+	TNL_GSO_OFF,		/* udp-gso is off */
+	TNL_GSO_ON,
+	TNL_GSO_FAILED,		/* the kernel refused it: gso_error */
+};
+
+/* A UDP_SEGMENT control message. */
+union tnl_tx_cmsg {
+	char		buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr	align;
+};
 
 struct tnl_tx {
 	int			 fds[TNL_TX_SOCKS];
 	int			 family;
 	int			 path_mtu;	/* underlay, to the remote */
 	unsigned		 outer;		/* IP + UDP header bytes */
-	/* sendmmsg() state, per socket, kept here to stay off the stack. */
+	enum tnl_gso		 gso;
+	int			 gso_error;	/* errno when TNL_GSO_FAILED */
+	uint64_t		 gso_msgs;	/* messages sent with GSO */
+	uint64_t		 gso_segs;	/* datagrams in them */
+	/*
+	 * sendmmsg() state, per socket, kept here to stay off the stack:
+	 * datagram k is pkts[][k] behind iov[][k]; message m carries segs[][m]
+	 * datagrams from first[][m] on.
+	 */
 	unsigned		 count[TNL_TX_SOCKS];
+	unsigned		 nmsgs[TNL_TX_SOCKS];
 	struct mmsghdr		 msgs[TNL_TX_SOCKS][PKT_BATCH_MAX];
+	uint8_t			 first[TNL_TX_SOCKS][PKT_BATCH_MAX];
+	uint8_t			 segs[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	const struct pkt	*pkts[TNL_TX_SOCKS][PKT_BATCH_MAX];
-	struct iovec		 iov[PKT_BATCH_MAX][2];
+	uint32_t		 lens[TNL_TX_SOCKS][PKT_BATCH_MAX];
+	struct iovec		 iov[TNL_TX_SOCKS][PKT_BATCH_MAX][2];
+	union tnl_tx_cmsg	 cmsg[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	/* The outer addresses, per socket, for captures. */
 	struct sockaddr_storage	 src[TNL_TX_SOCKS];
 	struct sockaddr_storage	 dst;
@@ -65,6 +106,8 @@ int	tnl_tx_open(struct tnl_tx *, const struct sockaddr_storage *local,
 void	tnl_tx_close(struct tnl_tx *);
 /* Reads the path MTU again. */
 void	tnl_tx_refresh(struct tnl_tx *);
+/* Uses UDP GSO or not (udp-gso); on again retries after a failure. */
+void	tnl_tx_set_gso(struct tnl_tx *, bool on);
 /*
  * Sends every payload of b behind the hlen bytes of hdr, counting tx or a
  * drop on port; frees nothing.  One header serves the batch: a port whose
@@ -75,5 +118,12 @@ void	tnl_tx_send(struct tnl_tx *, struct port *, const struct pkt_batch *b,
 	    const uint8_t *hdr, size_t hlen, enum tnl_payload);
 /* The hash that picks a flow's socket (exposed for tests). */
 uint32_t tnl_flow_hash(const uint8_t *, size_t, enum tnl_payload);
+/*
+ * How many of the n datagrams of lengths len[] (header and payload) one
+ * UDP_SEGMENT message can carry from len[0] on: equal lengths, the last may
+ * be shorter, at most TNL_GSO_SEGS and max_bytes in all (1 when n > 0,
+ * whatever the lengths; exposed for tests).
+ */
+unsigned tnl_gso_run(const uint32_t *len, unsigned n, uint32_t max_bytes);
 
 #endif

@@ -37,6 +37,7 @@ enum tnl_drop {
 	TNL_DROP_BAD_PROTO,	/* GRE payload neither Ethernet nor IP */
 	TNL_DROP_TOO_BIG,	/* larger than a packet buffer */
 	TNL_DROP_NO_BUFFER,	/* packet pool empty */
+	TNL_DROP_BAD_GRO,	/* coalesced (UDP_GRO) with segment size 0 */
 	TNL_DROP__MAX
 };
 

@@ -6,11 +6,13 @@
  * offset and a full-size inner frame still fits the buffer.  A binding's
  * payloads are gathered in its rxq and handed over once per batch, after
  * the whole batch is sorted: a binding appears at most once in active[],
- * and an rxq never holds more than a batch.
+ * and an rxq never holds more than a batch.  Datagrams split out of
+ * coalesced reads are gathered in chunk[] and delivered a batch at a time.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,16 @@
 #define UDP_EP_RCVBUF	(4 << 20)	/* bursts of full-size frames */
 #define UDP_EP_SLACK	TNL_HDR_MAX
 
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+
+/* A UDP_GRO control message. */
+union udp_ep_cmsg {
+	char		buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr	align;
+};
+
 const char *const tnl_drop_names[TNL_DROP__MAX] = {
 	[TNL_DROP_WRONG_SOURCE]	= "wrong_source",
 	[TNL_DROP_UNKNOWN_KEY]	= "unknown_key",
@@ -37,6 +49,7 @@ const char *const tnl_drop_names[TNL_DROP__MAX] = {
 	[TNL_DROP_BAD_PROTO]	= "bad_proto",
 	[TNL_DROP_TOO_BIG]	= "too_big",
 	[TNL_DROP_NO_BUFFER]	= "no_buffer",
+	[TNL_DROP_BAD_GRO]	= "bad_gro",
 };
 
 struct udp_ep_bind {
@@ -65,6 +78,7 @@ struct udp_ep {
 	const struct tnl_proto		*proto;
 	struct sockaddr_storage		 local;
 	int				 fd;
+	bool				 gro;		/* UDP_GRO is on */
 	void				*watch;		/* io handle */
 	unsigned			 nbinds;
 	struct udp_ep_stats		 stats;
@@ -76,6 +90,12 @@ struct udp_ep {
 	struct iovec			 iov[PKT_BATCH_MAX];
 	struct sockaddr_storage		 from[PKT_BATCH_MAX];
 	struct pkt			*pkts[PKT_BATCH_MAX];
+	union udp_ep_cmsg		 cmsg[PKT_BATCH_MAX];
+	int				 seg[PKT_BATCH_MAX];
+	/* Datagrams split out of coalesced reads, to be delivered. */
+	unsigned			 nchunk;
+	struct pkt			*chunk[PKT_BATCH_MAX];
+	struct sockaddr_storage		 chunk_from[PKT_BATCH_MAX];
 	TAILQ_ENTRY(udp_ep)		 entry;
 };
 
@@ -83,6 +103,8 @@ static void	udp_ep_input(void *, time_t);
 
 struct udp_eps {
 	struct pkt_pool			*pool;
+	struct pkt_pool			*large;
+	bool				 gro;
 	bool				 has_io;
 	struct io_hooks			 io;
 	uint32_t			 seed;
@@ -90,13 +112,14 @@ struct udp_eps {
 };
 
 struct udp_eps *
-udp_eps_create(struct pkt_pool *pool)
+udp_eps_create(struct pkt_pool *pool, struct pkt_pool *large)
 {
 	struct udp_eps	*eps;
 
 	if ((eps = calloc(1, sizeof(*eps))) == NULL)
 		return NULL;
 	eps->pool = pool;
+	eps->large = large;
 	eps->seed = arc4random();
 	TAILQ_INIT(&eps->eps);
 	return eps;
@@ -148,7 +171,12 @@ udp_eps_set_io(struct udp_eps *eps, const struct io_hooks *io)
 	return 0;
 }
 
-/* Bigger than the default so a burst does not overflow; best effort. */
+/*
+ * Bigger than the default (about 200 KiB, a hundred-odd full-size
+ * datagrams) so that a burst at line rate does not overflow while the loop
+ * is busy elsewhere; best effort: FORCE passes net.core.rmem_max, with
+ * CAP_NET_ADMIN only.
+ */
 static void
 udp_ep_rcvbuf(int fd)
 {
@@ -157,6 +185,28 @@ udp_ep_rcvbuf(int fd)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
 	    sizeof(size)) == -1)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+/* Without UDP_GRO (an old kernel) the endpoint reads datagram by datagram. */
+static void
+udp_ep_set_gro(struct udp_ep *ep, bool on)
+{
+	int	v = on;
+
+	if (setsockopt(ep->fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == -1)
+		on = false;
+	ep->gro = on;
+}
+
+void
+udp_eps_set_gro(struct udp_eps *eps, bool on)
+{
+	struct udp_ep	*ep;
+
+	eps->gro = on;
+	TAILQ_FOREACH(ep, &eps->eps, entry)
+		if (ep->gro != on)
+			udp_ep_set_gro(ep, on);
 }
 
 static struct udp_ep *
@@ -204,6 +254,8 @@ udp_ep_open(struct udp_eps *eps, const struct tnl_proto *proto,
 			    strerror(error));
 		goto close_fd;
 	}
+	if (eps->gro)
+		udp_ep_set_gro(ep, true);
 	if ((error = udp_ep_watch(ep)) != 0) {
 		snprintf(err, errlen, "cannot watch %s: %s", a,
 		    strerror(error));
@@ -387,6 +439,7 @@ udp_ep_get_info(const struct udp_ep *ep, struct udp_ep_info *info)
 	info->proto = ep->proto;
 	info->local = ep->local;
 	info->binds = ep->nbinds;
+	info->gro = ep->gro;
 	info->stats = ep->stats;
 }
 
@@ -454,16 +507,109 @@ udp_ep_deliver(struct udp_ep *ep, struct pkt **pkts,
 	ep->nactive = 0;
 }
 
-/* One recvmmsg(): returns how many datagrams it brought. */
+/* Adds one datagram to the chunk, delivering a full one. */
+static void
+udp_ep_chunk_add(struct udp_ep *ep, struct pkt *p,
+    const struct sockaddr_storage *from, time_t now)
+{
+	ep->chunk[ep->nchunk] = p;
+	ep->chunk_from[ep->nchunk] = *from;
+	if (++ep->nchunk == PKT_BATCH_MAX) {
+		udp_ep_deliver(ep, ep->chunk, ep->chunk_from, ep->nchunk, now);
+		ep->nchunk = 0;
+	}
+}
+
+/* Counts a datagram that never reaches demultiplexing. */
+static void
+udp_ep_lost(struct udp_ep *ep, size_t len, enum tnl_drop why)
+{
+	ep->stats.rx_packets++;
+	ep->stats.rx_bytes += len;
+	ep->stats.drops[why]++;
+}
+
+/* Copies each datagram of coalesced read p into a buffer of its own. */
+static void
+udp_ep_split(struct udp_ep *ep, const struct pkt *p, uint32_t seg,
+    const struct sockaddr_storage *from, time_t now)
+{
+	struct pkt	*q;
+	uint32_t	 len;
+
+	ep->stats.gro_reads++;
+	for (uint32_t off = 0; off < p->len; off += len) {
+		len = p->len - off < seg ? p->len - off : seg;
+		ep->stats.gro_datagrams++;
+		if ((q = pkt_alloc(ep->eps->pool)) == NULL) {
+			udp_ep_lost(ep, len, TNL_DROP_NO_BUFFER);
+			continue;
+		}
+		q->data -= UDP_EP_SLACK;
+		if (len > pkt_tailroom(q)) {
+			udp_ep_lost(ep, len, TNL_DROP_TOO_BIG);
+			pkt_free(q);
+			continue;
+		}
+		memcpy(q->data, p->data + off, len);
+		q->len = len;
+		udp_ep_chunk_add(ep, q, from, now);
+	}
+}
+
+void
+udp_ep_deliver_gro(struct udp_ep *ep, struct pkt **pkts, const int *seg,
+    const struct sockaddr_storage *from, unsigned n, time_t now)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt	*p = pkts[i];
+
+		if (seg[i] < 0 || (uint32_t)seg[i] >= p->len) {
+			udp_ep_chunk_add(ep, p, &from[i], now);
+			continue;
+		}
+		if (seg[i] == 0)
+			udp_ep_lost(ep, p->len, TNL_DROP_BAD_GRO);
+		else
+			udp_ep_split(ep, p, (uint32_t)seg[i], &from[i], now);
+		pkt_free(p);
+	}
+	if (ep->nchunk > 0)
+		udp_ep_deliver(ep, ep->chunk, ep->chunk_from, ep->nchunk, now);
+	ep->nchunk = 0;
+}
+
+/* The datagram size a UDP_GRO control message says, or UDP_EP_WHOLE. */
+static int
+udp_ep_gro_size(struct msghdr *mh)
+{
+	struct cmsghdr	*cm;
+	int		 seg;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(seg)))
+			continue;
+		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+		return seg < 0 ? 0 : seg;
+	}
+	return UDP_EP_WHOLE;
+}
+
+/*
+ * One recvmmsg(): returns how many reads it made.  With UDP GRO each may
+ * hold up to 64 KiB of datagrams: large buffers then.
+ */
 static unsigned
 udp_ep_read(struct udp_ep *ep, time_t now)
 {
+	struct pkt_pool	*pool = ep->gro ? ep->eps->large : ep->eps->pool;
 	struct pkt	*p;
 	unsigned	 want, k = 0;
 	int		 n;
 
 	for (want = 0; want < PKT_BATCH_MAX; want++) {
-		if ((p = pkt_alloc(ep->eps->pool)) == NULL)
+		if ((p = pkt_alloc(pool)) == NULL)
 			break;
 		ep->pkts[want] = p;
 		ep->iov[want].iov_base = p->data - UDP_EP_SLACK;
@@ -474,6 +620,11 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 			.msg_iov = &ep->iov[want],
 			.msg_iovlen = 1,
 		};
+		if (ep->gro) {
+			ep->msgs[want].msg_hdr.msg_control = ep->cmsg[want].buf;
+			ep->msgs[want].msg_hdr.msg_controllen =
+			    sizeof(ep->cmsg[want].buf);
+		}
 	}
 	if (want == 0) {
 		ep->stats.drops[TNL_DROP_NO_BUFFER]++;
@@ -493,12 +644,12 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 		p->data -= UDP_EP_SLACK;
 		p->len = ep->msgs[i].msg_len;
 		if (ep->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			ep->stats.rx_packets++;
-			ep->stats.rx_bytes += p->len;
-			ep->stats.drops[TNL_DROP_TOO_BIG]++;
+			udp_ep_lost(ep, p->len, TNL_DROP_TOO_BIG);
 			pkt_free(p);
 			continue;
 		}
+		ep->seg[k] = ep->gro ? udp_ep_gro_size(&ep->msgs[i].msg_hdr) :
+		    UDP_EP_WHOLE;
 		if (k != i) {
 			ep->pkts[k] = p;
 			ep->from[k] = ep->from[i];
@@ -507,7 +658,10 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 	}
 	for (unsigned i = (unsigned)n; i < want; i++)
 		pkt_free(ep->pkts[i]);
-	udp_ep_deliver(ep, ep->pkts, ep->from, k, now);
+	if (ep->gro)
+		udp_ep_deliver_gro(ep, ep->pkts, ep->seg, ep->from, k, now);
+	else
+		udp_ep_deliver(ep, ep->pkts, ep->from, k, now);
 	return (unsigned)n;
 }
 

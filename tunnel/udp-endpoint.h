@@ -26,6 +26,14 @@
  * binding sees it.  That costs one branch per datagram when there is none.
  * Datagrams that fit no binding belong to no port and are not shown.
  *
+ * UDP GRO (udp-gro, udp_eps_set_gro()): the kernel may coalesce datagrams
+ * of one sender into one read of up to 64 KiB (equal sizes, the last may be
+ * shorter) and say the size in a UDP_GRO control message, so one recvmmsg()
+ * brings up to PKT_BATCH_MAX such reads.  They are read into buffers of the
+ * large pool and each datagram is copied out into an MTU-sized buffer, then
+ * goes the way of any other, in batches of at most PKT_BATCH_MAX.  A read
+ * that says a size of 0 is dropped as bad_gro.
+ *
  * Lookup costs a hash of the source address and a walk of that remote's
  * bindings, usually one.  Only configured remotes are in the table, so a
  * sender cannot grow it or aim collisions into it.
@@ -69,6 +77,8 @@ struct udp_ep_stats {
 	uint64_t	rx_packets;	/* datagrams, before any check */
 	uint64_t	rx_bytes;
 	uint64_t	rx_errors;	/* failed reads */
+	uint64_t	gro_reads;	/* reads of several datagrams (UDP_GRO) */
+	uint64_t	gro_datagrams;	/* the datagrams in them */
 	uint64_t	drops[TNL_DROP__MAX];
 };
 
@@ -76,12 +86,19 @@ struct udp_ep_info {
 	const struct tnl_proto	*proto;
 	struct sockaddr_storage	 local;
 	unsigned		 binds;
+	bool			 gro;		/* UDP_GRO on the socket */
 	struct udp_ep_stats	 stats;
 };
 
-/* Basics.  destroy wants every binding gone. */
-struct udp_eps		*udp_eps_create(struct pkt_pool *);
+/*
+ * Basics.  Datagrams are read into buffers of pool, or of large (of
+ * PKT_GSO_DATA_ROOM) when UDP GRO is on.  destroy wants every binding gone.
+ */
+struct udp_eps		*udp_eps_create(struct pkt_pool *pool,
+			    struct pkt_pool *large);
 void			 udp_eps_destroy(struct udp_eps *);
+/* Turns UDP GRO on or off on every endpoint, now and as they open. */
+void			 udp_eps_set_gro(struct udp_eps *, bool on);
 /*
  * Watches every endpoint's socket through io, now and as endpoints open;
  * NULL unwatches them all.  0 or an errno.
@@ -113,5 +130,14 @@ int			 udp_ep_fd(const struct udp_ep *);
 void			 udp_ep_deliver(struct udp_ep *, struct pkt **pkts,
 			    const struct sockaddr_storage *from, unsigned n,
 			    time_t now);
+/*
+ * The same for reads that may be coalesced: seg[i] is the datagram size
+ * the UDP_GRO control message of pkts[i] said, or UDP_EP_WHOLE when there
+ * was none.  n is at most PKT_BATCH_MAX; the datagrams are any number.
+ */
+#define UDP_EP_WHOLE	(-1)
+void			 udp_ep_deliver_gro(struct udp_ep *, struct pkt **pkts,
+			    const int *seg, const struct sockaddr_storage *from,
+			    unsigned n, time_t now);
 
 #endif
