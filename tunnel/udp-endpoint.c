@@ -529,32 +529,30 @@ udp_ep_lost(struct udp_ep *ep, size_t len, enum tnl_drop why)
 	ep->stats.drops[why]++;
 }
 
-/* Copies each datagram of coalesced read p into a buffer of its own. */
+/*
+ * Copies len bytes at off of p into an MTU-sized buffer: no large buffer
+ * leaves the endpoint, so none is held where frames wait (the router's
+ * queue for an unresolved neighbour) and the large pool cannot run dry.
+ */
 static void
-udp_ep_split(struct udp_ep *ep, const struct pkt *p, uint32_t seg,
-    const struct sockaddr_storage *from, time_t now)
+udp_ep_copy(struct udp_ep *ep, const struct pkt *p, uint32_t off,
+    uint32_t len, const struct sockaddr_storage *from, time_t now)
 {
 	struct pkt	*q;
-	uint32_t	 len;
 
-	ep->stats.gro_reads++;
-	for (uint32_t off = 0; off < p->len; off += len) {
-		len = p->len - off < seg ? p->len - off : seg;
-		ep->stats.gro_datagrams++;
-		if ((q = pkt_alloc(ep->eps->pool)) == NULL) {
-			udp_ep_lost(ep, len, TNL_DROP_NO_BUFFER);
-			continue;
-		}
-		q->data -= UDP_EP_SLACK;
-		if (len > pkt_tailroom(q)) {
-			udp_ep_lost(ep, len, TNL_DROP_TOO_BIG);
-			pkt_free(q);
-			continue;
-		}
-		memcpy(q->data, p->data + off, len);
-		q->len = len;
-		udp_ep_chunk_add(ep, q, from, now);
+	if ((q = pkt_alloc(ep->eps->pool)) == NULL) {
+		udp_ep_lost(ep, len, TNL_DROP_NO_BUFFER);
+		return;
 	}
+	q->data -= UDP_EP_SLACK;
+	if (len > pkt_tailroom(q)) {
+		udp_ep_lost(ep, len, TNL_DROP_TOO_BIG);
+		pkt_free(q);
+		return;
+	}
+	memcpy(q->data, p->data + off, len);
+	q->len = len;
+	udp_ep_chunk_add(ep, q, from, now);
 }
 
 void
@@ -563,15 +561,25 @@ udp_ep_deliver_gro(struct udp_ep *ep, struct pkt **pkts, const int *seg,
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt	*p = pkts[i];
+		uint32_t	 len;
 
 		if (seg[i] < 0 || (uint32_t)seg[i] >= p->len) {
-			udp_ep_chunk_add(ep, p, &from[i], now);
-			continue;
-		}
-		if (seg[i] == 0)
+			if (p->pool == ep->eps->pool) {
+				udp_ep_chunk_add(ep, p, &from[i], now);
+				continue;
+			}
+			udp_ep_copy(ep, p, 0, p->len, &from[i], now);
+		} else if (seg[i] == 0)
 			udp_ep_lost(ep, p->len, TNL_DROP_BAD_GRO);
-		else
-			udp_ep_split(ep, p, (uint32_t)seg[i], &from[i], now);
+		else {
+			ep->stats.gro_reads++;
+			for (uint32_t off = 0; off < p->len; off += len) {
+				len = p->len - off < (uint32_t)seg[i] ?
+				    p->len - off : (uint32_t)seg[i];
+				ep->stats.gro_datagrams++;
+				udp_ep_copy(ep, p, off, len, &from[i], now);
+			}
+		}
 		pkt_free(p);
 	}
 	if (ep->nchunk > 0)

@@ -30,8 +30,9 @@
  * of one sender into one read of up to 64 KiB (equal sizes, the last may be
  * shorter) and say the size in a UDP_GRO control message, so one recvmmsg()
  * brings up to PKT_BATCH_MAX such reads.  They are read into buffers of the
- * large pool and each datagram is copied out into an MTU-sized buffer, then
- * goes the way of any other, in batches of at most PKT_BATCH_MAX.  A read
+ * large pool and each datagram is copied out into an MTU-sized buffer (one
+ * that does not fit is dropped as too_big, as it would be without GRO),
+ * then goes the way of any other, in batches of at most PKT_BATCH_MAX.  A read
  * that says a size of 0 is dropped as bad_gro.
  *
  * Lookup costs a hash of the source address and a walk of that remote's

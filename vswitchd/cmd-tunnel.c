@@ -2,6 +2,7 @@
  * cmd-tunnel.c - what show, port show and stats say about tunnels: each
  * tunnel port's settings and MTUs, and each shared endpoint's counters.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "datapath/switch.h"
@@ -10,6 +11,30 @@
 #include "tunnel/udp-endpoint.h"
 
 #include "cmd.h"
+
+/* What the port uses now: GSO may have fallen back, GRO be refused. */
+static json_t *
+tunnel_offloads_json(const struct tnl_port_info *info)
+{
+	static const char *const gso[] = {
+		[TNL_GSO_OFF] = "off",
+		[TNL_GSO_ON] = "on",
+		[TNL_GSO_FAILED] = "fallen back",
+	};
+	struct udp_ep_info	ep;
+
+	udp_ep_get_info(info->ep, &ep);
+	return json_pack("{s:s, s:s?, s:I, s:I, s:b, s:b, s:I, s:I}",
+	    "udp_gso", gso[info->gso],
+	    "udp_gso_error", info->gso == TNL_GSO_FAILED ?
+	    strerror(info->gso_error) : NULL,
+	    "gso_messages", (json_int_t)info->gso_msgs,
+	    "gso_datagrams", (json_int_t)info->gso_segs,
+	    "udp_gro", ep.gro,
+	    "tcp_gro", info->tcp_gro,
+	    "gro_superframes", (json_int_t)info->gro.superframes,
+	    "gro_segments", (json_int_t)info->gro.segments);
+}
 
 json_t *
 cmd_tunnel_json(const struct port *port)
@@ -21,7 +46,7 @@ cmd_tunnel_json(const struct port *port)
 	if (tnl_port_get_info(port, &info) != 0)
 		return NULL;
 	key = info.has_key ? json_integer(info.key) : json_null();
-	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i}",
+	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i, s:o}",
 	    "encap", info.proto,
 	    "remote", tnl_addr_str(&info.remote, false, remote),
 	    "local", info.local.ss_family == AF_UNSPEC ? NULL :
@@ -30,7 +55,26 @@ cmd_tunnel_json(const struct port *port)
 	    info.key_name, key,
 	    "overhead", info.overhead,
 	    "underlay_mtu", info.underlay_mtu,
-	    "inner_mtu", port->mtu);
+	    "inner_mtu", port->mtu,
+	    "offloads", tunnel_offloads_json(&info));
+}
+
+static void
+tunnel_offloads_print(const json_t *o, FILE *f, const char *indent)
+{
+	const char	*gso = cmd_jstr(o, "udp_gso");
+
+	if (o == NULL)
+		return;
+	fprintf(f, "%s  udp-gso %s", indent, gso);
+	if (strcmp(gso, "fallen back") == 0)
+		fprintf(f, " (%s)", cmd_jstr(o, "udp_gso_error"));
+	fprintf(f, ", %lld datagrams in %lld messages; udp-gro %s; "
+	    "tcp-gro %s, %lld segments in %lld super-frames\n",
+	    cmd_jint(o, "gso_datagrams"), cmd_jint(o, "gso_messages"),
+	    json_is_true(json_object_get(o, "udp_gro")) ? "on" : "off",
+	    json_is_true(json_object_get(o, "tcp_gro")) ? "on" : "off",
+	    cmd_jint(o, "gro_segments"), cmd_jint(o, "gro_superframes"));
 }
 
 void
@@ -60,6 +104,7 @@ cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
 	fprintf(f, "%s  overhead %lld, underlay mtu %lld, inner mtu %lld\n",
 	    indent, cmd_jint(t, "overhead"), cmd_jint(t, "underlay_mtu"),
 	    cmd_jint(t, "inner_mtu"));
+	tunnel_offloads_print(json_object_get(t, "offloads"), f, indent);
 }
 
 static json_t *
@@ -73,7 +118,8 @@ endpoint_json(const struct udp_ep *ep)
 	if ((drops = cmd_counters_json(info.stats.drops, tnl_drop_names,
 	    TNL_DROP__MAX)) == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:I, s:I, "
+	    "s:o}",
 	    "encap", info.proto->name,
 	    "local", tnl_addr_str(&info.local, false, a),
 	    "port", tnl_addr_port(&info.local),
@@ -81,6 +127,9 @@ endpoint_json(const struct udp_ep *ep)
 	    "rx_packets", (json_int_t)info.stats.rx_packets,
 	    "rx_bytes", (json_int_t)info.stats.rx_bytes,
 	    "rx_errors", (json_int_t)info.stats.rx_errors,
+	    "gro", info.gro,
+	    "gro_reads", (json_int_t)info.stats.gro_reads,
+	    "gro_datagrams", (json_int_t)info.stats.gro_datagrams,
 	    "drops", drops);
 }
 
@@ -127,6 +176,10 @@ cmd_endpoints_print(const json_t *list, FILE *f)
 		fprintf(f, "  %-6s packets %lld bytes %lld errors %lld\n", "rx",
 		    cmd_jint(e, "rx_packets"), cmd_jint(e, "rx_bytes"),
 		    cmd_jint(e, "rx_errors"));
+		if (json_is_true(json_object_get(e, "gro")))
+			fprintf(f, "  %-6s %lld datagrams in %lld reads\n",
+			    "gro", cmd_jint(e, "gro_datagrams"),
+			    cmd_jint(e, "gro_reads"));
 		cmd_print_drops(f, json_object_get(e, "drops"));
 	}
 }

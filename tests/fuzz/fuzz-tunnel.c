@@ -6,13 +6,16 @@
  *                  -- gn  gretap, no key, to 127.0.0.3   (the same one)
  *
  * The input is a sequence of records
- *	[1 byte: endpoint (bit 0) and source (bits 1-2)] [2 bytes: length]
- *	[datagram]
- * handed to udp_ep_deliver() in batches, as if read from the sockets, from
- * 127.0.0.2, .3 or a stranger; the bytes are also given to each parser and
- * to the flow hash.  Then every datagram must be counted once (dropped for
- * a reason or received by a port), no buffer lost and every learned MAC
- * on a port.  Runs in a network namespace of its own (run.sh), where it
+ *	[1 byte: endpoint (bit 0), source (bits 1-2), coalesced (bit 3)]
+ *	[2 bytes: datagram size, if coalesced] [2 bytes: length] [bytes]
+ * handed to udp_ep_deliver_gro() in batches, as if read from the sockets
+ * (a coalesced read, in a large buffer, as with UDP_GRO), from 127.0.0.2,
+ * .3 or a stranger; the bytes are also given to each parser and to the
+ * flow hash.  Then every datagram must be counted once (dropped for a
+ * reason or received by a port): a coalesced read of len bytes holds
+ * len / size of them rounded up (one if size is 0, or not less than len);
+ * no buffer may be lost, of either pool, and every learned MAC must be on
+ * a port.  Runs in a network namespace of its own (run.sh), where it
  * brings lo up for the ports' sockets.
  */
 #include <sys/ioctl.h>
@@ -143,18 +146,28 @@ check_table(void)
 }
 
 static void
-deliver(int e, struct pkt **pkts, struct sockaddr_storage *from,
-    unsigned *n)
+deliver(int e, struct pkt **pkts, const int *seg,
+    struct sockaddr_storage *from, unsigned *n)
 {
 	if (*n > 0)
-		udp_ep_deliver(eps[e], pkts, from, *n, 1000);
+		udp_ep_deliver_gro(eps[e], pkts, seg, from, *n, 1000);
 	*n = 0;
+}
+
+/* The datagrams a read of len bytes holds. */
+static uint64_t
+datagrams(size_t len, int seg)
+{
+	if (seg <= 0 || (size_t)seg >= len)
+		return 1;
+	return (len + (size_t)seg - 1) / (size_t)seg;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct pkt		*pkts[2][PKT_BATCH_MAX], *p;
+	int			 seg[2][PKT_BATCH_MAX];
 	struct sockaddr_storage	 from[2][PKT_BATCH_MAX];
 	unsigned		 n[2] = { 0, 0 };
 	uint64_t		 read, before, counted, sent = 0;
@@ -164,15 +177,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		setup();
 	tally(&read, &before);
 	while (len >= 3) {
-		int	e = data[0] & 1;
-		size_t	dlen = (size_t)data[1] << 8 | data[2];
+		int	e = data[0] & 1, gro = data[0] & 8, sz = UDP_EP_WHOLE;
+		size_t	dlen;
 
 		from[e][n[e]] = sources[data[0] >> 1 & 3];
-		data += 3;
-		len -= 3;
+		data++;
+		len--;
+		if (gro) {
+			if (len < 4)
+				break;
+			sz = data[0] << 8 | data[1];
+			data += 2;
+			len -= 2;
+		}
+		dlen = (size_t)data[0] << 8 | data[1];
+		data += 2;
+		len -= 2;
 		if (dlen > len)
 			dlen = len;
-		if ((p = pkt_alloc(sw->pool)) == NULL)
+		if ((p = pkt_alloc(gro ? sw->large : sw->pool)) == NULL)
 			abort();
 		if (dlen > pkt_tailroom(p))
 			dlen = pkt_tailroom(p);
@@ -184,18 +207,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		tnl_flow_hash(data, dlen, TNL_PAYLOAD_IP);
 		data += dlen;
 		len -= dlen;
+		seg[e][n[e]] = sz;
 		pkts[e][n[e]++] = p;
-		sent++;
+		sent += datagrams(dlen, sz);
 		if (n[e] == PKT_BATCH_MAX)
-			deliver(e, pkts[e], from[e], &n[e]);
+			deliver(e, pkts[e], seg[e], from[e], &n[e]);
 	}
-	deliver(0, pkts[0], from[0], &n[0]);
-	deliver(1, pkts[1], from[1], &n[1]);
+	deliver(0, pkts[0], seg[0], from[0], &n[0]);
+	deliver(1, pkts[1], seg[1], from[1], &n[1]);
 	tally(&read, &counted);
 	if (counted - before != sent || read != counted)
 		abort();	/* a datagram counted twice or not at all */
 	check_table();
-	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE)
+	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE ||
+	    pkt_pool_avail(sw->large) != SW_LARGE_POOL_SIZE)
 		abort();	/* a packet leaked */
 	return 0;
 }

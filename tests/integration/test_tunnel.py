@@ -59,10 +59,13 @@ def test_show_port_show_and_json(lab):
     connected(e1, e2)
     p = find_port(h1.ctl("show", json_out=True), tun)
     assert p["type"] == "vxlan" and p["split_horizon"] is True
+    offloads = p["tunnel"].pop("offloads")
     assert p["tunnel"] == {"encap": "vxlan", "remote": "198.18.0.2",
                            "local": "198.18.0.1", "dstport": 4789, "vni": 42,
                            "overhead": 50, "underlay_mtu": 1600,
                            "inner_mtu": 1550}
+    assert (offloads["udp_gso"], offloads["udp_gro"], offloads["tcp_gro"]) == \
+        ("on", True, True)
     assert p["mtu"] == 1550
     p2 = find_port(h2.ctl("port", "show", json_out=True), tun)
     assert p2["tunnel"]["local"] is None and p2["rx_packets"] > 0
@@ -79,7 +82,8 @@ def test_show_port_show_and_json(lab):
         ("vxlan", "198.18.0.1", 4789, 1)
     assert set(ep["drops"]) == {"wrong_source", "unknown_key", "truncated",
                                 "bad_flags", "bad_version", "bad_checksum",
-                                "bad_proto", "too_big", "no_buffer"}
+                                "bad_proto", "too_big", "no_buffer",
+                                "bad_gro"}
     assert "split_horizon" in find_port(stats, tun)["drops"]
     assert h1.ctl("stats", e1.port, json_out=True)["endpoints"] == []
     text = h1.ctl("stats", tun).stdout

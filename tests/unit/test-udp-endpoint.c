@@ -12,6 +12,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "frames.h"
 
 #include "datapath/port-dummy.h"
 #include "datapath/switch.h"
@@ -624,6 +627,342 @@ test_outer_capture_hook(void **state)
 	assert_int_equal(log.n[PORT_DIR_RX], 1);
 }
 
+/* The endpoint, as its io hook was given it. */
+static struct udp_ep *
+the_ep(const struct fixture *f)
+{
+	for (int i = 0; i < MAX_WATCH; i++)
+		if (f->w[i].used)
+			return f->w[i].arg;
+	fail_msg("no endpoint watched");
+	return NULL;
+}
+
+/* A sport whose flow leaves by another socket than sport's. */
+static uint16_t
+other_socket(uint16_t sport)
+{
+	uint8_t		a[64], b[64];
+	uint32_t	h = tnl_flow_hash(a, frame(a, X, L, sport),
+			    TNL_PAYLOAD_ETH) % TNL_TX_SOCKS;
+
+	for (uint16_t p = (uint16_t)(sport + 1); ; p++)
+		if (tnl_flow_hash(b, frame(b, X, L, p), TNL_PAYLOAD_ETH) %
+		    TNL_TX_SOCKS != h)
+			return p;
+}
+
+/* Frames of len[i] bytes, flow sport[i], tagged i in their last byte. */
+static void
+inject_batch(struct fixture *f, const uint16_t *sport, const uint32_t *len,
+    unsigned n)
+{
+	struct pkt_batch	 b;
+
+	pkt_batch_init(&b);
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *p = pkt_alloc(f->sw->pool);
+
+		assert_non_null(p);
+		memset(p->data, 0, len[i]);
+		frame(p->data, X, L, sport[i]);
+		p->len = len[i];
+		p->data[len[i] - 1] = (uint8_t)i;
+		pkt_batch_add(&b, p);
+	}
+	sw_input(f->sw, f->d1, &b, NOW);
+}
+
+/* Reads n datagrams off the peer: the tags of those from source port a. */
+static unsigned
+receive_tags(struct fixture *f, unsigned n, uint16_t *a, uint8_t *tags,
+    const uint32_t *len)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	uint8_t			 got[2048];
+	unsigned		 k = 0;
+	ssize_t			 r;
+
+	for (unsigned i = 0; i < n; i++) {
+		fromlen = sizeof(from);
+		r = recvfrom(f->peer, got, sizeof(got), 0,
+		    (struct sockaddr *)&from, &fromlen);
+		assert_true(r > 8);
+		assert_int_equal((size_t)r, 8 + len[got[r - 1]]);
+		if (*a == 0)
+			*a = tnl_addr_port(&from);
+		if (tnl_addr_port(&from) == *a)
+			tags[k++] = got[r - 1];
+	}
+	assert_int_equal(recv(f->peer, got, sizeof(got), MSG_DONTWAIT), -1);
+	return k;
+}
+
+/*
+ * Two flows on two sockets, interleaved: one UDP_SEGMENT message each,
+ * the shorter last frame of one included; the peer gets every datagram,
+ * in order, and a capture sees each.
+ */
+static void
+test_gso_sends_a_run_per_socket(void **state)
+{
+	struct fixture		*f = *state;
+	struct outer_log	 log = { .hook = { log_frames, log_outer,
+				    log_gone } };
+	struct tnl_port_info	 info;
+	uint16_t		 sport[20], a = 0;
+	uint32_t		 len[20];
+	uint8_t			 tags[20];
+	unsigned		 k;
+
+	for (unsigned i = 0; i < 20; i++) {
+		sport[i] = i % 2 ? other_socket(7) : 7;
+		len[i] = 200;
+	}
+	len[18] = 150;				/* the last of flow 7 */
+	f->vx->hook = &log.hook;
+	inject_batch(f, sport, len, 20);
+	f->vx->hook = NULL;
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso, TNL_GSO_ON);
+	assert_int_equal(info.gso_msgs, 2);
+	assert_int_equal(info.gso_segs, 20);
+	assert_int_equal(f->vx->stats.tx_packets, 20);
+	assert_int_equal(f->vx->stats.tx_bytes, 19 * 200 + 150);
+	assert_int_equal(log.n[PORT_DIR_TX], 20);
+
+	k = receive_tags(f, 20, &a, tags, len);
+	assert_int_equal(k, 10);
+	for (unsigned i = 1; i < k; i++)
+		assert_true(tags[i] == tags[i - 1] + 2);
+}
+
+/* The sender's sockets, found by their peer. */
+static unsigned
+sender_fds(const struct fixture *f, int *fds)
+{
+	struct sockaddr_storage	 peer;
+	socklen_t		 len;
+	unsigned		 n = 0;
+
+	for (int fd = 3; fd < 1024 && n < TNL_TX_SOCKS; fd++) {
+		len = sizeof(peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+		    tnl_addr_equal(&peer, &f->remote) &&
+		    tnl_addr_port(&peer) == f->port)
+			fds[n++] = fd;
+	}
+	return n;
+}
+
+/*
+ * The kernel refuses GSO on a socket without UDP checksums (EINVAL): the
+ * sender falls back to single datagrams, loses none, and says why; off and
+ * on again it tries again.
+ */
+static void
+test_gso_falls_back(void **state)
+{
+	struct fixture		*f = *state;
+	struct tnl_port_info	 info;
+	int			 fds[TNL_TX_SOCKS], on = 1;
+	uint16_t		 sport[10], a = 0;
+	uint32_t		 len[10];
+	uint8_t			 tags[10];
+
+	assert_int_equal(sender_fds(f, fds), TNL_TX_SOCKS);
+	for (unsigned i = 0; i < TNL_TX_SOCKS; i++)
+		assert_int_equal(setsockopt(fds[i], SOL_SOCKET, SO_NO_CHECK,
+		    &on, sizeof(on)), 0);
+	for (unsigned i = 0; i < 10; i++) {
+		sport[i] = 9;
+		len[i] = 300;
+	}
+	inject_batch(f, sport, len, 10);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso, TNL_GSO_FAILED);
+	assert_int_equal(info.gso_error, EINVAL);
+	assert_int_equal(info.gso_msgs, 0);
+	assert_int_equal(f->vx->stats.tx_packets, 10);
+	assert_int_equal(f->vx->stats.tx_errors, 0);
+	assert_int_equal(f->vx->stats.drops[DROP_TX_ERROR], 0);
+	assert_int_equal(receive_tags(f, 10, &a, tags, len), 10);
+	for (unsigned i = 0; i < 10; i++)
+		assert_int_equal(tags[i], i);
+
+	/* Any other switch leaves it fallen back; udp-gso off and on not. */
+	sw_set_offload(f->sw, OFL_TCP_GRO, false);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso, TNL_GSO_FAILED);
+	sw_set_offload(f->sw, OFL_UDP_GSO, false);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso, TNL_GSO_OFF);
+	sw_set_offload(f->sw, OFL_UDP_GSO, true);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso, TNL_GSO_ON);
+	inject_batch(f, sport, len, 10);
+	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+	assert_int_equal(info.gso_msgs, 1);
+	assert_int_equal(info.gso_segs, 10);
+	a = 0;
+	assert_int_equal(receive_tags(f, 10, &a, tags, len), 10);
+}
+
+/* n VXLAN datagrams of 72 bytes as one UDP_SEGMENT send from the peer. */
+static void
+send_segmented(struct fixture *f, unsigned n)
+{
+	uint8_t		 buf[72 * 16];
+	union {
+		char		buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr	align;
+	}		 c;
+	struct iovec	 iov = { buf, 72 * n };
+	struct msghdr	 mh = {
+		.msg_name = &f->local,
+		.msg_namelen = sizeof(struct sockaddr_in),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = c.buf,
+		.msg_controllen = sizeof(c.buf),
+	};
+	struct cmsghdr	*cm = CMSG_FIRSTHDR(&mh);
+	uint16_t	 size = 72;
+
+	assert_true(n <= 16);
+	for (unsigned i = 0; i < n; i++)
+		vxlan_dgram(buf + 72 * i, VNI, BCAST);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(cm), &size, sizeof(size));
+	assert_int_equal(sendmsg(f->peer, &mh, 0), (ssize_t)(72 * n));
+}
+
+/* The kernel hands a UDP_GRO socket the peer's GSO send whole. */
+static void
+test_gro_receive_splits(void **state)
+{
+	struct fixture		*f = *state;
+	struct udp_ep_info	 info;
+	struct udp_ep_stats	 st;
+
+	udp_ep_get_info(the_ep(f), &info);
+	assert_true(info.gro);
+	send_segmented(f, 5);
+	pump(f);
+	st = ep_stats(f);
+	assert_int_equal(st.gro_reads, 1);
+	assert_int_equal(st.gro_datagrams, 5);
+	assert_int_equal(st.rx_packets, 5);
+	assert_int_equal(st.rx_bytes, 5 * 72);
+	assert_int_equal(f->vx->stats.rx_packets, 5);
+	assert_int_equal(port_dummy_sent_count(f->d1), 5);
+
+	/* Off: the kernel splits them itself. */
+	sw_set_offload(f->sw, OFL_UDP_GRO, false);
+	udp_ep_get_info(the_ep(f), &info);
+	assert_false(info.gro);
+	send_segmented(f, 5);
+	while (ep_stats(f).rx_packets < 10)
+		pump(f);
+	assert_int_equal(ep_stats(f).gro_reads, 1);
+	assert_int_equal(port_dummy_sent_count(f->d1), 10);
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+}
+
+/* A coalesced read in a large buffer: n datagrams of 72 bytes, last 28. */
+static struct pkt *
+coalesced(struct fixture *f, unsigned n)
+{
+	struct pkt	*p = pkt_alloc(f->sw->large);
+
+	assert_non_null(p);
+	for (unsigned i = 0; i < n; i++)
+		vxlan_dgram(p->data + 72 * i, VNI, BCAST);
+	p->len = 72 * (n - 1) + 28;
+	return p;
+}
+
+/* Splitting beyond a batch, a bad size, a whole one in a large buffer. */
+static void
+test_gro_deliver_splits(void **state)
+{
+	struct fixture		*f = *state;
+	struct udp_ep		*ep = the_ep(f);
+	struct sockaddr_storage	 from[2] = { f->remote, f->remote };
+	struct udp_ep_stats	 st;
+	struct pkt		*pkts[2];
+	int			 seg[2];
+
+	pkts[0] = coalesced(f, 101);
+	seg[0] = 72;
+	pkts[1] = coalesced(f, 1);
+	pkts[1]->len = 72;
+	seg[1] = UDP_EP_WHOLE;
+	udp_ep_deliver_gro(ep, pkts, seg, from, 2, NOW);
+	st = ep_stats(f);
+	assert_int_equal(st.gro_reads, 1);
+	assert_int_equal(st.gro_datagrams, 101);
+	assert_int_equal(st.rx_packets, 102);
+	assert_int_equal(st.rx_bytes, 100 * 72 + 28 + 72);
+	assert_int_equal(f->vx->stats.rx_packets, 102);
+	assert_int_equal(f->vx->stats.rx_bytes, 100 * 64 + 20 + 64);
+	assert_int_equal(port_dummy_sent_count(f->d1), 102);
+
+	pkts[0] = coalesced(f, 3);
+	seg[0] = 0;
+	udp_ep_deliver_gro(ep, pkts, seg, from, 1, NOW);
+	st = ep_stats(f);
+	assert_int_equal(st.drops[TNL_DROP_BAD_GRO], 1);
+	assert_int_equal(st.rx_packets, 103);
+	assert_int_equal(port_dummy_sent_count(f->d1), 102);
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+}
+
+/*
+ * TCP segments from the tunnel are coalesced before the switch sees them:
+ * four in-order segments of one flow make one super-frame.
+ */
+static void
+test_tcp_gro_at_ingress(void **state)
+{
+	struct fixture		*f = *state;
+	static uint8_t		 payload[4000];
+	struct sockaddr_storage	 from[8];
+	struct tnl_port_info	 info;
+	struct fspec		 s = fspec_tcp(4, payload, 1000);
+	struct pkt		*pkts[8];
+
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 4; i++) {
+			struct pkt *p = pkt_alloc(f->sw->pool);
+
+			assert_non_null(p);
+			memcpy(p->data, (uint8_t[]){ 0x08, 0, 0, 0, 0, 0,
+			    VNI, 0 }, 8);
+			s.seq = 1000000 + 4000 * (unsigned)round + 1000 * i;
+			s.payload = payload + 1000 * i;
+			p->len = 8 + (uint32_t)frame_build(p->data + 8, &s);
+			pkts[i] = p;
+			from[i] = f->remote;
+		}
+		udp_ep_deliver(the_ep(f), pkts, from, 4, NOW);
+		assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
+		assert_int_equal(f->vx->stats.rx_packets, 4 * (round + 1));
+		assert_int_equal(info.gro.superframes, 1);
+		assert_int_equal(info.gro.segments, 4);
+		assert_int_equal(info.tcp_gro, round == 0);
+		/* Off: the second round passes as it came. */
+		sw_set_offload(f->sw, OFL_TCP_GRO, false);
+	}
+	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -640,6 +979,11 @@ main(void)
 		T(test_io_hooks),
 		T(test_info),
 		T(test_outer_capture_hook),
+		T(test_gso_sends_a_run_per_socket),
+		T(test_gso_falls_back),
+		T(test_gro_receive_splits),
+		T(test_gro_deliver_splits),
+		T(test_tcp_gro_at_ingress),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
