@@ -14,15 +14,17 @@ that was on was used and each that was off was not.
 Tunnel to tunnel: E1 -- H1 ==vxlan== H3 (hub, split-horizon off) ==vxlan==
 H2 -- E2, all on one underlay bridge; H3 coalesces and segments again.
 
-Fallback: with checksum offload off on H1's underlay device the kernel
-refuses GSO (EIO); H1 must fall back to one datagram per message and say so.
+The GSO fallback is tested in tests/unit/test-udp-endpoint.c: this kernel
+(6.18) checksums GSO segments in software for a device without checksum
+offload ("ethtool -K tx off") instead of failing with EIO, so the test
+provokes EINVAL instead (a socket without UDP checksums).
 """
 
 import json
 
 import pytest
 
-from tunlab import Host, connected, endpoint, link, segment, tunnel, two_hosts
+from tunlab import Host, connected, endpoint, segment, tunnel, two_hosts
 from vswlab import find_port, wait_until
 
 OFFLOADS = ("udp-gso", "udp-gro", "tcp-gro")
@@ -157,33 +159,3 @@ def test_tunnel_to_tunnel_through_a_hub(lab):
         for p in h.ctl("stats", json_out=True)["ports"]:
             assert p["drops"]["too_big"] == 0, (h.n, p["name"])
             assert p["drops"]["bad_offload"] == 0, (h.n, p["name"])
-
-
-@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6-underlay"])
-def test_gso_falls_back_when_the_device_cannot_checksum(lab, v6):
-    h1, h2 = Host(lab, 1), Host(lab, 2)
-    link(lab, h1, h2)
-    # No checksum offload, hence no UDP GSO, on H1's side of the veth.
-    h1.ns.run("ethtool", "-K", h1.ifs[0], "tx", "off")
-    e1, e2 = endpoint(lab, h1), endpoint(lab, h2)
-    tun = lab.name("tun")
-    tunnel(h1, tun, "vxlan", h2, v6=v6)
-    tunnel(h2, tun, "vxlan", h1, v6=v6, local=False)
-    connected(e1, e2)
-
-    check_tcp(iperf3(lab, e1, e2, e2.addr))
-    o = offloads(h1, tun)
-    assert o["udp_gso"] == "fallen back"
-    assert o["udp_gso_error"] == "Input/output error"
-    assert o["gso_messages"] == 0
-    text = h1.ctl("port", "show", tun).stdout
-    assert "udp-gso fallen back (Input/output error)" in text
-    st = find_port(h1.ctl("stats", json_out=True), tun)
-    assert st["drops"]["tx_error"] == 0 and st["tx_errors"] == 0
-    # Off and on again tries again (and fails again here).
-    h1.ctl("offload", "set", "udp-gso", "off")
-    assert offloads(h1, tun)["udp_gso"] == "off"
-    h1.ctl("offload", "set", "udp-gso", "on")
-    assert offloads(h1, tun)["udp_gso"] == "on"
-    check_tcp(iperf3(lab, e1, e2, e2.addr))
-    assert offloads(h1, tun)["udp_gso"] == "fallen back"
