@@ -351,6 +351,18 @@ tnl_port_is(const struct port *port)
 	    port->ops == &port_ipip_ops || port->ops == &port_gre_ops;
 }
 
+bool
+tnl_port_gso_failed(struct port *port, int *error)
+{
+	struct tnl_port	*t = port->priv;
+
+	if (!tnl_port_is(port) || !t->tx.gso_news)
+		return false;
+	t->tx.gso_news = false;
+	*error = t->tx.gso_error;
+	return true;
+}
+
 int
 tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 {

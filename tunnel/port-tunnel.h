@@ -49,6 +49,11 @@ struct tnl_port_info {
 };
 
 bool	tnl_port_is(const struct port *);
+/*
+ * Whether UDP GSO failed since the last call, with the error: the daemon
+ * logs it once, not per packet.
+ */
+bool	tnl_port_gso_failed(struct port *, int *error);
 /* Fills info for a tunnel port: 0, or EINVAL for another type. */
 int	tnl_port_get_info(const struct port *, struct tnl_port_info *);
 

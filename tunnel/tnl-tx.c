@@ -251,6 +251,7 @@ tnl_tx_gso_fail(struct tnl_tx *tx, int error)
 {
 	tx->gso = TNL_GSO_FAILED;
 	tx->gso_error = error;
+	tx->gso_news = true;
 	for (int i = 0; i < TNL_TX_SOCKS; i++)
 		tnl_tx_nocheck(tx->fds[i], tx->family, true);
 }

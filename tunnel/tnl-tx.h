@@ -76,6 +76,7 @@ struct tnl_tx {
 	unsigned		 outer;		/* IP + UDP header bytes */
 	enum tnl_gso		 gso;
 	int			 gso_error;	/* errno when TNL_GSO_FAILED */
+	bool			 gso_news;	/* failed, not yet reported */
 	uint64_t		 gso_msgs;	/* messages sent with GSO */
 	uint64_t		 gso_segs;	/* datagrams in them */
 	/*

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
 #include "datapath/switch.h"
+#include "tunnel/port-tunnel.h"
 
 #include "log.h"
 #include "portio.h"
@@ -86,12 +88,17 @@ portio_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct portio	*pio;
 	struct port	*port;
+	int		 error;
 
 	(void)fd;
 	(void)events;
 	(void)arg;
 	sw_tick(portio_sw, portio_now());
 	TAILQ_FOREACH(port, &portio_sw->ports, entry) {
+		if (tnl_port_gso_failed(port, &error))
+			log_warnx("port %s: UDP GSO refused (%s): sending one "
+			    "datagram per message", port->name,
+			    strerror(error));
 		if ((pio = port->owner) == NULL || !pio->paused || pio->gone)
 			continue;
 		pio->paused = false;

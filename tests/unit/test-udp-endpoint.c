@@ -766,7 +766,7 @@ test_gso_falls_back(void **state)
 {
 	struct fixture		*f = *state;
 	struct tnl_port_info	 info;
-	int			 fds[TNL_TX_SOCKS], on = 1;
+	int			 fds[TNL_TX_SOCKS], on = 1, error;
 	uint16_t		 sport[10], a = 0;
 	uint32_t		 len[10];
 	uint8_t			 tags[10];
@@ -784,6 +784,10 @@ test_gso_falls_back(void **state)
 	assert_int_equal(info.gso, TNL_GSO_FAILED);
 	assert_int_equal(info.gso_error, EINVAL);
 	assert_int_equal(info.gso_msgs, 0);
+	/* Told once, for the daemon's log. */
+	assert_true(tnl_port_gso_failed(f->vx, &error));
+	assert_int_equal(error, EINVAL);
+	assert_false(tnl_port_gso_failed(f->vx, &error));
 	assert_int_equal(f->vx->stats.tx_packets, 10);
 	assert_int_equal(f->vx->stats.tx_errors, 0);
 	assert_int_equal(f->vx->stats.drops[DROP_TX_ERROR], 0);
