@@ -24,11 +24,14 @@
  * crossed once per run instead of once per datagram.  A run holds at most
  * TNL_GSO_SEGS datagrams and 64 KiB of IP (the UDP and IP length fields).
  * The kernel refuses GSO on a socket that sends zero UDP checksums
- * (EINVAL), so while GSO is in use IPv4 sockets send checksums too; a
- * device that cannot checksum them makes GSO fail with EIO.  Then, or on
- * EINVAL or ENOPROTOOPT, GSO is turned off for this sender (shown as fallen
- * back, with the error) and the datagrams of that message are sent one per
- * message; setting udp-gso on again tries again.
+ * (EINVAL), so while GSO is in use IPv4 sockets send checksums too
+ * (computed once per segment by the device, or by the kernel for one
+ * without checksum offload).  A path where the kernel cannot (IPsec; older
+ * kernels also for a device without checksum offload) fails with EIO.
+ * Then, or on EINVAL or ENOPROTOOPT, GSO is turned off for this sender
+ * (shown as fallen back, with the error; the daemon logs it once) and the
+ * datagrams of that message are sent one per message; setting udp-gso off
+ * and on again tries again.
  *
  * A capture of the port's underlay (port_capture_outer()) is shown each
  * datagram the kernel took, with the source address and port its socket got
