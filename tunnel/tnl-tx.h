@@ -38,8 +38,9 @@
  * at connect and the remote: what goes in the outer headers.  It costs one
  * branch per sendmmsg() when there is none.
  *
- * Outer UDP checksum: zero over IPv4 (SO_NO_CHECK), which both RFCs allow;
- * computed by the kernel over IPv6.  DF is set and nothing is fragmented
+ * Outer UDP checksum: zero over IPv4 (SO_NO_CHECK), which both RFCs allow,
+ * except while UDP GSO is in use (the kernel refuses GSO on a socket with
+ * SO_NO_CHECK); computed by the kernel over IPv6.  DF is set and nothing is fragmented
  * here (RFC 7348 section 4.3): a packet whose outer size would exceed the
  * path MTU is dropped and counted as DROP_TOO_BIG on the port.  The MTU is
  * read again by tnl_tx_refresh() (each second) and after EMSGSIZE.

@@ -341,9 +341,9 @@ cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
 	json_t	*list = json_object_get(port, "offloads"), *o;
 	size_t	 i;
 
-	fprintf(f, "%s  offloads", indent);
+	fprintf(f, "%s  accepts", indent);
 	if (json_array_size(list) == 0)
-		fprintf(f, " none");
+		fprintf(f, " plain frames only");
 	json_array_foreach(list, i, o)
 		fprintf(f, " %s", json_string_value(o));
 	fputc('\n', f);
@@ -422,7 +422,7 @@ cmd_port_show_print(const json_t *result, FILE *f)
 			fprintf(f, " %s", json_string_value(a));
 		fputc('\n', f);
 		cmd_tunnel_print(p, f, "  ");
-		cmd_offloads_print(p, f, "");
+		cmd_offloads_print(p, f, "  ");
 	}
 }
 
