@@ -249,7 +249,8 @@ cap_record_segments(struct cap *cap, const struct timeval *ts,
 	struct pkt_batch	out;
 	int			error = 0;
 
-	if (gso_start(&it, p) != 0)
+	/* DLT_RAW: a tun's or an IP tunnel's packets, from the IP header. */
+	if (gso_start(&it, p, cap->dlt == DLT_RAW ? INET_L3 : INET_L2) != 0)
 		return false;
 	while (!gso_done(&it) && error != EMSGSIZE &&
 	    cap->end == CAP_RUNNING) {

@@ -227,7 +227,8 @@ gro_finish(struct gro_run *r, struct gro_stats *st)
 }
 
 void
-gro_batch(struct pkt_batch *b, struct pkt_pool *large, struct gro_stats *st)
+gro_batch(struct pkt_batch *b, enum inet_link link, struct pkt_pool *large,
+    struct gro_stats *st)
 {
 	struct gro_run	 runs[PKT_BATCH_MAX], *r;
 	struct gro_seg	 s;
@@ -236,7 +237,7 @@ gro_batch(struct pkt_batch *b, struct pkt_pool *large, struct gro_stats *st)
 
 	for (unsigned i = 0; i < b->count; i++) {
 		s.p = b->pkts[i];
-		if (inet_parse(s.p->data, s.p->len, &s.h) != 0 ||
+		if (inet_parse(s.p->data, s.p->len, link, &s.h) != 0 ||
 		    s.h.proto != INET_PROTO_TCP) {
 			b->pkts[n++] = s.p;
 			continue;

@@ -35,12 +35,17 @@
  * when a second segment joins; the segments' buffers go back to their pool.
  * If the large pool is empty the segments pass through unmerged (counted in
  * no_buffer), so nothing is ever dropped here.
+ *
+ * The frames of a batch are all of one link (inet.h): Ethernet frames for
+ * the switch, or, as INET_L3, bare IP packets for the router; a flow of
+ * packets is then its addresses and ports alone.
  */
 #ifndef GRO_H
 #define GRO_H
 
 #include <stdint.h>
 
+#include "inet.h"
 #include "pkt.h"
 
 struct gro_stats {
@@ -55,7 +60,7 @@ struct gro_stats {
  * segments, the super-frames and every frame that was not merged.  Buffers
  * of merged segments are freed.
  */
-void	gro_batch(struct pkt_batch *b, struct pkt_pool *large,
-	    struct gro_stats *);
+void	gro_batch(struct pkt_batch *b, enum inet_link,
+	    struct pkt_pool *large, struct gro_stats *);
 
 #endif

@@ -52,7 +52,7 @@ gso_type_check(uint8_t gso_type, const struct inet_hdrs *h)
 }
 
 int
-gso_start(struct gso_iter *it, const struct pkt *src)
+gso_start(struct gso_iter *it, const struct pkt *src, enum inet_link link)
 {
 	const struct virtio_net_hdr	*vh = &src->vnet;
 	struct inet_hdrs		*h = &it->h;
@@ -64,7 +64,7 @@ gso_start(struct gso_iter *it, const struct pkt *src)
 		return EOPNOTSUPP;
 	if (vh->gso_size == 0 || vh->hdr_len > src->len)
 		return EINVAL;
-	if ((error = inet_parse(src->data, src->len, h)) != 0)
+	if ((error = inet_parse(src->data, src->len, link, h)) != 0)
 		return error;
 	if (h->frag)
 		return EINVAL;
@@ -93,13 +93,13 @@ gso_start(struct gso_iter *it, const struct pkt *src)
 }
 
 uint32_t
-gso_wire_len(const struct pkt *p)
+gso_wire_len(const struct pkt *p, enum inet_link link)
 {
 	struct inet_hdrs	h;
 	uint32_t		seg;
 
 	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE ||
-	    inet_parse(p->data, p->len, &h) != 0)
+	    inet_parse(p->data, p->len, link, &h) != 0)
 		return p->len;
 	seg = (uint32_t)h.hlen + p->vnet.gso_size;
 	return seg < p->len ? seg : p->len;

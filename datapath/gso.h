@@ -19,7 +19,8 @@
  * sequence numbers advance, CWR stays on the first segment only and FIN and
  * PSH on the last (Linux's tcp_gso_segment() rules); the UDP length is set.
  * The IP length fields of the super-frame are not trusted: lengths come
- * from the frame length.  UFO (GSO_UDP, IP fragmentation) is refused.
+ * from the frame length.  A packet of an L3 port is segmented as INET_L3
+ * (inet.h): it starts at its IP header, and so do its segments.  UFO (GSO_UDP, IP fragmentation) is refused.
  *
  * Everything in the vnet header is checked before a byte is written: a bad
  * header is an errno return the caller counts as a drop.  No allocation
@@ -64,7 +65,7 @@ int	gso_csum(struct pkt *p);
  * or an unknown gso_type; EPROTONOSUPPORT for headers inet_parse() does not
  * know.  src must stay untouched until the last gso_next().
  */
-int	gso_start(struct gso_iter *, const struct pkt *src);
+int	gso_start(struct gso_iter *, const struct pkt *src, enum inet_link);
 
 /*
  * Appends segments to out until it holds PKT_BATCH_MAX or none are left.
@@ -77,10 +78,10 @@ int	gso_next(struct gso_iter *, struct pkt_pool *, struct pkt_batch *out);
 /*
  * The length of the longest frame super-frame p stands for on the wire: its
  * headers and gso_size payload bytes, for the MTU check of a port that
- * takes it whole.  p->len for a frame without GSO or with headers
- * inet_parse() does not know.
+ * takes it whole, and for the router's MTU decisions.  p->len for a frame
+ * without GSO or with headers inet_parse() does not know.
  */
-uint32_t	gso_wire_len(const struct pkt *p);
+uint32_t	gso_wire_len(const struct pkt *p, enum inet_link);
 
 static inline bool
 gso_done(const struct gso_iter *it)

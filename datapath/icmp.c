@@ -6,10 +6,15 @@
  * excepted); they quote as much of the offending packet as keeps the error
  * within 576 bytes (IPv4) or the IPv6 minimum MTU; and they are routed like
  * any packet the router sends, through the table, to the packet's source.
+ *
+ * What the router sends carries no offload state (p->vnet all zero).  An
+ * error about a super-frame quotes it as its first segment would be on the
+ * wire: the quoted IP length is the segment's, not the super-frame's.
  */
 #include <string.h>
 #include <time.h>
 
+#include "gso.h"
 #include "router.h"
 #include "switch.h"
 
@@ -112,6 +117,27 @@ icmp6_may_answer(const struct pkt *p, uint8_t type)
 	return h[IP6_OFF_DST] != 0xff || type == ICMP6_PACKET_TOO_BIG;
 }
 
+/* The quoted IP header q of super-frame p: as its first segment's. */
+static void
+icmp_quote_segment(const struct pkt *p, uint8_t *q, uint32_t quote)
+{
+	uint32_t	seg = gso_wire_len(p, INET_L3);
+	unsigned	hlen;
+
+	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return;
+	if (ip_version(q) == 6) {
+		be16_put(q + IP6_OFF_PLEN, (uint16_t)(seg - IP6_HLEN));
+		return;
+	}
+	hlen = (q[IP4_OFF_VHL] & 0x0f) * 4u;
+	if (hlen > quote)
+		return;
+	be16_put(q + IP4_OFF_LEN, (uint16_t)seg);
+	be16_put(q + IP4_OFF_CSUM, 0);
+	be16_put(q + IP4_OFF_CSUM, ip_csum(q, hlen));
+}
+
 static void
 icmp4_build(struct rtr *r, struct pkt *e, const uint8_t *src,
     const struct pkt *p, uint8_t type, uint8_t code, uint32_t info)
@@ -136,6 +162,7 @@ icmp4_build(struct rtr *r, struct pkt *e, const uint8_t *src,
 	icmp[1] = code;
 	be32_put(icmp + 4, info);	/* next-hop MTU in the low half */
 	memcpy(icmp + ICMP_HLEN, p->data, quote);
+	icmp_quote_segment(p, icmp + ICMP_HLEN, quote);
 	be16_put(icmp + 2, ip_csum(icmp, ICMP_HLEN + quote));
 }
 
@@ -160,6 +187,7 @@ icmp6_build(struct pkt *e, const uint8_t *src, const struct pkt *p,
 	icmp[1] = code;
 	be32_put(icmp + 4, info);	/* the MTU of Packet Too Big */
 	memcpy(icmp + ICMP_HLEN, p->data, quote);
+	icmp_quote_segment(p, icmp + ICMP_HLEN, quote);
 	be16_put(icmp + 2, ip6_csum(h + IP6_OFF_SRC, h + IP6_OFF_DST,
 	    IPPROTO_ICMPV6, icmp, ICMP_HLEN + quote));
 }
@@ -251,6 +279,8 @@ icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_BAD_CHECKSUM;
 	if (icmp[0] != ICMP_ECHO)
 		return DROP_LOCAL;
+	/* The reply is p itself, complete whatever p->vnet said. */
+	memset(&p->vnet, 0, sizeof(p->vnet));
 	icmp_swap(h + IP4_OFF_SRC, h + IP4_OFF_DST, 4);
 	old = be16_get(icmp);
 	icmp[0] = ICMP_ECHOREPLY;
@@ -283,6 +313,7 @@ icmp6_local(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_BAD_CHECKSUM;
 	if (icmp[0] != ICMP6_ECHO_REQUEST)
 		return DROP_LOCAL;
+	memset(&p->vnet, 0, sizeof(p->vnet));
 	icmp_swap(h + IP6_OFF_SRC, h + IP6_OFF_DST, 16);
 	old = be16_get(icmp);
 	icmp[0] = ICMP6_ECHO_REPLY;

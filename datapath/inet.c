@@ -7,16 +7,24 @@
 #include "inet.h"
 
 int
-inet_parse(const uint8_t *f, size_t len, struct inet_hdrs *h)
+inet_parse(const uint8_t *f, size_t len, enum inet_link link,
+    struct inet_hdrs *h)
 {
 	size_t		off = ETH_HLEN, l4len;
 	uint16_t	type, frag;
 	const uint8_t	*ip;
 
-	if (len < ETH_HLEN)
+	if (link == INET_L3) {
+		if (len < 1)
+			return EINVAL;
+		off = 0;
+		type = f[0] >> 4 == 4 ? ETH_TYPE_IPV4 :
+		    f[0] >> 4 == 6 ? ETH_TYPE_IPV6 : 0;
+	} else if (len < ETH_HLEN)
 		return EINVAL;
-	type = be16_get(f + ETH_OFF_TYPE);
-	for (int tags = 0; eth_type_is_tag(type); tags++) {
+	else
+		type = be16_get(f + ETH_OFF_TYPE);
+	for (int tags = 0; link == INET_L2 && eth_type_is_tag(type); tags++) {
 		if (tags == 2)
 			return EPROTONOSUPPORT;
 		if (len < off + ETH_TAG_LEN)

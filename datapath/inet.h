@@ -9,7 +9,9 @@
  *
  * The parser knows Ethernet with up to two 802.1Q/802.1ad tags, IPv4 with
  * or without options and IPv6 without extension headers, carrying TCP or
- * UDP.  Anything else is EPROTONOSUPPORT: offloads pass such frames through
+ * UDP.  A packet of an L3 port (tun, ipip, gre) has no Ethernet header: it
+ * is parsed as INET_L3, from its IP header, whose version nibble tells the
+ * family; every offset is then from the IP header.  Anything else is EPROTONOSUPPORT: offloads pass such frames through
  * or refuse them, they never guess.
  */
 #ifndef INET_H
@@ -68,6 +70,12 @@
 #define INET_PROTO_TCP		6
 #define INET_PROTO_UDP		17
 
+/* What a frame starts with: the L2 switch's or the router's. */
+enum inet_link {
+	INET_L2,		/* Ethernet header, maybe tagged */
+	INET_L3,		/* IPv4 or IPv6 header */
+};
+
 /* Where the headers of one frame are; all offsets from the frame start. */
 struct inet_hdrs {
 	uint16_t	l3;		/* IP header */
@@ -84,6 +92,7 @@ struct inet_hdrs {
  * frame that is not TCP or UDP over IP as above, or a non-first fragment.
  * iplen is as the header says: callers decide how far to trust it.
  */
-int	inet_parse(const uint8_t *frame, size_t len, struct inet_hdrs *);
+int	inet_parse(const uint8_t *frame, size_t len, enum inet_link,
+	    struct inet_hdrs *);
 
 #endif

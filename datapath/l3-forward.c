@@ -7,9 +7,18 @@
  * Queues are flushed once at the end of the batch, and earlier for a queue
  * that fills up (fragments and errors can add more than one packet per
  * input packet).
+ *
+ * A packet from a tun that takes offloads, or coalesced at a tunnel's
+ * ingress, may be a super-frame (p->vnet, gso.h): it is checked once here,
+ * forwarded like any packet, and port_send() hands it whole to a port that
+ * takes it or segments it for one that does not.  Its size on the wire is
+ * that of its segments, so that is what meets the egress MTU.  A super-frame
+ * is never IP-fragmented: one whose segments do not fit is answered with
+ * Fragmentation Needed (DF, and always for IPv6) or dropped as too_big.
  */
 #include <string.h>
 
+#include "gso.h"
 #include "router.h"
 #include "switch.h"
 
@@ -108,6 +117,24 @@ emit_fragment(struct pkt *p, void *arg)
 }
 
 /*
+ * What p is on the egress link: its segments' size for a super-frame, in
+ * *len, with false for offload state gso.h would refuse.
+ */
+static bool
+l3_wire_len(const struct pkt *p, unsigned *len)
+{
+	struct gso_iter	it;
+
+	*len = p->len;
+	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return true;
+	if (gso_start(&it, p, INET_L3) != 0)
+		return false;
+	*len = gso_wire_len(p, INET_L3);
+	return true;
+}
+
+/*
  * The route for dst, its Use counted, or NULL after answering with
  * Destination Unreachable, with the drop reason in *why.
  */
@@ -144,7 +171,7 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 	struct port	*out;
 	struct frag_ctx	 ctx;
 	enum drop_reason why;
-	unsigned	 hlen, total, n;
+	unsigned	 hlen, total, wire, n;
 	uint16_t	 old;
 
 	if (p->len < IP4_HLEN)
@@ -160,6 +187,8 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 	if (total > p->len)
 		return DROP_TRUNCATED;
 	p->len = total;		/* link-layer padding is not ours to send */
+	if (!l3_wire_len(p, &wire))
+		return DROP_BAD_OFFLOAD;
 
 	if (h[IP4_OFF_DST] >= 224)
 		return DROP_MULTICAST;
@@ -176,10 +205,15 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 		icmp_error(sw, in, p, ICMP_TIMXCEED, 0, 0);
 		return DROP_TTL_EXCEEDED;
 	}
-	if (total > (unsigned)out->mtu &&
+	if (wire > (unsigned)out->mtu &&
 	    (be16_get(h + IP4_OFF_FRAG) & IP4_DF)) {
 		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG,
 		    (uint32_t)out->mtu);
+		l3_drop(out, p, DROP_TOO_BIG);
+		return L3_DONE;
+	}
+	if (wire > (unsigned)out->mtu &&
+	    p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		l3_drop(out, p, DROP_TOO_BIG);
 		return L3_DONE;
 	}
@@ -188,10 +222,13 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 	h[IP4_OFF_TTL]--;
 	ip_csum_update16(h + IP4_OFF_CSUM, old, be16_get(h + IP4_OFF_TTL));
 	sw->rtr->stats.forwarded++;
-	if (total <= (unsigned)out->mtu) {
+	if (wire <= (unsigned)out->mtu) {
 		rtr_enqueue(sw, out, p);
 		return L3_DONE;
 	}
+	/* Fragments cannot owe a checksum: it is finished first. */
+	if (gso_csum(p) != 0)
+		return DROP_BAD_OFFLOAD;
 	ctx.sw = sw;
 	ctx.out = out;
 	if ((n = ip4_fragment(sw->pool, p, (unsigned)out->mtu, emit_fragment,
@@ -209,13 +246,15 @@ l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
 	uint8_t		*h = p->data;
 	struct port	*out;
 	enum drop_reason why;
-	unsigned	 total;
+	unsigned	 total, wire;
 
 	if (p->len < IP6_HLEN)
 		return DROP_TRUNCATED;
 	if ((total = IP6_HLEN + be16_get(h + IP6_OFF_PLEN)) > p->len)
 		return DROP_TRUNCATED;
 	p->len = total;
+	if (!l3_wire_len(p, &wire))
+		return DROP_BAD_OFFLOAD;
 
 	if (ip6_is_multicast(h + IP6_OFF_DST))
 		return DROP_MULTICAST;
@@ -232,7 +271,7 @@ l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
 		icmp_error(sw, in, p, ICMP6_TIME_EXCEEDED, 0, 0);
 		return DROP_TTL_EXCEEDED;
 	}
-	if (total > (unsigned)out->mtu) {
+	if (wire > (unsigned)out->mtu) {
 		icmp_error(sw, in, p, ICMP6_PACKET_TOO_BIG, 0,
 		    (uint32_t)out->mtu);
 		l3_drop(out, p, DROP_TOO_BIG);

@@ -86,7 +86,7 @@ dummy_send_batch(struct port *port, struct pkt_batch *b)
 		const struct pkt *p = b->pkts[i];
 		bool gso = p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
 
-		if (!port_frame_fits(port, gso ? gso_wire_len(p) : p->len) ||
+		if (!port_frame_fits(port, gso ? port_wire_len(port, p) : p->len) ||
 		    p->len > d->room) {
 			port_drop(port, DROP_TOO_BIG);
 			continue;

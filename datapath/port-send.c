@@ -64,7 +64,7 @@ port_segment(struct port *port, const struct pkt *p, struct port_out *o)
 	unsigned	 from;
 	int		 error;
 
-	if (gso_start(&it, p) != 0) {
+	if (gso_start(&it, p, port_link(port)) != 0) {
 		port_drop(port, DROP_BAD_OFFLOAD);
 		return;
 	}

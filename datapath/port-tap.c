@@ -8,9 +8,10 @@
  * tap-vnet.h), read and written with the frame by one readv()/writev(), so
  * the kernel can hand over TCP and UDP super-frames and frames whose
  * checksum is still owed, and take them back.  While it may receive
- * super-frames it reads into env->large buffers.  A tun port has no vnet
- * header and takes nothing: the router sees only complete packets.  So
- * does a persistent tap that refuses the flag.
+ * super-frames it reads into env->large buffers.  A tun port does the same
+ * with bare IP packets (csum_start then counts from the IP header), from
+ * the same switches, for the router.  A persistent tap or tun that refuses
+ * the flag has no vnet header and takes nothing.
  *
  * open() creates the interface, or attaches to an existing persistent tap
  * of that name, and brings it up.  The fd is what carries frames, so the
@@ -102,8 +103,8 @@ tap_vnet_known(int fd)
 }
 
 /*
- * A vnet header, unless the port is a tun or the driver lacks it; a
- * persistent tap that refuses the flag is attached without it.
+ * A vnet header, unless the driver lacks it; a persistent tap or tun that
+ * refuses the flag is attached without it.
  */
 static int
 tap_setiff(struct port *port, struct ifreq *ifr, const char *name)
@@ -113,7 +114,7 @@ tap_setiff(struct port *port, struct ifreq *ifr, const char *name)
 	    IFF_NO_PI;
 	int		 hdrsz = (int)sizeof(struct virtio_net_hdr);
 
-	tap->vnet.on = !port_is_l3(port) && tap_vnet_known(port->fd);
+	tap->vnet.on = tap_vnet_known(port->fd);
 	tap_ifreq(ifr, name);
 	ifr->ifr_flags = flags | (tap->vnet.on ? IFF_VNET_HDR : 0);
 	if (ioctl(port->fd, TUNSETIFF, ifr) == 0) {
@@ -381,7 +382,7 @@ tap_send_batch(struct port *port, struct pkt_batch *b)
 		bool gso = p->vnet.gso_type != VIRTIO_NET_HDR_GSO_NONE;
 
 		/* A super-frame here is one the port takes: its segments. */
-		if (!port_frame_fits(port, gso ? gso_wire_len(p) : p->len)) {
+		if (!port_frame_fits(port, gso ? port_wire_len(port, p) : p->len)) {
 			port_drop(port, DROP_TOO_BIG);
 			continue;
 		}
@@ -453,5 +454,6 @@ const struct port_ops port_tun_ops = {
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
+	.set_offloads	= tap_set_offloads,
 	.settings	= PORT_SET_MTU | PORT_SET_ADDRESS,
 };

@@ -257,6 +257,22 @@ port_is_l3(const struct port *p)
 	return p->ops->layer == PORT_L3;
 }
 
+/* How the offload code (inet.h) parses the port's frames. */
+static inline enum inet_link
+port_link(const struct port *p)
+{
+	return port_is_l3(p) ? INET_L3 : INET_L2;
+}
+
+/* The longest frame p stands for on the wire: a segment of a super-frame. */
+static inline uint32_t
+port_wire_len(const struct port *port, const struct pkt *p)
+{
+	if (p->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return p->len;
+	return gso_wire_len(p, port_link(port));
+}
+
 static inline void
 port_capture(struct port *p, enum port_dir dir, const struct pkt_batch *b)
 {

@@ -75,9 +75,9 @@ tnl_rx(void *arg, struct pkt_batch *b, time_t now)
 		port->stats.rx_packets++;
 		port->stats.rx_bytes += b->pkts[i]->len;
 	}
-	if (t->payload == TNL_PAYLOAD_ETH && env->ofl->on[OFL_TCP_GRO] &&
-	    b->count > 1)
-		gro_batch(b, env->large, &t->gro);
+	if (env->ofl->on[OFL_TCP_GRO] && b->count > 1)
+		gro_batch(b, t->payload == TNL_PAYLOAD_ETH ? INET_L2 : INET_L3,
+		    env->large, &t->gro);
 	env->input(env->dp, port, b, now);
 }
 
@@ -383,8 +383,7 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->gso_error = t->tx.gso_error;
 	info->gso_msgs = t->tx.gso_msgs;
 	info->gso_segs = t->tx.gso_segs;
-	info->tcp_gro = t->payload == TNL_PAYLOAD_ETH &&
-	    port->env->ofl->on[OFL_TCP_GRO];
+	info->tcp_gro = port->env->ofl->on[OFL_TCP_GRO];
 	info->gro = t->gro;
 	return 0;
 }

@@ -37,7 +37,7 @@ segment_bad(const struct pkt *p, const struct gso_iter *it)
 	const uint8_t		*ip;
 	uint32_t		 l4len;
 
-	if (inet_parse(p->data, p->len, &h) != 0 ||
+	if (inet_parse(p->data, p->len, INET_L2, &h) != 0 ||
 	    p->len > (uint32_t)it->h.hlen + it->mss || h.hlen != it->h.hlen)
 		return 1;
 	ip = p->data + h.l3;
@@ -101,7 +101,7 @@ fix_checksums(struct pkt *p)
 	uint8_t			*ip, *field;
 	uint32_t		 l4len;
 
-	if (inet_parse(p->data, p->len, &h) != 0)
+	if (inet_parse(p->data, p->len, INET_L2, &h) != 0)
 		return;
 	ip = p->data + h.l3;
 	l4len = p->len - h.l4;
@@ -147,7 +147,7 @@ fuzz_gro(const uint8_t *data, size_t len)
 		pkt_batch_add(&b, p);
 	}
 	in = b.count;
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	if (b.count > in || b.count + st.segments - st.superframes != in)
 		abort();
 	for (unsigned i = 0; i < b.count; i++) {

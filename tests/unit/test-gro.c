@@ -157,7 +157,7 @@ test_merges_a_run(void **state)
 	(void)state;
 	pkt_batch_init(&b);
 	add_stream(&b, &s, 4, 1000, 1000);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 1);
 	expect_super(b.pkts[0], at(s, 0, 0, 0), 4000, F_TCP_ACK, 1000);
 	assert_int_equal(st.superframes, 1);
@@ -176,7 +176,7 @@ test_odd_final_segment_ends_run(void **state)
 	add_stream(&b, &s, 3, 1000, 537);
 	add_at(&b, s, 2537, 1000, 3);
 	add_at(&b, s, 3537, 1000, 4);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	expect_super(b.pkts[0], at(s, 0, 0, 0), 2537, F_TCP_ACK, 1000);
 	expect_super(b.pkts[1], at(s, 2537, 0, 3), 2000, F_TCP_ACK, 1000);
@@ -195,7 +195,7 @@ test_larger_segment_starts_new_run(void **state)
 	add_at(&b, s, 0, 500, 0);
 	add_at(&b, s, 500, 1000, 1);
 	add_at(&b, s, 1500, 1000, 2);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	expect_same_at(b.pkts[0], s, 0, 500, 0);
 	expect_super(b.pkts[1], at(s, 500, 0, 1), 2000, F_TCP_ACK, 1000);
@@ -216,7 +216,7 @@ test_psh_ends_run(void **state)
 	add(&b, &t);
 	add_at(&b, s, 2000, 1000, 2);
 	add_at(&b, s, 3000, 1000, 3);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	expect_super(b.pkts[0], at(s, 0, 0, 0), 2000, F_TCP_ACK | F_TCP_PSH,
 	    1000);
@@ -241,7 +241,7 @@ test_fin_syn_rst_urg_never_merge(void **state)
 		t.flags |= flags[k];
 		add(&b, &t);
 		add_at(&b, s, 3000, 1000, 3);
-		gro_batch(&b, large, &st);
+		gro_batch(&b, INET_L2, large, &st);
 		assert_int_equal(b.count, 3);
 		expect_super(b.pkts[0], at(s, 0, 0, 0), 2000, F_TCP_ACK,
 		    1000);
@@ -268,7 +268,7 @@ test_cwr_only_first(void **state)
 	t = at(s, 2000, 1000, 2);
 	t.flags |= F_TCP_ECE | F_TCP_CWR;	/* CWR again: no */
 	add(&b, &t);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	expect_super(b.pkts[0], at(s, 0, 0, 0), 2000,
 	    F_TCP_ACK | F_TCP_CWR | F_TCP_ECE, 1000);
@@ -293,7 +293,7 @@ test_out_of_order_and_overlap_not_merged(void **state)
 	pkt_batch_init(&b);
 	for (int i = 0; i < 6; i++)
 		add(&b, &seg[i]);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 6);
 	for (int i = 0; i < 6; i++)
 		expect_same(b.pkts[i], &seg[i]);
@@ -343,7 +343,7 @@ test_differing_fields_not_merged(void **state)
 		pkt_batch_init(&b);
 		add(&b, &a);
 		add(&b, &c);
-		gro_batch(&b, large, &st);
+		gro_batch(&b, INET_L2, large, &st);
 		if (b.count != 2)
 			fail_msg("difference %d was merged", d);
 		expect_same(b.pkts[0], &a);
@@ -367,7 +367,7 @@ test_fixed_id_with_df(void **state)
 	}
 	t = at(s, 3000, 1000, 4);			/* then it moves */
 	add(&b, &t);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	expect_super(b.pkts[0], at(s, 0, 0, 0), 3000, F_TCP_ACK, 1000);
 	expect_same(b.pkts[1], &t);
@@ -395,7 +395,7 @@ test_ip_options_fragments_not_merged(void **state)
 	pkt_batch_init(&b);
 	for (int i = 0; i < 5; i++)
 		add(&b, &seg[i]);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 5);
 	for (int i = 0; i < 5; i++)
 		expect_same(b.pkts[i], &seg[i]);
@@ -412,7 +412,7 @@ test_bad_checksum_passed_through(void **state)
 	pkt_batch_init(&b);
 	add_stream(&b, &s, 5, 1000, 1000);
 	b.pkts[1]->data[b.pkts[1]->len - 1] ^= 1;	/* payload corrupt */
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 3);
 	expect_same_at(b.pkts[0], s, 0, 1000, 0);
 	assert_int_equal(b.pkts[1]->vnet.flags, 0);
@@ -425,7 +425,7 @@ test_bad_checksum_passed_through(void **state)
 	s = fspec_tcp(4, payload, 0);
 	add_stream(&b, &s, 2, 1000, 1000);
 	b.pkts[1]->data[14 + 10] ^= 0x40;
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	assert_int_equal(st.bad_csum, 2);
 	done(&b);
@@ -459,7 +459,7 @@ test_flows_interleaved_keep_order(void **state)
 		add_at(&b, c, i * 1200, 1200, i);
 		add_at(&b, v, i * 1000, 1000, i);
 	}
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 4);
 	expect_super(b.pkts[0], at(a, 0, 0, 0), 3 * 1448, F_TCP_ACK, 1448);
 	expect_super(b.pkts[1], at(c, 0, 0, 0), 3 * 1200, F_TCP_ACK, 1200);
@@ -493,7 +493,7 @@ test_others_pass_through(void **state)
 	arp = pkt_alloc(pool);
 	arp->len = 3;				/* a runt */
 	pkt_batch_add(&b, arp);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 5);
 	expect_same(b.pkts[0], &ack);
 	expect_same_at(b.pkts[1], s, 0, 1000, 1);
@@ -516,7 +516,7 @@ test_large_pool_empty(void **state)
 		pkt_batch_add(&hold, pkt_alloc(large));
 	pkt_batch_init(&b);
 	add_stream(&b, &s, 4, 1000, 1000);
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 4);
 	for (unsigned i = 0; i < 4; i++)
 		expect_same_at(b.pkts[i], s, i * 1000, 1000,
@@ -536,7 +536,7 @@ test_size_limit(void **state)
 	(void)state;
 	pkt_batch_init(&b);
 	add_stream(&b, &s, 8, 9000, 2500);	/* jumbo segments */
-	gro_batch(&b, large, &st);
+	gro_batch(&b, INET_L2, large, &st);
 	assert_int_equal(b.count, 2);
 	/*
 	 * 20 + 20 + 7 * 9000 fits in 65535; 2500 more would not, though the
@@ -613,14 +613,14 @@ test_roundtrip(void **state)
 		assert_true(nsegs <= PKT_BATCH_MAX);
 
 		pkt_batch_init(&b);
-		assert_int_equal(gso_start(&it, src), 0);
+		assert_int_equal(gso_start(&it, src, INET_L2), 0);
 		assert_int_equal(gso_next(&it, pool, &b), 0);
 		assert_true(gso_done(&it));
 		assert_int_equal(b.count, nsegs);
 		for (unsigned i = 0; i < b.count; i++)
 			check_frame(b.pkts[i]->data, b.pkts[i]->len, &s);
 
-		gro_batch(&b, large, &st);
+		gro_batch(&b, INET_L2, large, &st);
 		assert_int_equal(b.count, 1);
 		if (nsegs == 1) {
 			/* As sent, checksum completed. */
@@ -638,6 +638,67 @@ test_roundtrip(void **state)
 		pkt_free(src);
 		done(&b);
 	}
+}
+
+/*
+ * Bare IP packets (an L3 port's) coalesce as INET_L3: two flows of IPv4
+ * and IPv6 segments interleaved make one super-frame each, whose headers,
+ * payload and vnet header are those of the Ethernet case without the
+ * Ethernet header, and which gso.c cuts back into the packets sent.
+ */
+static void
+test_l3_packets(void **state)
+{
+	struct fspec		 s4 = fspec_tcp(4, payload, 0);
+	struct fspec		 s6 = fspec_tcp(6, payload, 0);
+	struct pkt_batch	 b, segs;
+	struct gso_iter		 it;
+
+	(void)state;
+	pkt_batch_init(&b);
+	for (unsigned i = 0; i < 6; i++) {
+		add_at(&b, i % 2 ? s6 : s4, (i / 2) * 1200, 1200, i / 2);
+		assert_non_null(pkt_pull(b.pkts[i], 14));
+	}
+	/* As Ethernet frames they are not IP: nothing merges. */
+	gro_batch(&b, INET_L2, large, &st);
+	assert_int_equal(b.count, 6);
+	gro_batch(&b, INET_L3, large, &st);
+	assert_int_equal(b.count, 2);
+	assert_int_equal(st.superframes, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		struct pkt *p = b.pkts[i];
+		struct fspec first = at(i ? s6 : s4, 0, 0, 0);
+		struct fpos pos = fspec_pos(&first);
+
+		/* expect_super() on the frame with its Ethernet header. */
+		assert_non_null(pkt_push(p, 14));
+		p->vnet.csum_start += 14;
+		p->vnet.hdr_len += 14;
+		frame_build(want, &first);
+		memcpy(p->data, want, 14);
+		expect_super(p, first, 3600, F_TCP_ACK, 1200);
+		assert_non_null(pkt_pull(p, 14));
+		p->vnet.csum_start -= 14;
+		p->vnet.hdr_len -= 14;
+		assert_int_equal(gso_wire_len(p, INET_L3),
+		    pos.hlen - 14 + 1200);
+
+		pkt_batch_init(&segs);
+		assert_int_equal(gso_start(&it, p, INET_L3), 0);
+		assert_int_equal(gso_next(&it, pool, &segs), 0);
+		assert_int_equal(segs.count, 3);
+		for (unsigned j = 0; j < 3; j++) {
+			struct fspec t = at(first, j * 1200, 1200, j);
+			size_t len = frame_build(want, &t);
+
+			assert_int_equal(segs.pkts[j]->len + 14, len);
+			assert_memory_equal(segs.pkts[j]->data, want + 14,
+			    len - 14);
+		}
+		pkt_batch_free(&segs);
+	}
+	done(&b);
 }
 
 int
@@ -661,6 +722,7 @@ main(void)
 		T(test_large_pool_empty),
 		T(test_size_limit),
 		T(test_roundtrip),
+		T(test_l3_packets),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -65,7 +65,7 @@ segment_and_check(struct pkt *src, const struct fspec *s, uint16_t mss,
 	size_t			 off = 0, total = s->paylen;
 	unsigned		 n = 0, nsegs;
 
-	assert_int_equal(gso_start(&it, src), 0);
+	assert_int_equal(gso_start(&it, src, INET_L2), 0);
 	nsegs = total == 0 ? 1 : (unsigned)((total + mss - 1) / mss);
 	assert_int_equal(gso_left(&it), nsegs);
 	while (!gso_done(&it)) {
@@ -333,7 +333,7 @@ test_uso_zero_checksum(void **state)
 	data[62] = data[63] = 0;
 	p = superframe(large, &s, 64);
 	pkt_batch_init(&out);
-	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_start(&it, p, INET_L2), 0);
 	assert_int_equal(gso_next(&it, pool, &out), 0);
 	seg = out.pkts[0];
 	seg->data[pos.l4 + 6] = seg->data[pos.l4 + 7] = 0;
@@ -345,7 +345,7 @@ test_uso_zero_checksum(void **state)
 	pkt_free(p);
 
 	p = superframe(large, &s, 64);
-	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_start(&it, p, INET_L2), 0);
 	assert_int_equal(gso_next(&it, pool, &out), 0);
 	assert_int_equal(out.count, 2);
 	assert_int_equal(f_get16(out.pkts[0]->data + pos.l4 + 6), 0xffff);
@@ -414,7 +414,7 @@ test_pool_runs_dry(void **state)
 
 	(void)state;
 	p = superframe(large, &s, 1000);
-	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_start(&it, p, INET_L2), 0);
 	pkt_batch_init(&out);
 	assert_int_equal(gso_next(&it, pool, &out), ENOBUFS);
 	assert_int_equal(out.count, 3);
@@ -424,13 +424,13 @@ test_pool_runs_dry(void **state)
 	pkt_batch_free(&out);
 
 	/* A segment larger than the pool's buffers: nothing is made. */
-	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_start(&it, p, INET_L2), 0);
 	assert_int_equal(gso_next(&it, small, &out), EMSGSIZE);
 	assert_int_equal(out.count, 0);
 	assert_int_equal(pkt_pool_avail(small), 3);
 
 	/* A full output batch: nothing is made, nothing is lost. */
-	assert_int_equal(gso_start(&it, p), 0);
+	assert_int_equal(gso_start(&it, p, INET_L2), 0);
 	for (unsigned i = 0; i < PKT_BATCH_MAX; i++)
 		pkt_batch_add(&out, p);
 	assert_int_equal(gso_next(&it, pool, &out), 0);
@@ -518,7 +518,7 @@ test_bad_headers_refused(void **state)
 		}
 		uint8_t before[128];
 		memcpy(before, p->data, sizeof(before));
-		int error = gso_start(&it, p);
+		int error = gso_start(&it, p, INET_L2);
 		if (error != mutation_error[m])
 			fail_msg("mutation %d: gso_start() returned %d, not %d",
 			    m, error, mutation_error[m]);
@@ -557,7 +557,7 @@ test_random_headers_never_crash(void **state)
 			p->len = rng(p->len + 1);
 		if (rng(4) == 0)
 			memcpy(&p->vnet, payload + rng(1000), sizeof(p->vnet));
-		if (gso_start(&it, p) == 0) {
+		if (gso_start(&it, p, INET_L2) == 0) {
 			accepted++;
 			while (!gso_done(&it)) {
 				pkt_batch_init(&out);
@@ -578,6 +578,110 @@ test_random_headers_never_crash(void **state)
 	pkt_pool_destroy(large);
 }
 
+/* Strips the Ethernet header of an untagged frame: a tun's packet. */
+static void
+to_l3(struct pkt *p)
+{
+	assert_non_null(pkt_pull(p, 14));
+	if (p->vnet.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		p->vnet.csum_start -= 14;
+	if (p->vnet.hdr_len != 0)
+		p->vnet.hdr_len -= 14;
+}
+
+/*
+ * A super-frame of an L3 port starts at its IP header, and so do its
+ * segments: each, with the Ethernet header put back in front, is the
+ * segment the same frame with one makes (TSO4 with IP options, TSO6, USO).
+ * The Ethernet parse of the same bytes is refused.
+ */
+static void
+test_l3_segments(void **state)
+{
+	struct pkt_pool		*large = pkt_pool_create(2, PKT_GSO_DATA_ROOM);
+	struct pkt_pool		*pool = pkt_pool_create(2 * PKT_BATCH_MAX,
+				    PKT_DATA_ROOM);
+	static uint8_t		 frame[PKT_GSO_DATA_ROOM];
+	struct gso_iter		 it, it2;
+	struct pkt_batch	 out, out2;
+	struct fspec		 s;
+	struct pkt		*p, *l2;
+
+	(void)state;
+	for (int kind = 0; kind < 4; kind++) {
+		s = fspec_tcp(kind == 1 ? 6 : 4, payload, 20000 + 7);
+		s.flags |= F_TCP_PSH;
+		if (kind == 0) {
+			s.ipoptlen = 4;
+			s.ipopt[0] = 0x94;	/* router alert */
+			s.ipopt[1] = 4;
+		}
+		s.udp = kind >= 2;
+		if (kind == 3)
+			s.ipv = 6;
+		l2 = superframe(large, &s, 1400);
+		p = superframe(large, &s, 1400);
+		to_l3(p);
+		assert_int_equal(gso_wire_len(p, INET_L3),
+		    fspec_pos(&s).hlen - 14 + 1400);
+		assert_int_equal(gso_wire_len(l2, INET_L2),
+		    fspec_pos(&s).hlen + 1400);
+		assert_int_not_equal(gso_start(&it, p, INET_L2), 0);
+		assert_int_equal(gso_start(&it, p, INET_L3), 0);
+		assert_int_equal(gso_start(&it2, l2, INET_L2), 0);
+		assert_int_equal(gso_left(&it), 15);
+		while (!gso_done(&it)) {
+			pkt_batch_init(&out);
+			pkt_batch_init(&out2);
+			assert_int_equal(gso_next(&it, pool, &out), 0);
+			assert_int_equal(gso_next(&it2, pool, &out2), 0);
+			assert_int_equal(out.count, out2.count);
+			for (unsigned i = 0; i < out.count; i++) {
+				struct pkt *q = out.pkts[i];
+
+				assert_int_equal(q->len + 14,
+				    out2.pkts[i]->len);
+				assert_memory_equal(q->data,
+				    out2.pkts[i]->data + 14, q->len);
+				memcpy(frame, l2->data, 14);
+				memcpy(frame + 14, q->data, q->len);
+				check_frame(frame, q->len + 14, &s);
+				assert_int_equal(q->vnet.gso_type, 0);
+			}
+			pkt_batch_free(&out);
+			pkt_batch_free(&out2);
+		}
+		pkt_free(p);
+		pkt_free(l2);
+	}
+	assert_int_equal(pkt_pool_avail(pool), 2 * PKT_BATCH_MAX);
+	pkt_pool_destroy(pool);
+	pkt_pool_destroy(large);
+}
+
+/* Checksum completion counts csum_start from wherever the packet starts. */
+static void
+test_l3_csum(void **state)
+{
+	struct pkt_pool	*large = pkt_pool_create(1, PKT_GSO_DATA_ROOM);
+	static uint8_t	 frame[2000];
+	struct fspec	 s = fspec_tcp(6, payload, 1000);
+	struct pkt	*p;
+
+	(void)state;
+	p = superframe(large, &s, 1400);
+	p->vnet.gso_type = 0;
+	p->vnet.gso_size = 0;
+	memcpy(frame, p->data, 14);
+	to_l3(p);
+	assert_int_equal(gso_wire_len(p, INET_L3), p->len);
+	assert_int_equal(gso_csum(p), 0);
+	memcpy(frame + 14, p->data, p->len);
+	assert_int_equal(check_frame(frame, p->len + 14, &s), 1000);
+	pkt_free(p);
+	pkt_pool_destroy(large);
+}
+
 int
 main(void)
 {
@@ -595,6 +699,8 @@ main(void)
 		cmocka_unit_test(test_pool_runs_dry),
 		cmocka_unit_test(test_bad_headers_refused),
 		cmocka_unit_test(test_random_headers_never_crash),
+		cmocka_unit_test(test_l3_segments),
+		cmocka_unit_test(test_l3_csum),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
