@@ -7,14 +7,16 @@
  * switch only allows: a port uses an offload when the switch is on and the
  * kernel (probed when the port opens) lets it.
  *
- *	tap-csum	taps exchange frames whose TCP/UDP checksum is still
- *			owed (IFF_VNET_HDR, TUN_F_CSUM)
- *	tap-tso		taps exchange TCP super-frames (TUN_F_TSO4/TSO6);
- *			needs tap-csum
- *	tap-uso		taps exchange UDP super-frames (TUN_F_USO4/USO6), on
- *			kernels that have them; needs tap-csum
- *	tcp-gro		TCP segments received from a tunnel are coalesced into
- *			super-frames (gro.h) for ports that take them
+ *	tap-csum	taps and tuns exchange frames whose TCP/UDP checksum
+ *			is still owed (IFF_VNET_HDR, TUN_F_CSUM)
+ *	tap-tso		taps and tuns exchange TCP super-frames
+ *			(TUN_F_TSO4/TSO6); needs tap-csum
+ *	tap-uso		taps and tuns exchange UDP super-frames
+ *			(TUN_F_USO4/USO6), on kernels that have them; needs
+ *			tap-csum
+ *	tcp-gro		TCP segments received from a tunnel, L2 or L3, are
+ *			coalesced into super-frames (gro.h) for ports that
+ *			take them
  *	udp-gso		tunnels send runs of equal-sized datagrams with one
  *			UDP_SEGMENT message
  *	udp-gro		tunnel sockets receive coalesced datagrams (UDP_GRO)

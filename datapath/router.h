@@ -12,6 +12,11 @@
  * reject route), Fragmentation Needed or Packet Too Big with the egress MTU.
  * IPv4 packets without DF that exceed the egress MTU are fragmented.
  *
+ * A packet may be a super-frame (p->vnet, gso.h) from a tun with offloads
+ * or a tunnel's TCP GRO: its segments, not its length, meet the egress MTU,
+ * it is never fragmented, and port_send() segments it for a port that does
+ * not take it whole (l3-forward.c).
+ *
  * The router's own addresses are those given to L3 ports ("address ADDR/LEN",
  * which also adds the connected route ADDR/LEN dev PORT, metric 0) and one
  * router-wide address per family.  Packets to them are answered locally:

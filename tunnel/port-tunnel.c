@@ -10,11 +10,11 @@
  * the payload's protocol) and sends a batch as its IPv4 and IPv6 runs.
  *
  * Offloads (offload.h): udp-gso is the sender's (tnl-tx.h), udp-gro the
- * shared endpoints' (udp-endpoint.h), and tcp-gro is done here, on L2 ports
- * only: the TCP segments of each received batch are coalesced (gro.h) into
- * super-frames before they reach the switch, which hands them whole to
- * ports that take them and segments them again for the others.  The router
- * does not take super-frames, so L3 ports pass segments as they came.
+ * shared endpoints' (udp-endpoint.h), and tcp-gro is done here: the TCP
+ * segments of each received batch are coalesced (gro.h, as Ethernet frames
+ * or, on L3 ports, bare IP packets) into super-frames before they reach the
+ * switch or the router, which hand them whole to ports that take them and
+ * segment them again for the others.
  * Tunnel ports take nothing (takes is 0): what they send is segmented and
  * checksummed before it reaches them.
  */

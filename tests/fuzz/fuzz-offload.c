@@ -10,6 +10,8 @@
  *         header and TCP checksums so merges are reachable.  Every super-
  *         frame made must be accepted by gso_start() and segment back into
  *         frames whose checksums verify.
+ * Bit 1 of the first byte makes the frames bare IP packets, as an L3
+ * port's (INET_L3), instead of Ethernet frames.
  * After each input every buffer must be back in its pool.
  */
 #include <errno.h>
@@ -28,6 +30,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define LARGE_SIZE	(PKT_BATCH_MAX + 1)
 
 static struct pkt_pool	*pool, *large;
+static enum inet_link	 fuzz_link;
 
 /* Zero when the segment's IPv4 header and L4 checksums verify. */
 static int
@@ -37,7 +40,7 @@ segment_bad(const struct pkt *p, const struct gso_iter *it)
 	const uint8_t		*ip;
 	uint32_t		 l4len;
 
-	if (inet_parse(p->data, p->len, INET_L2, &h) != 0 ||
+	if (inet_parse(p->data, p->len, fuzz_link, &h) != 0 ||
 	    p->len > (uint32_t)it->h.hlen + it->mss || h.hlen != it->h.hlen)
 		return 1;
 	ip = p->data + h.l3;
@@ -58,7 +61,7 @@ segment_all(const struct pkt *src)
 	struct pkt_batch	out;
 	int			error;
 
-	if (gso_start(&it, src) != 0)
+	if (gso_start(&it, src, fuzz_link) != 0)
 		return;
 	do {
 		pkt_batch_init(&out);
@@ -101,7 +104,7 @@ fix_checksums(struct pkt *p)
 	uint8_t			*ip, *field;
 	uint32_t		 l4len;
 
-	if (inet_parse(p->data, p->len, INET_L2, &h) != 0)
+	if (inet_parse(p->data, p->len, fuzz_link, &h) != 0)
 		return;
 	ip = p->data + h.l3;
 	l4len = p->len - h.l4;
@@ -147,14 +150,14 @@ fuzz_gro(const uint8_t *data, size_t len)
 		pkt_batch_add(&b, p);
 	}
 	in = b.count;
-	gro_batch(&b, INET_L2, large, &st);
+	gro_batch(&b, fuzz_link, large, &st);
 	if (b.count > in || b.count + st.segments - st.superframes != in)
 		abort();
 	for (unsigned i = 0; i < b.count; i++) {
 		if (b.pkts[i]->vnet.gso_type == VIRTIO_NET_HDR_GSO_NONE)
 			continue;
 		struct gso_iter it;
-		if (gso_start(&it, b.pkts[i]) != 0)
+		if (gso_start(&it, b.pkts[i], fuzz_link) != 0)
 			abort();
 		segment_all(b.pkts[i]);
 	}
@@ -172,6 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	if (len < 1)
 		return 0;
+	fuzz_link = data[0] & 2 ? INET_L3 : INET_L2;
 	if (data[0] & 1)
 		fuzz_gro(data + 1, len - 1);
 	else
