@@ -32,6 +32,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_router_set_entry,
 	&cmd_offload_show_entry,
 	&cmd_offload_set_entry,
+	&cmd_busypoll_show_entry,
+	&cmd_busypoll_set_entry,
 	&cmd_stats_entry,
 	&cmd_capture_show_entry,
 	&cmd_capture_start_entry,

@@ -157,6 +157,8 @@ extern const struct cmd_entry cmd_capture_stop_entry;
 extern const struct cmd_entry cmd_capture_show_entry;
 extern const struct cmd_entry cmd_offload_show_entry;
 extern const struct cmd_entry cmd_offload_set_entry;
+extern const struct cmd_entry cmd_busypoll_show_entry;
+extern const struct cmd_entry cmd_busypoll_set_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,13 @@ struct portio_watch {
 static struct event_base	*portio_base;
 static struct sw		*portio_sw;
 static struct event		*portio_tick;
+static uint64_t			 portio_nreads;	/* read events so far */
+
+uint64_t
+portio_reads(void)
+{
+	return portio_nreads;
+}
 
 time_t
 portio_now(void)
@@ -61,6 +69,7 @@ portio_read_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	portio_nreads++;
 	if ((error = sw_port_input(portio_sw, pio->port, portio_now())) == 0) {
 		pio->error_run = 0;
 		pio->warned = false;
@@ -161,6 +170,7 @@ portio_watch_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	portio_nreads++;
 	w->input(w->arg, portio_now());
 }
 

@@ -16,6 +16,7 @@
 #ifndef VSW_PORTIO_H
 #define VSW_PORTIO_H
 
+#include <stdint.h>
 #include <time.h>
 
 struct event_base;
@@ -32,5 +33,8 @@ void	portio_detach(struct port *);
 void	portio_stop(struct sw *);
 
 time_t	portio_now(void);
+/* Read events handled so far (ports and watched sockets): the loop's
+ * sign of traffic. */
+uint64_t portio_reads(void);
 
 #endif

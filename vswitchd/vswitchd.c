@@ -23,6 +23,7 @@
 
 #include "datapath/switch.h"
 
+#include "busypoll.h"
 #include "capio.h"
 #include "cmd.h"
 #include "config.h"
@@ -287,7 +288,7 @@ main(int argc, char **argv)
 	if (ready != -1)
 		detach_finish(ready);
 
-	if (event_base_dispatch(base) == -1)
+	if (busypoll_run(base) == -1)
 		log_warnx("event loop failed");
 	else
 		rc = 0;

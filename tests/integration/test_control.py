@@ -45,6 +45,10 @@ BAD_COMMANDS = [
     (["offload", "set", "tap-tso", "maybe"], "maybe"),
     (["offload", "set", "tap-tso"], "usage"),
     (["offload", "set", "tap-tso", "off", "udp-gro"], "udp-gro"),
+    (["busy-poll", "set", "1001"], "1001"),
+    (["busy-poll", "set", "-5"], "-5"),
+    (["busy-poll", "set", "fast"], "fast"),
+    (["busy-poll", "set"], "usage"),
 ]
 
 
@@ -191,6 +195,34 @@ def test_bare_object_and_prefixes(lab):
     assert d.ctl("port").stdout == d.ctl("port", "show").stdout
     assert d.ctl("po", "sh").stdout == d.ctl("port", "show").stdout
     assert d.ctl("help").returncode == 0 and "fdb add" in d.ctl("help").stdout
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_busy_poll_setting(lab):
+    d, a, b = two_endpoints(lab)
+    assert d.ctl("busy-poll", json_out=True) == {"busy_poll_us": 50}
+    assert d.ctl("busy-poll").stdout == "busy-poll 50 us\n"
+    d.ctl("busy-poll", "set", "0")
+    assert d.ctl("busy-poll", "show").stdout == "busy-poll off\n"
+    ping(a, "198.19.0.2")
+    d.ctl("busy-poll", "set", "1000")
+    res = d.ctl("busy-poll", "set", "1000000", check=False)
+    assert res.returncode != 0 and "1000000" in res.stderr
+    assert d.ctl("busy-poll", json_out=True) == {"busy_poll_us": 1000}
+    # Forwarding works while spinning, and the spin ends with the traffic:
+    # an idle daemon sleeps.
+    ping(a, "198.19.0.2", count=20, extra=("-i", "0.01"))
+    time.sleep(0.5)
+    t0 = cpu_seconds(d.proc.pid)
+    time.sleep(2)
+    assert cpu_seconds(d.proc.pid) - t0 < 0.5
+    assert d.alive()
 
 
 def test_offload_switches(lab):
