@@ -14,16 +14,18 @@ proof of correctness here, beside the bytes delivered.
 """
 
 import json
-import socket
 import subprocess
 
 import pytest
 
+from iperflab import check_tcp, check_wire_capture, iperf3
 from tunlab import connected, two_hosts
-from vswlab import port_stats, sh, two_endpoints, wait_until
+from vswlab import port_stats, two_endpoints, wait_until
 
 V6 = {"A": "fd00:5657:6::1", "B": "fd00:5657:6::2"}
 TAKES_ALL = ["csum", "tso4", "tso6", "uso"]
+# Between taps, TCP is held to 1 retransmit in 200 segments.
+TAP_TCP = {"min_bytes": 10_000_000, "retransmit_share": 1 / 200}
 
 
 def add_v6(ep, addr):
@@ -39,24 +41,6 @@ def lab_v6(lab):
     return d, a, b
 
 
-def iperf3(lab, client, server, addr, *args, seconds=2):
-    """iperf3 -J from client to server at addr: its "end" object."""
-    proc = lab.popen(server, "iperf3", "-s", "-1", "-B", addr,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: ":5201" in server.run("ss", "-ltnH").stdout,
-               timeout=20, what="iperf3 server")
-    res = client.run("iperf3", "-c", addr, "-t", seconds, "-J", *args, timeout=120)
-    proc.wait(timeout=30)
-    return json.loads(res.stdout)["end"]
-
-
-def check_tcp(end):
-    """Delivered, and few retransmits: the receiver accepted the sums."""
-    sent, received = end["sum_sent"]["bytes"], end["sum_received"]["bytes"]
-    assert received > 10_000_000, end
-    assert received >= sent * 0.9, end
-    segments = sent / 1448
-    assert end["sum_sent"]["retransmits"] <= max(20, segments / 200), end
 
 
 def offloads(d, port):
@@ -76,7 +60,7 @@ def test_tcp_super_frames_between_taps(lab, family):
     assert offloads(d, a.port) == TAKES_ALL and offloads(d, b.port) == TAKES_ALL
     assert "accepts csum tso4 tso6 uso" in d.ctl("show").stdout
     addr = b.addr if family == "ipv4" else b.addr6
-    check_tcp(iperf3(lab, a, b, addr))
+    check_tcp(iperf3(lab, a, b, addr), **TAP_TCP)
     sa, sb = port_stats(d, a.port), port_stats(d, b.port)
     assert sa["rx_gso"] > 0 and sb["tx_gso"] > 0, (sa, sb)
     assert sb["tx_segmented"] == 0
@@ -96,14 +80,14 @@ def test_tcp_with_an_offload_off(lab, switch, family):
         want.append("uso")
     assert offloads(d, a.port) == want
     addr = b.addr if family == "ipv4" else b.addr6
-    check_tcp(iperf3(lab, a, b, addr))
+    check_tcp(iperf3(lab, a, b, addr), **TAP_TCP)
     sa = port_stats(d, a.port)
     assert sa["rx_gso"] == 0, sa
     no_offload_drops(d, a.port, b.port)
     # And back on at run time: super-frames again.
     d.ctl("offload", "set", switch, "on")
     assert offloads(d, a.port) == TAKES_ALL
-    check_tcp(iperf3(lab, a, b, addr))
+    check_tcp(iperf3(lab, a, b, addr), **TAP_TCP)
     assert port_stats(d, a.port)["rx_gso"] > 0
 
 
@@ -111,7 +95,7 @@ def test_udp_iperf3_and_uso(lab):
     d, a, b = two_endpoints(lab)
     # A rate the sanitizer build keeps up with on a busy machine: a loss
     # here would be bad checksums, which the receiving kernel drops.
-    end = iperf3(lab, a, b, b.addr, "-u", "-b", "50M", "-l", "1400")
+    end = iperf3(lab, a, b, b.addr, "-u", "-b", "50M", "-l", "1400")["end"]
     assert end["sum"]["lost_percent"] < 10, end["sum"]
     assert end["sum"]["bytes"] > 1_000_000, end["sum"]
     # UDP GSO from a socket (UDP_SEGMENT): USO super-frames to the switch.
@@ -162,8 +146,7 @@ def test_fallback_segments_for_a_port_that_takes_none(lab):
     and TCP across still runs clean."""
     h1, h2, e1, e2, tun = two_hosts(lab, "vxlan")
     connected(e1, e2)
-    end = iperf3(lab, e1, e2, e2.addr)
-    check_tcp(end)
+    check_tcp(iperf3(lab, e1, e2, e2.addr), **TAP_TCP)
     st = h1.ctl("stats", tun, json_out=True)
     tstats = [p for p in st["ports"] if p["name"] == tun][0]
     assert tstats["tx_segmented"] > 0, tstats
@@ -177,23 +160,6 @@ def test_capture_records_the_wire(lab, tmp_path):
     d, a, b = two_endpoints(lab)
     pcap = tmp_path / "tcp.pcap"
     d.ctl("capture", "start", a.port, "-w", pcap, "count", "3000")
-    check_tcp(iperf3(lab, a, b, b.addr, seconds=1))
+    check_tcp(iperf3(lab, a, b, b.addr, seconds=1), **TAP_TCP)
     assert port_stats(d, a.port)["rx_gso"] > 0
-    wait_until(lambda: all(c["state"] != "running"
-                           for c in d.ctl("capture", "show", json_out=True)["captures"]),
-               what="capture done")
-    res = sh("tshark", "-r", pcap, "-o", "tcp.check_checksum:TRUE",
-             "-o", "ip.check_checksum:TRUE", "-T", "fields", "-e", "frame.len",
-             "-e", "ip.checksum.status", "-e", "tcp.checksum.status",
-             "-e", "_ws.expert.message")
-    lines = [l.split("\t") for l in res.stdout.splitlines() if l.strip()]
-    assert len(lines) >= 1000, len(lines)
-    for f in lines:
-        assert int(f[0]) <= 1500 + 18, f
-        # 1 = good, 2 = unverified: never 0 (bad).
-        assert f[1] in ("", "1", "2") and f[2] in ("", "1", "2"), f
-        expert = f[3].lower() if len(f) > 3 else ""
-        assert "checksum" not in expert and "length" not in expert, f
-    # Checked, not just unchecked: nearly all verified good.
-    assert sum(f[2] == "1" for f in lines) >= len(lines) * 0.9
-    assert sum(int(f[0]) > 1000 for f in lines) >= 500   # data, not only ACKs
+    check_wire_capture(d, pcap, max_len=1500 + 18)

@@ -20,12 +20,11 @@ offload ("ethtool -K tx off") instead of failing with EIO, so the test
 provokes EINVAL instead (a socket without UDP checksums).
 """
 
-import json
-
 import pytest
 
+from iperflab import check_tcp, iperf3
 from tunlab import Host, connected, endpoint, segment, tunnel, two_hosts
-from vswlab import find_port, wait_until
+from vswlab import find_port
 
 OFFLOADS = ("udp-gso", "udp-gro", "tcp-gro")
 CONFIGS = {
@@ -35,7 +34,6 @@ CONFIGS = {
     "udp-gro-off": {"udp-gro": "off"},
     "tcp-gro-off": {"tcp-gro": "off"},
 }
-MSS = 1400      # bytes per segment, about, for the retransmission bound
 
 
 def set_offloads(host, cfg):
@@ -51,23 +49,6 @@ def add_ipv6(ep, n):
     ep.addr6 = f"fd00:5657:e::{n}"
 
 
-def iperf3(lab, client, server, addr, *args, seconds=2):
-    """iperf3's JSON for a run from client to server's addr."""
-    proc = lab.popen(server, "iperf3", "-s", "-1", "-B", addr)
-    wait_until(lambda: ":5201" in server.run("ss", "-ltnH").stdout,
-               timeout=20, what="iperf3 server")
-    res = client.run("iperf3", "-c", addr, "-t", seconds, "--json", *args,
-                     timeout=120)
-    proc.wait(timeout=30)
-    return json.loads(res.stdout)
-
-
-def check_tcp(out):
-    received = out["end"]["sum_received"]["bytes"]
-    sent = out["end"]["sum_sent"]
-    assert received > 1_000_000
-    # A broken checksum or a reordering path shows as a storm of these.
-    assert sent["retransmits"] <= sent["bytes"] / MSS * 0.05 + 20, sent
 
 
 def offloads(host, port):
