@@ -9,6 +9,8 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #
 # SAN=1 builds with AddressSanitizer and UBSan into $(BUILD) (default build/asan).
+# DEV=1 turns warnings into errors, as make check does for every build; a
+# plain make does not, so another compiler's new warning stops nobody.
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -17,6 +19,7 @@ CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
 
 SAN	?= 0
+DEV	?= 0
 ifeq ($(SAN),1)
 BUILD	?= build/asan
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -35,7 +38,13 @@ PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS	:= $(shell pkg-config --libs cmocka 2>/dev/null)
 CTL_LIBS	:= $(shell pkg-config --libs jansson 2>/dev/null)
 
-ALL_CFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -pthread \
+WARNFLAGS	:= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+		   -Wpointer-arith -Wwrite-strings -Wformat=2 -Wundef
+ifeq ($(DEV),1)
+WARNFLAGS	+= -Werror
+endif
+
+ALL_CFLAGS	= -std=c11 -D_GNU_SOURCE $(WARNFLAGS) -I. -pthread \
 		  $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS	= -pthread $(SANFLAGS) $(LDFLAGS)
 
@@ -55,6 +64,8 @@ FUZZ_SRCS	:= $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS	:= $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Everything of the daemon but its main(), for the fuzz targets.
 DAEMON_LIB_OBJS	:= $(filter-out $(BUILD)/obj/vswitchd/vswitchd.o,$(DAEMON_OBJS))
+# The list of port types, for unit tests that add ports by type name.
+TYPES_OBJS	:= $(BUILD)/obj/vswitchd/port-types.o
 
 FUZZ_SECS ?= 60
 
@@ -85,7 +96,7 @@ $(BUILD)/vswitchd: $(DAEMON_OBJS) $(CAP_OBJS) $(DP_OBJS)
 $(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(CAP_OBJS) $(DP_OBJS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TYPES_OBJS) $(CAP_OBJS) $(DP_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
@@ -114,10 +125,11 @@ deps:
 	sh tests/deps.sh
 
 check: deps
-	$(MAKE) all
-	$(MAKE) SAN=0 unit bench-bins
-	$(MAKE) SAN=1 all
-	$(MAKE) SAN=fuzz fuzz-bins
+	sh tests/check-layers.sh
+	$(MAKE) DEV=1 all
+	$(MAKE) DEV=1 SAN=0 unit bench-bins
+	$(MAKE) DEV=1 SAN=1 all
+	$(MAKE) DEV=1 SAN=fuzz fuzz-bins
 	sh tests/check.sh
 
 # Each fuzz target for FUZZ_SECS seconds; see tests/fuzz/run.sh.

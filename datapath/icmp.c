@@ -14,9 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp.h"
 #include "gso.h"
+#include "icmp.h"
 #include "router.h"
-#include "switch.h"
 
 #define ICMP4_MAX	576
 
@@ -52,19 +53,19 @@ icmp_allow(struct rtr *r)
 
 /* Sends a packet the router originates, through the table; consumes p. */
 static void
-icmp_send(struct sw *sw, struct pkt *p, int family, const uint8_t *dst)
+icmp_send(struct dp *dp, struct pkt *p, int family, const uint8_t *dst)
 {
-	struct rt_table	*t = rtr_table(sw->rtr, family);
+	struct rt_table	*t = rtr_table(dp->rtr, family);
 	struct rt_route	*r = rt_lookup(t, dst);
 	struct port	*out;
 
 	if (r == NULL || (out = rt_nexthop(t, r)) == NULL) {
-		sw->rtr->stats.icmp_no_route++;
+		dp->rtr->stats.icmp_no_route++;
 		pkt_free(p);
 		return;
 	}
 	r->use++;
-	rtr_enqueue(sw, out, p);
+	dp_enqueue(dp, out, p);
 }
 
 static const struct ip_prefix *
@@ -204,10 +205,10 @@ icmp_count(struct rtr_stats *st, int family, uint8_t type)
 }
 
 void
-icmp_error(struct sw *sw, struct port *in, const struct pkt *p, uint8_t type,
+icmp_error(struct dp *dp, struct port *in, const struct pkt *p, uint8_t type,
     uint8_t code, uint32_t info)
 {
-	struct rtr		*r = sw->rtr;
+	struct rtr		*r = dp->rtr;
 	const struct ip_prefix	*src;
 	struct pkt		*e;
 	int			 family = ip_version(p->data) == 4 ? AF_INET :
@@ -224,7 +225,7 @@ icmp_error(struct sw *sw, struct port *in, const struct pkt *p, uint8_t type,
 		r->stats.icmp_ratelimited++;
 		return;
 	}
-	if ((e = pkt_alloc(sw->pool)) == NULL) {
+	if ((e = pkt_alloc(dp->pool)) == NULL) {
 		port_drop(in, DROP_NO_BUFFER);
 		return;
 	}
@@ -234,11 +235,11 @@ icmp_error(struct sw *sw, struct port *in, const struct pkt *p, uint8_t type,
 			r->stats.icmp_frag_needed++;
 		else
 			icmp_count(&r->stats, family, type);
-		icmp_send(sw, e, family, e->data + IP4_OFF_DST);
+		icmp_send(dp, e, family, e->data + IP4_OFF_DST);
 	} else {
 		icmp6_build(e, src->addr, p, type, code, info);
 		icmp_count(&r->stats, family, type);
-		icmp_send(sw, e, family, e->data + IP6_OFF_DST);
+		icmp_send(dp, e, family, e->data + IP6_OFF_DST);
 	}
 }
 
@@ -258,7 +259,7 @@ icmp_swap(uint8_t *a, uint8_t *b, size_t len)
  * word is updated incrementally, the TTL reset.
  */
 static enum drop_reason
-icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
+icmp4_local(struct dp *dp, struct port *in, struct pkt *p)
 {
 	uint8_t		*h = p->data, *icmp;
 	unsigned	 hlen = (h[IP4_OFF_VHL] & 0x0f) * 4u, len;
@@ -267,7 +268,7 @@ icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
 	if (be16_get(h + IP4_OFF_FRAG) & (IP4_MF | IP4_OFFMASK))
 		return DROP_LOCAL;	/* no reassembly here */
 	if (h[IP4_OFF_PROTO] == IPPROTO_UDP) {
-		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+		icmp_error(dp, in, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
 		return DROP_LOCAL;
 	}
 	if (h[IP4_OFF_PROTO] != IPPROTO_ICMP)
@@ -288,20 +289,20 @@ icmp4_local(struct sw *sw, struct port *in, struct pkt *p)
 	old = be16_get(h + IP4_OFF_TTL);
 	h[IP4_OFF_TTL] = IP_TTL_DEFAULT;
 	ip_csum_update16(h + IP4_OFF_CSUM, old, be16_get(h + IP4_OFF_TTL));
-	sw->rtr->stats.echo_replies++;
-	icmp_send(sw, p, AF_INET, h + IP4_OFF_DST);
+	dp->rtr->stats.echo_replies++;
+	icmp_send(dp, p, AF_INET, h + IP4_OFF_DST);
 	return DROP__MAX;
 }
 
 static enum drop_reason
-icmp6_local(struct sw *sw, struct port *in, struct pkt *p)
+icmp6_local(struct dp *dp, struct port *in, struct pkt *p)
 {
 	uint8_t		*h = p->data, *icmp = h + IP6_HLEN;
 	unsigned	 len = p->len - IP6_HLEN;
 	uint16_t	 old;
 
 	if (h[IP6_OFF_NXT] == IPPROTO_UDP) {
-		icmp_error(sw, in, p, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
+		icmp_error(dp, in, p, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
 		return DROP_LOCAL;
 	}
 	if (h[IP6_OFF_NXT] != IPPROTO_ICMPV6)
@@ -319,21 +320,21 @@ icmp6_local(struct sw *sw, struct port *in, struct pkt *p)
 	icmp[0] = ICMP6_ECHO_REPLY;
 	ip_csum_update16(icmp + 2, old, be16_get(icmp));
 	h[IP6_OFF_HLIM] = IP_TTL_DEFAULT;
-	sw->rtr->stats.echo_replies++;
-	icmp_send(sw, p, AF_INET6, h + IP6_OFF_DST);
+	dp->rtr->stats.echo_replies++;
+	icmp_send(dp, p, AF_INET6, h + IP6_OFF_DST);
 	return DROP__MAX;
 }
 
 void
-icmp_local(struct sw *sw, struct port *in, struct pkt *p)
+icmp_local(struct dp *dp, struct port *in, struct pkt *p)
 {
 	enum drop_reason	why;
 
-	sw->rtr->stats.local++;
+	dp->rtr->stats.local++;
 	if (ip_version(p->data) == 4)
-		why = icmp4_local(sw, in, p);
+		why = icmp4_local(dp, in, p);
 	else
-		why = icmp6_local(sw, in, p);
+		why = icmp6_local(dp, in, p);
 	if (why != DROP__MAX) {
 		port_drop(in, why);
 		pkt_free(p);

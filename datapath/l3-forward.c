@@ -18,9 +18,10 @@
  */
 #include <string.h>
 
+#include "dp.h"
 #include "gso.h"
+#include "icmp.h"
 #include "router.h"
-#include "switch.h"
 
 /* What l3_ip4() and l3_ip6() return once they have consumed the packet. */
 #define L3_DONE		DROP__MAX
@@ -30,39 +31,6 @@ l3_drop(struct port *port, struct pkt *p, enum drop_reason why)
 {
 	port_drop(port, why);
 	pkt_free(p);
-}
-
-static void
-l3_send(struct port *port)
-{
-	port_send(port, &port->txq);
-	pkt_batch_free(&port->txq);
-}
-
-/*
- * A port is listed in sw->tx once, when its queue goes from empty to one
- * packet; a queue flushed early gets its next packet at once, so it is
- * never empty while listed twice.
- */
-void
-rtr_enqueue(struct sw *sw, struct port *out, struct pkt *p)
-{
-	if (out->txq.count == PKT_BATCH_MAX) {
-		l3_send(out);
-		pkt_batch_add(&out->txq, p);
-		return;
-	}
-	if (out->txq.count == 0)
-		sw->tx[sw->ntx++] = out;
-	pkt_batch_add(&out->txq, p);
-}
-
-static void
-l3_flush(struct sw *sw)
-{
-	for (unsigned i = 0; i < sw->ntx; i++)
-		l3_send(sw->tx[i]);
-	sw->ntx = 0;
 }
 
 /* Sources and destinations no router forwards (RFC 1812 5.3.7). */
@@ -104,7 +72,7 @@ ip6_martian(const uint8_t *src, const uint8_t *dst)
 }
 
 struct frag_ctx {
-	struct sw	*sw;
+	struct dp	*dp;
 	struct port	*out;
 };
 
@@ -113,7 +81,7 @@ emit_fragment(struct pkt *p, void *arg)
 {
 	struct frag_ctx	*ctx = arg;
 
-	rtr_enqueue(ctx->sw, ctx->out, p);
+	dp_enqueue(ctx->dp, ctx->out, p);
 }
 
 /*
@@ -139,23 +107,23 @@ l3_wire_len(const struct pkt *p, unsigned *len)
  * Destination Unreachable, with the drop reason in *why.
  */
 static struct port *
-l3_route(struct sw *sw, struct port *in, struct pkt *p, int family,
+l3_route(struct dp *dp, struct port *in, struct pkt *p, int family,
     const uint8_t *dst, enum drop_reason *why)
 {
-	struct rt_table	*t = rtr_table(sw->rtr, family);
+	struct rt_table	*t = rtr_table(dp->rtr, family);
 	struct rt_route	*r = rt_lookup(t, dst);
 	struct port	*out;
 	bool		 v4 = family == AF_INET;
 
 	if (r != NULL && r->type == RT_REJECT) {
 		r->use++;
-		icmp_error(sw, in, p, v4 ? ICMP_UNREACH : ICMP6_UNREACH,
+		icmp_error(dp, in, p, v4 ? ICMP_UNREACH : ICMP6_UNREACH,
 		    v4 ? ICMP_UNREACH_HOST : ICMP6_UNREACH_REJECT, 0);
 		*why = DROP_REJECT;
 		return NULL;
 	}
 	if (r == NULL || (out = rt_nexthop(t, r)) == NULL) {
-		icmp_error(sw, in, p, v4 ? ICMP_UNREACH : ICMP6_UNREACH,
+		icmp_error(dp, in, p, v4 ? ICMP_UNREACH : ICMP6_UNREACH,
 		    v4 ? ICMP_UNREACH_NET : ICMP6_UNREACH_NOROUTE, 0);
 		*why = DROP_NO_ROUTE;
 		return NULL;
@@ -165,7 +133,7 @@ l3_route(struct sw *sw, struct port *in, struct pkt *p, int family,
 }
 
 static enum drop_reason
-l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
+l3_ip4(struct dp *dp, struct port *in, struct pkt *p)
 {
 	uint8_t		*h = p->data;
 	struct port	*out;
@@ -194,20 +162,20 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_MULTICAST;
 	if (ip4_martian(h + IP4_OFF_SRC, h + IP4_OFF_DST))
 		return DROP_BAD_ADDRESS;
-	if (rtr_is_local(sw->rtr, AF_INET, h + IP4_OFF_DST)) {
-		icmp_local(sw, in, p);
+	if (rtr_is_local(dp->rtr, AF_INET, h + IP4_OFF_DST)) {
+		icmp_local(dp, in, p);
 		return L3_DONE;
 	}
-	if ((out = l3_route(sw, in, p, AF_INET, h + IP4_OFF_DST, &why)) ==
+	if ((out = l3_route(dp, in, p, AF_INET, h + IP4_OFF_DST, &why)) ==
 	    NULL)
 		return why;
 	if (h[IP4_OFF_TTL] <= 1) {
-		icmp_error(sw, in, p, ICMP_TIMXCEED, 0, 0);
+		icmp_error(dp, in, p, ICMP_TIMXCEED, 0, 0);
 		return DROP_TTL_EXCEEDED;
 	}
 	if (wire > (unsigned)out->mtu &&
 	    (be16_get(h + IP4_OFF_FRAG) & IP4_DF)) {
-		icmp_error(sw, in, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG,
+		icmp_error(dp, in, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG,
 		    (uint32_t)out->mtu);
 		l3_drop(out, p, DROP_TOO_BIG);
 		return L3_DONE;
@@ -221,27 +189,27 @@ l3_ip4(struct sw *sw, struct port *in, struct pkt *p)
 	old = be16_get(h + IP4_OFF_TTL);
 	h[IP4_OFF_TTL]--;
 	ip_csum_update16(h + IP4_OFF_CSUM, old, be16_get(h + IP4_OFF_TTL));
-	sw->rtr->stats.forwarded++;
+	dp->rtr->stats.forwarded++;
 	if (wire <= (unsigned)out->mtu) {
-		rtr_enqueue(sw, out, p);
+		dp_enqueue(dp, out, p);
 		return L3_DONE;
 	}
 	/* Fragments cannot owe a checksum: it is finished first. */
 	if (gso_csum(p) != 0)
 		return DROP_BAD_OFFLOAD;
-	ctx.sw = sw;
+	ctx.dp = dp;
 	ctx.out = out;
-	if ((n = ip4_fragment(sw->pool, p, (unsigned)out->mtu, emit_fragment,
+	if ((n = ip4_fragment(dp->pool, p, (unsigned)out->mtu, emit_fragment,
 	    &ctx)) == 0)
 		return DROP_NO_BUFFER;
-	sw->rtr->stats.fragmented++;
-	sw->rtr->stats.fragments += n;
+	dp->rtr->stats.fragmented++;
+	dp->rtr->stats.fragments += n;
 	pkt_free(p);
 	return L3_DONE;
 }
 
 static enum drop_reason
-l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
+l3_ip6(struct dp *dp, struct port *in, struct pkt *p)
 {
 	uint8_t		*h = p->data;
 	struct port	*out;
@@ -260,35 +228,35 @@ l3_ip6(struct sw *sw, struct port *in, struct pkt *p)
 		return DROP_MULTICAST;
 	if (ip6_martian(h + IP6_OFF_SRC, h + IP6_OFF_DST))
 		return DROP_BAD_ADDRESS;
-	if (rtr_is_local(sw->rtr, AF_INET6, h + IP6_OFF_DST)) {
-		icmp_local(sw, in, p);
+	if (rtr_is_local(dp->rtr, AF_INET6, h + IP6_OFF_DST)) {
+		icmp_local(dp, in, p);
 		return L3_DONE;
 	}
-	if ((out = l3_route(sw, in, p, AF_INET6, h + IP6_OFF_DST, &why)) ==
+	if ((out = l3_route(dp, in, p, AF_INET6, h + IP6_OFF_DST, &why)) ==
 	    NULL)
 		return why;
 	if (h[IP6_OFF_HLIM] <= 1) {
-		icmp_error(sw, in, p, ICMP6_TIME_EXCEEDED, 0, 0);
+		icmp_error(dp, in, p, ICMP6_TIME_EXCEEDED, 0, 0);
 		return DROP_TTL_EXCEEDED;
 	}
 	if (wire > (unsigned)out->mtu) {
-		icmp_error(sw, in, p, ICMP6_PACKET_TOO_BIG, 0,
+		icmp_error(dp, in, p, ICMP6_PACKET_TOO_BIG, 0,
 		    (uint32_t)out->mtu);
 		l3_drop(out, p, DROP_TOO_BIG);
 		return L3_DONE;
 	}
 	h[IP6_OFF_HLIM]--;
-	sw->rtr->stats.forwarded++;
-	rtr_enqueue(sw, out, p);
+	dp->rtr->stats.forwarded++;
+	dp_enqueue(dp, out, p);
 	return L3_DONE;
 }
 
 void
-rtr_input(struct sw *sw, struct port *in, struct pkt_batch *b)
+rtr_input(struct dp *dp, struct port *in, struct pkt_batch *b)
 {
 	enum drop_reason	why;
 
-	sw->rtr->batch_ms = 0;
+	dp->rtr->batch_ms = 0;
 	port_capture(in, PORT_DIR_RX, b);
 	for (unsigned i = 0; i < b->count; i++) {
 		struct pkt *p = b->pkts[i];
@@ -296,14 +264,14 @@ rtr_input(struct sw *sw, struct port *in, struct pkt_batch *b)
 		if (p->len == 0)
 			why = DROP_TRUNCATED;
 		else if (ip_version(p->data) == 4)
-			why = l3_ip4(sw, in, p);
+			why = l3_ip4(dp, in, p);
 		else if (ip_version(p->data) == 6)
-			why = l3_ip6(sw, in, p);
+			why = l3_ip6(dp, in, p);
 		else
 			why = DROP_BAD_VERSION;
 		if (why != L3_DONE)
 			l3_drop(in, p, why);
 	}
 	b->count = 0;
-	l3_flush(sw);
+	dp_flush(dp);
 }

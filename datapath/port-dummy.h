@@ -2,7 +2,7 @@
  * port-dummy.h - the "dummy" port type, for tests that run without root.
  *
  * A dummy port has no device: it receives nothing (tests hand frames to
- * sw_input() as if they had come from it) and keeps a copy of the last
+ * dp_input() as if they had come from it) and keeps a copy of the last
  * PORT_DUMMY_RING frames it was asked to send, so a test can check what
  * left the switch and in what order.  It counts tx and drops exactly as a
  * tap does, including DROP_TOO_BIG against its MTU (default 1500).
@@ -27,6 +27,9 @@
 #include "port.h"
 
 #define PORT_DUMMY_RING		64
+
+extern const struct port_ops port_dummy_ops;
+extern const struct port_ops port_dummy_l3_ops;
 
 /* Frames sent since open or the last clear, the unreadable ones included. */
 unsigned	 port_dummy_sent_count(const struct port *);

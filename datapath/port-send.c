@@ -7,7 +7,7 @@
  * the batch is rebuilt in order into out: frames the port takes as they
  * are, checksums completed in place (the result is valid for every port
  * the frame is queued on, so sharing is harmless), and super-frames cut
- * into segments from env->pool.  out is flushed whenever it fills, and the
+ * into segments from dp->pool.  out is flushed whenever it fills, and the
  * segments in it (marked in mine) are freed after send_batch() has written
  * them; the caller's frames stay the caller's.
  *
@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 
+#include "dp.h"
 #include "gso.h"
 #include "port.h"
 
@@ -59,7 +60,7 @@ port_out_mine(struct port_out *o, unsigned from)
 static void
 port_segment(struct port *port, const struct pkt *p, struct port_out *o)
 {
-	struct pkt_pool	*pool = port->env != NULL ? port->env->pool : NULL;
+	struct pkt_pool	*pool = port->dp != NULL ? port->dp->pool : NULL;
 	struct gso_iter	 it;
 	unsigned	 from;
 	int		 error;

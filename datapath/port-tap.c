@@ -8,7 +8,7 @@
  * tap-vnet.h), read and written with the frame by one readv()/writev(), so
  * the kernel can hand over TCP and UDP super-frames and frames whose
  * checksum is still owed, and take them back.  While it may receive
- * super-frames it reads into env->large buffers.  A tun port does the same
+ * super-frames it reads into dp->large buffers.  A tun port does the same
  * with bare IP packets (csum_start then counts from the IP header), from
  * the same switches, for the router.  A persistent tap or tun that refuses
  * the flag has no vnet header and takes nothing.
@@ -36,7 +36,8 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 
-#include "port.h"
+#include "dp.h"
+#include "port-tap.h"
 #include "tap-vnet.h"
 
 #define TAP_MTU_DEFAULT	1500
@@ -162,7 +163,7 @@ tap_attach(struct port *port, const char *name, char *err, size_t errlen)
 	}
 	tap->created = !existed;
 	port->takes = tap_vnet_offload(port->fd, &tap->vnet,
-	    port->env != NULL ? port->env->ofl : NULL);
+	    port->dp != NULL ? &port->dp->ofl : NULL);
 	return 0;
 
 close_fd:
@@ -324,8 +325,8 @@ tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 	ssize_t			 n;
 
 	if ((port->takes & (PORT_TAKES_TSO4 | PORT_TAKES_TSO6 |
-	    PORT_TAKES_USO)) && port->env != NULL && port->env->large != NULL)
-		pool = port->env->large;
+	    PORT_TAKES_USO)) && port->dp != NULL)
+		pool = port->dp->large;
 	while (b->count < PKT_BATCH_MAX) {
 		if ((p = pkt_alloc(pool)) == NULL) {
 			port_drop(port, DROP_NO_BUFFER);
@@ -418,7 +419,7 @@ tap_set_offloads(struct port *port)
 {
 	struct tap	*tap = port->priv;
 
-	port->takes = tap_vnet_offload(port->fd, &tap->vnet, port->env->ofl);
+	port->takes = tap_vnet_offload(port->fd, &tap->vnet, &port->dp->ofl);
 }
 
 static const char *

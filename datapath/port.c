@@ -1,7 +1,9 @@
 /*
- * port.c - the table of port types, the names of drop reasons and what the
- * types share.
+ * port.c - the registry of port types, the names of drop reasons and
+ * settings, and what the types share.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,45 +32,104 @@ const char *const drop_reason_names[DROP__MAX] = {
 	[DROP_BAD_OFFLOAD]	= "bad_offload",
 };
 
-static const struct port_ops *const port_types[] = {
-	&port_tap_ops,
-	&port_tun_ops,
-	&port_dummy_ops,
-	&port_dummy_l3_ops,
-	&port_vxlan_ops,
-	&port_gretap_ops,
-	&port_ipip_ops,
-	&port_gre_ops,
+const char *const port_setting_names[PORT_SET__COUNT] = {
+	"mtu", "remote", "local", "dstport", "vni", "key", "split-horizon",
+	"address",
 };
 
-#define PORT_NTYPES	(sizeof(port_types) / sizeof(port_types[0]))
+#define PORT_TYPES_MAX	32
+
+static const struct port_ops	*port_types[PORT_TYPES_MAX];
+static size_t			 port_ntypes;
+static char			 port_names[256];
+
+int
+port_type_register(const struct port_ops *ops)
+{
+	const struct port_ops	*old;
+	size_t			 off = strlen(port_names);
+
+	if ((old = port_ops_find(ops->type)) != NULL)
+		return old == ops ? 0 : EEXIST;
+	if (port_ntypes == PORT_TYPES_MAX ||
+	    off + strlen(ops->type) + 3 > sizeof(port_names))
+		return ENOSPC;
+	port_types[port_ntypes++] = ops;
+	snprintf(port_names + off, sizeof(port_names) - off, "%s%s",
+	    off > 0 ? ", " : "", ops->type);
+	return 0;
+}
 
 const struct port_ops *
 port_ops_find(const char *type)
 {
 	if (type == NULL)
 		return NULL;
-	for (size_t i = 0; i < PORT_NTYPES; i++) {
+	for (size_t i = 0; i < port_ntypes; i++) {
 		if (strcmp(port_types[i]->type, type) == 0)
 			return port_types[i];
 	}
 	return NULL;
 }
 
-/* Built from the table on first use so a new type needs no other edit. */
 const char *
 port_type_names(void)
 {
-	static char	 names[128];
-	size_t		 off = 0;
+	return port_names;
+}
 
-	if (names[0] != '\0')
-		return names;
-	for (size_t i = 0; i < PORT_NTYPES && off < sizeof(names); i++) {
-		off += (size_t)snprintf(names + off, sizeof(names) - off,
-		    "%s%s", i > 0 ? ", " : "", port_types[i]->type);
+/* The kernel's rules for interface names (dev_valid_name()). */
+int
+port_name_check(const char *name, size_t size, char *err, size_t errlen)
+{
+	size_t	len = strnlen(name, size);
+
+	if (len == 0) {
+		snprintf(err, errlen, "port name is empty");
+		return EINVAL;
 	}
-	return names;
+	if (len >= IFNAMSIZ) {
+		snprintf(err, errlen, "port name '%.*s' is too long (max %d "
+		    "characters)", (int)len, name, IFNAMSIZ - 1);
+		return EINVAL;
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		goto invalid;
+	for (const char *p = name; *p != '\0'; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
+		    !isprint((unsigned char)*p))
+			goto invalid;
+	return 0;
+
+invalid:
+	snprintf(err, errlen, "invalid port name '%s'", name);
+	return EINVAL;
+}
+
+/* Refuses a setting the type does not take, naming those it does. */
+int
+port_check_config(const struct port_ops *ops, const struct port_config *cfg,
+    char *err, size_t errlen)
+{
+	unsigned	extra = cfg->given & ~ops->settings;
+	size_t		off;
+	int		bit;
+
+	if (cfg->addr4.family != 0 || cfg->addr6.family != 0)
+		extra |= PORT_SET_ADDRESS & ~ops->settings;
+	if (extra == 0)
+		return 0;
+	bit = __builtin_ctz(extra);
+	off = (size_t)snprintf(err, errlen, "a %s port takes no '%s' (it "
+	    "takes ", ops->type, port_setting_names[bit]);
+	for (int i = 0; i < PORT_SET__COUNT && off < errlen; i++)
+		if (ops->settings & (1u << i))
+			off += (size_t)snprintf(err + off, errlen - off, "%s%s",
+			    (ops->settings & ((1u << i) - 1)) ? ", " : "",
+			    port_setting_names[i]);
+	if (off < errlen)
+		snprintf(err + off, errlen - off, ")");
+	return EINVAL;
 }
 
 unsigned

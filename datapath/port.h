@@ -1,10 +1,13 @@
 /*
- * port.h - switch ports and the port-type vtable.
+ * port.h - switch ports, the port-type vtable and the registry of types.
  *
- * A port is one place frames enter and leave the switch: a tap device, a
+ * A port is one place frames enter and leave the datapath: a tap device, a
  * tunnel, or (in tests) a dummy that records what it is given.  Each port
- * type is a const struct port_ops; adding a type means one new file and one
- * line in port_types[] (port.c).
+ * type is a const struct port_ops in its own file, registered by name with
+ * port_type_register() at start-up; the registry knows no type by itself,
+ * so adding one means one new file and one registration line.  A class of
+ * several types (the tunnels: one per encapsulation and payload) registers
+ * one port_ops per type, with what tells them apart in ops->cls.
  *
  * A port type is of one layer.  L2 ports (tap) carry Ethernet frames and
  * belong to the switch: they learn and are flooded to.  L3 ports (tun, the
@@ -16,16 +19,17 @@
  * delivered is always counted under exactly one drop reason, never lost
  * silently.
  *
- * A port with an fd is read by its owner through recv_batch.  A port
- * without one (a tunnel, whose packets arrive on a socket shared with other
- * ports) hands what it receives to env->input, which the datapath holding
- * the port sets before open.
+ * A port lives on one datapath (port->dp, dp.h), which reads a port with an
+ * fd through recv_batch when it is readable.  A port without one (a tunnel,
+ * whose packets arrive on a socket shared with other ports) hands what it
+ * receives to dp_input() itself, and watches its own descriptors with
+ * dp_watch().
  *
  * Captures see a port through struct port_hook, which the datapath calls
- * but does not implement (the daemon's capture module does).  The switch
+ * but does not implement (the daemon's capture module does).  The datapath
  * hands each batch it receives from a port to port_capture(), sends through
- * port_send(), which shows the batch first, and sw_port_del() tells the hook
- * the port is going.  A
+ * port_send(), which shows the batch first, and dp_port_del() tells the
+ * hook the port is going.  A
  * tunnel type (ops->outer) also hands port_capture_outer() every datagram it
  * sends or receives on the underlay, with the addresses the kernel puts in
  * the outer headers.  A port without a capture has hook NULL: capture costs
@@ -89,7 +93,8 @@ struct port_stats {
 
 /*
  * The settings of struct port_config beyond name and type; a port type
- * lists in port_ops.settings those it reads, and any other is refused.
+ * lists in port_ops.settings those it reads, and any other given is refused
+ * (port_check_config()).  port_setting_names[] has the word of each.
  */
 #define PORT_SET_MTU		0x01
 #define PORT_SET_REMOTE		0x02
@@ -99,6 +104,10 @@ struct port_stats {
 #define PORT_SET_KEY		0x20	/* key, as a GRE key */
 #define PORT_SET_SPLIT_HORIZON	0x40
 #define PORT_SET_ADDRESS	0x80	/* addr4, addr6 (L3 ports) */
+#define PORT_SET__COUNT		8
+
+/* "mtu", "remote", ... in bit order, as "port add" takes them. */
+extern const char *const port_setting_names[PORT_SET__COUNT];
 
 enum port_split_horizon {
 	PORT_SH_DEFAULT,	/* the type's: on for tunnels, off for taps */
@@ -113,6 +122,7 @@ enum port_split_horizon {
 struct port_config {
 	char			 name[IFNAMSIZ];
 	const char		*type;
+	unsigned		 given;		/* PORT_SET_* given */
 	int			 mtu;		/* 0: the type's default */
 	enum port_split_horizon	 split_horizon;
 	/* Tunnels.  ss_family is AF_UNSPEC for an address not given. */
@@ -131,26 +141,10 @@ enum port_layer {
 	PORT_L3,		/* IP packets, routed */
 };
 
+struct dp;
+struct dp_watch;
 struct port;
 struct pkt_pool;
-struct udp_eps;
-
-/*
- * What a port may use of the datapath that holds it, set before open:
- * input() forwards frames a port without an fd received, eps are the
- * tunnel sockets every tunnel port of the datapath shares, pool and large
- * the MTU-sized and super-frame (PKT_GSO_DATA_ROOM) buffers, and ofl the
- * offload switches (offload.h).
- */
-struct port_env {
-	void		 (*input)(void *dp, struct port *, struct pkt_batch *,
-			    time_t now);
-	void		*dp;
-	struct udp_eps	*eps;
-	struct pkt_pool	*pool;
-	struct pkt_pool	*large;
-	const struct offload_cfg *ofl;
-};
 
 enum port_dir {
 	PORT_DIR_RX,		/* from the port into the switch */
@@ -206,12 +200,14 @@ struct port_ops {
 	const char	*(*state)(const struct port *);
 	/* Optional: called once a second. */
 	void		 (*tick)(struct port *, time_t now);
-	/* Optional: env->ofl changed; apply it and update port->takes. */
+	/* Optional: dp->ofl changed; apply it and update port->takes. */
 	void		 (*set_offloads)(struct port *);
 	unsigned	 settings;	/* PORT_SET_* it accepts */
 	bool		 split_horizon;	/* its default */
 	/* Calls port_capture_outer() for its underlay datagrams. */
 	bool		 outer;
+	/* The class's own: what tells apart the types one file registers. */
+	const void	*cls;
 };
 
 struct port {
@@ -232,18 +228,39 @@ struct port {
 	unsigned		 takes;		/* PORT_TAKES_*, offload.h */
 	struct pkt_batch	 txq;		/* frames gathered for output */
 	void			*priv;		/* the type's own state */
-	const struct port_env	*env;
-	void			*owner;		/* the daemon's, for its events */
+	struct dp		*dp;		/* NULL for a port alone (tests) */
 	struct port_hook	*hook;		/* captures; NULL when none */
+	/* The datapath's watch of fd, and its record of failed reads. */
+	struct dp_watch		*watch;
+	unsigned		 error_run;	/* events with errors only */
+	bool			 warned;	/* once per bad spell */
 	TAILQ_ENTRY(port)	 entry;
 };
 
+/*
+ * The registry.  0, or EEXIST for another type of that name, ENOSPC when
+ * full; registering the same ops again does nothing.
+ */
+int			 port_type_register(const struct port_ops *);
 const struct port_ops	*port_ops_find(const char *type);
 /* recv_batch of a type whose frames do not come through an fd. */
 unsigned		 port_recv_none(struct port *, struct pkt_pool *,
 			    struct pkt_batch *);
 /* Comma-separated list of known types, for error messages. */
 const char		*port_type_names(void);
+/*
+ * Whether the kernel takes name for an interface; name is NUL-terminated
+ * or size bytes long: 0, or EINVAL with a message that quotes it.
+ */
+int			 port_name_check(const char *name, size_t size,
+			    char *err, size_t errlen);
+/*
+ * What every type shares of the config: settings the type does not take
+ * and addresses on an L2 port are refused.  0, or EINVAL with a message.
+ */
+int			 port_check_config(const struct port_ops *,
+			    const struct port_config *, char *err,
+			    size_t errlen);
 
 static inline void
 port_drop(struct port *p, enum drop_reason why)
@@ -329,7 +346,7 @@ port_owes(const struct port *port, const struct pkt *p)
 /*
  * Sends b out of the port, shown first to its captures.  Frames that owe
  * what the port does not take are finished in software first (port-send.c):
- * checksums completed in place, super-frames segmented into env->pool
+ * checksums completed in place, super-frames segmented into dp->pool
  * buffers, in order.  b's frames stay the caller's.
  */
 void	port_send(struct port *, struct pkt_batch *b);
@@ -351,14 +368,5 @@ port_frame_fits(const struct port *p, uint32_t len)
 {
 	return len <= (uint32_t)p->mtu + (port_is_l3(p) ? 0 : PORT_L2_OVERHEAD);
 }
-
-extern const struct port_ops port_tap_ops;
-extern const struct port_ops port_tun_ops;
-extern const struct port_ops port_dummy_ops;
-extern const struct port_ops port_vxlan_ops;	/* tunnel/port-tunnel.c */
-extern const struct port_ops port_gretap_ops;
-extern const struct port_ops port_ipip_ops;	/* L3 tunnels, same file */
-extern const struct port_ops port_gre_ops;
-extern const struct port_ops port_dummy_l3_ops;
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "router.h"
-#include "switch.h"
+#include "dp.h"
 
 struct rtr *
 rtr_create(void)
@@ -79,9 +79,9 @@ add_local(struct rtr *r, const struct ip_prefix *a)
 
 /* Rebuilds the sorted address sets and the fallback error sources. */
 static void
-rtr_refresh_local(struct sw *sw)
+rtr_refresh_local(struct dp *dp)
 {
-	struct rtr	*r = sw->rtr;
+	struct rtr	*r = dp->rtr;
 	struct port	*port;
 
 	r->nlocal4 = r->nlocal6 = 0;
@@ -89,7 +89,7 @@ rtr_refresh_local(struct sw *sw)
 	memset(&r->fallback6, 0, sizeof(r->fallback6));
 	add_local(r, &r->addr4);
 	add_local(r, &r->addr6);
-	TAILQ_FOREACH(port, &sw->ports, entry) {
+	TAILQ_FOREACH(port, &dp->ports, entry) {
 		add_local(r, &port->addr4);
 		add_local(r, &port->addr6);
 		if (r->fallback4.family == 0)
@@ -118,34 +118,34 @@ connected_route(struct rtr *r, struct port *port, const struct ip_prefix *a,
 }
 
 int
-rtr_port_add(struct sw *sw, struct port *port)
+rtr_port_add(struct dp *dp, struct port *port)
 {
 	int	error;
 
-	if ((error = connected_route(sw->rtr, port, &port->addr4, true)) != 0)
+	if ((error = connected_route(dp->rtr, port, &port->addr4, true)) != 0)
 		return error;
-	if ((error = connected_route(sw->rtr, port, &port->addr6, true)) != 0) {
-		connected_route(sw->rtr, port, &port->addr4, false);
+	if ((error = connected_route(dp->rtr, port, &port->addr6, true)) != 0) {
+		connected_route(dp->rtr, port, &port->addr4, false);
 		return error;
 	}
-	rtr_refresh_local(sw);
+	rtr_refresh_local(dp);
 	return 0;
 }
 
 void
-rtr_port_del(struct sw *sw, struct port *port)
+rtr_port_del(struct dp *dp, struct port *port)
 {
-	rt_flush(sw->rtr->rt4, port);
-	rt_flush(sw->rtr->rt6, port);
+	rt_flush(dp->rtr->rt4, port);
+	rt_flush(dp->rtr->rt6, port);
 	memset(&port->addr4, 0, sizeof(port->addr4));
 	memset(&port->addr6, 0, sizeof(port->addr6));
-	rtr_refresh_local(sw);
+	rtr_refresh_local(dp);
 }
 
 void
-rtr_set_address(struct sw *sw, const struct ip_prefix *a)
+rtr_set_address(struct dp *dp, const struct ip_prefix *a)
 {
-	struct rtr	*r = sw->rtr;
+	struct rtr	*r = dp->rtr;
 
 	if (a->family == AF_INET)
 		r->addr4 = *a;
@@ -155,5 +155,5 @@ rtr_set_address(struct sw *sw, const struct ip_prefix *a)
 		memset(&r->addr4, 0, sizeof(r->addr4));
 		memset(&r->addr6, 0, sizeof(r->addr6));
 	}
-	rtr_refresh_local(sw);
+	rtr_refresh_local(dp);
 }

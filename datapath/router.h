@@ -50,7 +50,7 @@
 #define RTR_ICMP_BURST_DEFAULT	50
 #define RTR_MAX_LOCAL		260	/* addresses per family */
 
-struct sw;
+struct dp;
 
 struct rtr_stats {
 	uint64_t	forwarded;
@@ -98,25 +98,21 @@ struct rt_table	*rtr_table(struct rtr *, int family);
  * rtr_port_del() removes every route out of the port.  Both, and
  * rtr_set_address(), refresh the set of the router's own addresses.
  */
-int		 rtr_port_add(struct sw *, struct port *);
-void		 rtr_port_del(struct sw *, struct port *);
+int		 rtr_port_add(struct dp *, struct port *);
+void		 rtr_port_del(struct dp *, struct port *);
 /* addr family 0 clears both router-wide addresses. */
-void		 rtr_set_address(struct sw *, const struct ip_prefix *addr);
+void		 rtr_set_address(struct dp *, const struct ip_prefix *addr);
 void		 rtr_set_icmp_limit(struct rtr *, unsigned rate,
 		    unsigned burst);
 bool		 rtr_is_local(const struct rtr *, int family,
 		    const uint8_t *addr);
 
-/* Forwarding (l3-forward.c): routes one received batch and empties it. */
-void		 rtr_input(struct sw *, struct port *in, struct pkt_batch *);
-/* Queues p on an L3 port, which then owns it (flushing a full queue). */
-void		 rtr_enqueue(struct sw *, struct port *out, struct pkt *p);
-
-/* ICMP (icmp.c). */
-void		 icmp_error(struct sw *, struct port *in, const struct pkt *p,
-		    uint8_t type, uint8_t code, uint32_t info);
-/* Answers a packet for one of our addresses; consumes p. */
-void		 icmp_local(struct sw *, struct port *in, struct pkt *p);
+/*
+ * Forwarding (l3-forward.c): routes one received batch and empties it,
+ * each packet queued on its egress port (dp_enqueue()), answered (icmp.h)
+ * or dropped.
+ */
+void		 rtr_input(struct dp *, struct port *in, struct pkt_batch *);
 
 /*
  * IPv4 fragmentation (ip-frag.c): splits p (header valid, TTL already

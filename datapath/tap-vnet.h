@@ -31,7 +31,7 @@ struct tap_vnet {
 };
 
 /*
- * Asks the kernel for the offloads env->ofl allows and returns the
+ * Asks the kernel for the offloads dp->ofl allows and returns the
  * PORT_TAKES_* it agreed to; 0 (everything off) without a vnet header or
  * when even checksums are refused.
  */

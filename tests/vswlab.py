@@ -9,6 +9,7 @@ every namespace and link it made, also when the test failed.
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -27,6 +28,18 @@ SANITIZER_ENV = {
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=99",
 }
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+
+def c_define(header, name):
+    """The integer value of `#define NAME VALUE` in HEADER (a path relative
+    to the source tree), so that tests follow the C constants they depend
+    on instead of copying them."""
+    text = (ROOT / header).read_text()
+    m = re.search(rf"^[ \t]*#[ \t]*define[ \t]+{re.escape(name)}[ \t]+"
+                  r"\(?(\d+)[uUlL]*\)?[ \t]*(?:/[*/].*)?$", text, re.MULTILINE)
+    if m is None:
+        raise AssertionError(f"no '#define {name} NUMBER' in {header}")
+    return int(m.group(1))
 
 
 def sh(*cmd, check=True, timeout=60, input=None, env=None):

@@ -6,6 +6,7 @@
  * the checksum verified, the sequence number ignored (no reordering).
  */
 #include "datapath/ip.h"
+#include "datapath/port.h"
 
 #include "gre.h"
 #include "tnl.h"
@@ -64,6 +65,9 @@ const struct tnl_proto tnl_gre = {
 	.name	  = "gre",
 	.key_name = "key",
 	.port	  = GRE_PORT,
+	.types	  = { [TNL_PAYLOAD_ETH] = "gretap", [TNL_PAYLOAD_IP] = "gre" },
+	.key_setting = PORT_SET_KEY,
+	.key_max  = UINT32_MAX,
 	.build	  = gre_build,
 	.parse	  = gre_parse,
 };

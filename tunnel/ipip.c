@@ -36,6 +36,7 @@ const struct tnl_proto tnl_ipip = {
 	.name	  = "ipip",
 	.key_name = "key",
 	.port	  = IPIP_PORT,
+	.types	  = { [TNL_PAYLOAD_IP] = "ipip" },
 	.build	  = ipip_build,
 	.parse	  = ipip_parse,
 };

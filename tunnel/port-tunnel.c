@@ -1,11 +1,13 @@
 /*
- * port-tunnel.c - the tunnel port types: "vxlan" and "gretap" (L2, to the
- * switch) and "ipip" and "gre" (L3, to the router).
+ * port-tunnel.c - the tunnel port class: one port type for each payload of
+ * each encapsulation in tnl_protos[] ("vxlan" and "gretap", L2, to the
+ * switch; "ipip" and "gre", L3, to the router).
  *
  * All are the same code around a struct tnl_proto: open binds the shared
  * endpoint for receiving and opens the sender, and builds the header every
- * frame is sent behind.  A VXLAN port always has a VNI (1 unless given); a
- * gre or gretap port has a GRE key only when given one; ipip has none.  An
+ * frame is sent behind.  A port of an encapsulation with key_always (VXLAN)
+ * always has a key (its default unless given); others (GRE) have one only
+ * when given one; ipip has none.  An
  * L3 port carries IPv4 and IPv6, so it keeps a header for each (GRE names
  * the payload's protocol) and sends a batch as its IPv4 and IPv6 runs.
  *
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datapath/dp.h"
 #include "datapath/ether.h"
 #include "datapath/gro.h"
 #include "datapath/ip.h"
@@ -31,7 +34,12 @@
 #include "tnl-addr.h"
 #include "tnl-tx.h"
 #include "udp-endpoint.h"
-#include "vxlan.h"
+
+/* What tells the types of the class apart: port_ops.cls. */
+struct tnl_class {
+	const struct tnl_proto	*proto;
+	enum tnl_payload	 payload;
+};
 
 struct tnl_port {
 	const struct tnl_proto	*proto;
@@ -45,6 +53,7 @@ struct tnl_port {
 	uint8_t			 hdr[TNL_HDR_MAX];	/* Ethernet or IPv4 */
 	uint8_t			 hdr6[TNL_HDR_MAX];	/* IPv6, L3 only */
 	struct gro_stats	 gro;
+	struct udp_eps		*eps;		/* the datapath's */
 	struct tnl_tx		 tx;
 };
 
@@ -69,16 +78,16 @@ tnl_rx(void *arg, struct pkt_batch *b, time_t now)
 {
 	struct port		*port = arg;
 	struct tnl_port		*t = port->priv;
-	const struct port_env	*env = port->env;
+	struct dp		*dp = port->dp;
 
 	for (unsigned i = 0; i < b->count; i++) {
 		port->stats.rx_packets++;
 		port->stats.rx_bytes += b->pkts[i]->len;
 	}
-	if (env->ofl->on[OFL_TCP_GRO] && b->count > 1)
+	if (dp->ofl.on[OFL_TCP_GRO] && b->count > 1)
 		gro_batch(b, t->payload == TNL_PAYLOAD_ETH ? INET_L2 : INET_L3,
-		    env->large, &t->gro);
-	env->input(env->dp, port, b, now);
+		    dp->large, &t->gro);
+	dp_input(dp, port, b, now);
 }
 
 /* udp-gro applies to the shared endpoints: any port passes it on. */
@@ -86,10 +95,10 @@ static void
 tnl_set_offloads(struct port *port)
 {
 	struct tnl_port		*t = port->priv;
-	const struct port_env	*env = port->env;
+	const struct dp		*dp = port->dp;
 
-	tnl_tx_set_gso(&t->tx, env->ofl->on[OFL_UDP_GSO]);
-	udp_eps_set_gro(env->eps, env->ofl->on[OFL_UDP_GRO]);
+	tnl_tx_set_gso(&t->tx, port, dp->ofl.on[OFL_UDP_GSO]);
+	udp_eps_set_gro(t->eps, dp->ofl.on[OFL_UDP_GRO]);
 	port->takes = 0;
 }
 
@@ -118,19 +127,21 @@ tnl_check_config(const struct port_config *cfg, const struct tnl_proto *proto,
 		    "of the same family", tnl_addr_str(&cfg->remote, false, a));
 		return EINVAL;
 	}
-	if (proto == &tnl_vxlan && cfg->has_key && cfg->key > VXLAN_VNI_MAX) {
-		snprintf(err, errlen, "invalid VNI %u (0 to %u)", cfg->key,
-		    VXLAN_VNI_MAX);
+	if (cfg->has_key && cfg->key > proto->key_max) {
+		snprintf(err, errlen, "invalid %s '%u' (0 to %u)",
+		    proto->key_name, cfg->key, proto->key_max);
 		return EINVAL;
 	}
 	return 0;
 }
 
 static int
-tnl_open(struct port *port, const struct port_config *cfg,
-    const struct tnl_proto *proto, enum tnl_payload payload, char *err,
+tnl_open(struct port *port, const struct port_config *cfg, char *err,
     size_t errlen)
 {
+	const struct tnl_class	*cls = port->ops->cls;
+	const struct tnl_proto	*proto = cls->proto;
+	enum tnl_payload	 payload = cls->payload;
 	struct udp_ep_config	 ec;
 	struct tnl_port		*t;
 	uint16_t		 dstport = cfg->dstport ? cfg->dstport :
@@ -147,9 +158,8 @@ tnl_open(struct port *port, const struct port_config *cfg,
 	t->remote = cfg->remote;
 	tnl_addr_set_port(&t->remote, dstport);
 	t->local = cfg->local;
-	t->has_key = cfg->has_key || proto == &tnl_vxlan;
-	t->key = cfg->has_key ? cfg->key : proto == &tnl_vxlan ?
-	    VXLAN_VNI_DEFAULT : 0;
+	t->has_key = cfg->has_key || proto->key_always;
+	t->key = cfg->has_key ? cfg->key : proto->key_default;
 	t->payload = payload;
 	if (payload == TNL_PAYLOAD_ETH)
 		t->hlen = proto->build(t->hdr, t->has_key, t->key,
@@ -176,8 +186,13 @@ tnl_open(struct port *port, const struct port_config *cfg,
 	else
 		tnl_addr_any(&ec.local, cfg->remote.ss_family);
 	tnl_addr_set_port(&ec.local, dstport);
-	if ((error = udp_ep_bind(port->env->eps, &ec, &t->bind, err,
-	    errlen)) != 0)
+	if ((t->eps = udp_eps_get(port->dp)) == NULL) {
+		error = errno;
+		snprintf(err, errlen, "cannot open the tunnel endpoints: %s",
+		    strerror(error));
+		goto free_t;
+	}
+	if ((error = udp_ep_bind(t->eps, &ec, &t->bind, err, errlen)) != 0)
 		goto free_t;
 	if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
 	    errlen)) != 0)
@@ -193,34 +208,6 @@ unbind:
 free_t:
 	free(t);
 	return error;
-}
-
-static int
-vxlan_open(struct port *port, const struct port_config *cfg, char *err,
-    size_t errlen)
-{
-	return tnl_open(port, cfg, &tnl_vxlan, TNL_PAYLOAD_ETH, err, errlen);
-}
-
-static int
-gretap_open(struct port *port, const struct port_config *cfg, char *err,
-    size_t errlen)
-{
-	return tnl_open(port, cfg, &tnl_gre, TNL_PAYLOAD_ETH, err, errlen);
-}
-
-static int
-ipip_open(struct port *port, const struct port_config *cfg, char *err,
-    size_t errlen)
-{
-	return tnl_open(port, cfg, &tnl_ipip, TNL_PAYLOAD_IP, err, errlen);
-}
-
-static int
-gre_open(struct port *port, const struct port_config *cfg, char *err,
-    size_t errlen)
-{
-	return tnl_open(port, cfg, &tnl_gre, TNL_PAYLOAD_IP, err, errlen);
 }
 
 static void
@@ -282,85 +269,65 @@ tnl_tick(struct port *port, time_t now)
 	tnl_set_mtu(port);
 }
 
-#define TNL_SETTINGS	(PORT_SET_REMOTE | PORT_SET_LOCAL | \
-			 PORT_SET_DSTPORT | PORT_SET_SPLIT_HORIZON)
+#define TNL_TYPES_MAX	8
 
-const struct port_ops port_vxlan_ops = {
-	.type		= "vxlan",
-	.open		= vxlan_open,
-	.close		= tnl_close,
-	.recv_batch	= port_recv_none,
-	.send_batch	= tnl_send_batch,
-	.state		= tnl_state,
-	.tick		= tnl_tick,
-	.set_offloads	= tnl_set_offloads,
-	.settings	= TNL_SETTINGS | PORT_SET_VNI,
-	.split_horizon	= true,
-	.outer		= true,
-};
+static struct tnl_class	 tnl_classes[TNL_TYPES_MAX];
+static struct port_ops	 tnl_types[TNL_TYPES_MAX];
+static unsigned		 tnl_ntypes;
 
-const struct port_ops port_gretap_ops = {
-	.type		= "gretap",
-	.open		= gretap_open,
-	.close		= tnl_close,
-	.recv_batch	= port_recv_none,
-	.send_batch	= tnl_send_batch,
-	.state		= tnl_state,
-	.tick		= tnl_tick,
-	.set_offloads	= tnl_set_offloads,
-	.settings	= TNL_SETTINGS | PORT_SET_KEY,
-	.split_horizon	= true,
-	.outer		= true,
-};
+/*
+ * L2 tunnels are split-horizon by default, so a full mesh of them does not
+ * loop; L3 ones take addresses instead.
+ */
+int
+tnl_types_register(void)
+{
+	const struct tnl_proto	*proto;
+	int			 error;
 
-#define TNL_L3_SETTINGS	(PORT_SET_REMOTE | PORT_SET_LOCAL | \
-			 PORT_SET_DSTPORT | PORT_SET_ADDRESS)
+	if (tnl_ntypes > 0)
+		return 0;
+	for (int pl = 0; pl < TNL_PAYLOADS; pl++) {
+		for (size_t i = 0; (proto = tnl_protos[i]) != NULL; i++) {
+			struct tnl_class	*cls = &tnl_classes[tnl_ntypes];
+			bool			 l2 = pl == TNL_PAYLOAD_ETH;
 
-const struct port_ops port_ipip_ops = {
-	.type		= "ipip",
-	.layer		= PORT_L3,
-	.open		= ipip_open,
-	.close		= tnl_close,
-	.recv_batch	= port_recv_none,
-	.send_batch	= tnl_send_batch,
-	.state		= tnl_state,
-	.tick		= tnl_tick,
-	.set_offloads	= tnl_set_offloads,
-	.settings	= TNL_L3_SETTINGS,
-	.outer		= true,
-};
-
-const struct port_ops port_gre_ops = {
-	.type		= "gre",
-	.layer		= PORT_L3,
-	.open		= gre_open,
-	.close		= tnl_close,
-	.recv_batch	= port_recv_none,
-	.send_batch	= tnl_send_batch,
-	.state		= tnl_state,
-	.tick		= tnl_tick,
-	.set_offloads	= tnl_set_offloads,
-	.settings	= TNL_L3_SETTINGS | PORT_SET_KEY,
-	.outer		= true,
-};
+			if (proto->types[pl] == NULL)
+				continue;
+			if (tnl_ntypes == TNL_TYPES_MAX)
+				return ENOSPC;
+			cls->proto = proto;
+			cls->payload = pl;
+			tnl_types[tnl_ntypes] = (struct port_ops){
+				.type		= proto->types[pl],
+				.layer		= l2 ? PORT_L2 : PORT_L3,
+				.open		= tnl_open,
+				.close		= tnl_close,
+				.recv_batch	= port_recv_none,
+				.send_batch	= tnl_send_batch,
+				.state		= tnl_state,
+				.tick		= tnl_tick,
+				.set_offloads	= tnl_set_offloads,
+				.settings	= PORT_SET_REMOTE |
+				    PORT_SET_LOCAL | PORT_SET_DSTPORT |
+				    proto->key_setting | (l2 ?
+				    PORT_SET_SPLIT_HORIZON : PORT_SET_ADDRESS),
+				.split_horizon	= l2,
+				.outer		= true,
+				.cls		= cls,
+			};
+			if ((error = port_type_register(
+			    &tnl_types[tnl_ntypes++])) != 0)
+				return error;
+		}
+	}
+	return 0;
+}
 
 bool
 tnl_port_is(const struct port *port)
 {
-	return port->ops == &port_vxlan_ops || port->ops == &port_gretap_ops ||
-	    port->ops == &port_ipip_ops || port->ops == &port_gre_ops;
-}
-
-bool
-tnl_port_gso_failed(struct port *port, int *error)
-{
-	struct tnl_port	*t = port->priv;
-
-	if (!tnl_port_is(port) || !t->tx.gso_news)
-		return false;
-	t->tx.gso_news = false;
-	*error = t->tx.gso_error;
-	return true;
+	return port->ops->open == tnl_open;
 }
 
 int
@@ -383,7 +350,7 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->gso_error = t->tx.gso_error;
 	info->gso_msgs = t->tx.gso_msgs;
 	info->gso_segs = t->tx.gso_segs;
-	info->tcp_gro = port->env->ofl->on[OFL_TCP_GRO];
+	info->tcp_gro = port->dp->ofl.on[OFL_TCP_GRO];
 	info->gro = t->gro;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * port-tunnel.h - the tunnel port types: "vxlan" and "gretap" (L2) and
+ * port-tunnel.h - the tunnel port class: a port type for each payload of
+ * each encapsulation (tnl.h's tnl_protos[]): "vxlan" and "gretap" (L2) and
  * "ipip" and "gre" (L3: IPv4 and IPv6 packets for the router, router.h).
  *
  * A tunnel port is a switch port like a tap: frames the switch sends it go
@@ -48,12 +49,9 @@ struct tnl_port_info {
 	struct gro_stats	 gro;
 };
 
+/* Registers a port type per payload of each encapsulation; 0 or an errno. */
+int	tnl_types_register(void);
 bool	tnl_port_is(const struct port *);
-/*
- * Whether UDP GSO failed since the last call, with the error: the daemon
- * logs it once, not per packet.
- */
-bool	tnl_port_gso_failed(struct port *, int *error);
 /* Fills info for a tunnel port: 0, or EINVAL for another type. */
 int	tnl_port_get_info(const struct port *, struct tnl_port_info *);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datapath/dp.h"
 #include "datapath/ether.h"
 
 #include "tnl-addr.h"
@@ -246,12 +247,14 @@ tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
 	return 0;
 }
 
+/* The port's owner is told once, not per packet. */
 static void
-tnl_tx_gso_fail(struct tnl_tx *tx, int error)
+tnl_tx_gso_fail(struct tnl_tx *tx, struct port *port, int error)
 {
 	tx->gso = TNL_GSO_FAILED;
 	tx->gso_error = error;
-	tx->gso_news = true;
+	if (port != NULL)
+		dp_port_event(port, PORT_EV_GSO_FALLBACK, error);
 	for (int i = 0; i < TNL_TX_SOCKS; i++)
 		tnl_tx_nocheck(tx->fds[i], tx->family, true);
 }
@@ -261,7 +264,7 @@ tnl_tx_gso_fail(struct tnl_tx *tx, int error)
  * exists where the control message does.
  */
 void
-tnl_tx_set_gso(struct tnl_tx *tx, bool on)
+tnl_tx_set_gso(struct tnl_tx *tx, struct port *port, bool on)
 {
 	int	zero = 0, error;
 
@@ -282,7 +285,7 @@ tnl_tx_set_gso(struct tnl_tx *tx, bool on)
 		else
 			error = tnl_tx_nocheck(tx->fds[i], tx->family, false);
 		if (error != 0) {
-			tnl_tx_gso_fail(tx, error);
+			tnl_tx_gso_fail(tx, port, error);
 			return;
 		}
 	}
@@ -436,7 +439,7 @@ tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 		case EINVAL:
 		case ENOPROTOOPT:
 			if (segs > 1) {
-				tnl_tx_gso_fail(tx, errno);
+				tnl_tx_gso_fail(tx, port, errno);
 				tnl_tx_build(tx, s, i, tx->first[s][i]);
 				continue;
 			}

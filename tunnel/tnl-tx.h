@@ -29,7 +29,8 @@
  * without checksum offload).  A path where the kernel cannot (IPsec; older
  * kernels also for a device without checksum offload) fails with EIO.
  * Then, or on EINVAL or ENOPROTOOPT, GSO is turned off for this sender
- * (shown as fallen back, with the error; the daemon logs it once) and the
+ * (shown as fallen back, with the error; the port tells its owner once,
+ * dp_port_event()) and the
  * datagrams of that message are sent one per message; setting udp-gso off
  * and on again tries again.
  *
@@ -80,7 +81,6 @@ struct tnl_tx {
 	unsigned		 outer;		/* IP + UDP header bytes */
 	enum tnl_gso		 gso;
 	int			 gso_error;	/* errno when TNL_GSO_FAILED */
-	bool			 gso_news;	/* failed, not yet reported */
 	uint64_t		 gso_msgs;	/* messages sent with GSO */
 	uint64_t		 gso_segs;	/* datagrams in them */
 	/*
@@ -112,7 +112,7 @@ void	tnl_tx_close(struct tnl_tx *);
 /* Reads the path MTU again. */
 void	tnl_tx_refresh(struct tnl_tx *);
 /* Uses UDP GSO or not (udp-gso); on again retries after a failure. */
-void	tnl_tx_set_gso(struct tnl_tx *, bool on);
+void	tnl_tx_set_gso(struct tnl_tx *, struct port *, bool on);
 /*
  * Sends every payload of b behind the hlen bytes of hdr, counting tx or a
  * drop on port; frees nothing.  One header serves the batch: a port whose

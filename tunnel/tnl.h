@@ -12,8 +12,15 @@
  * receive side demultiplexes on (VNI or key, payload type) or why the
  * packet is dropped.
  *
+ * An encapsulation also says which port types it carries (types[], by
+ * payload: "vxlan" carries Ethernet; "gre" Ethernet as "gretap" and IP as
+ * "gre") and what its key may be.  Every entry of tnl_protos[] (tnl.c) is
+ * made a port type of each of its payloads by the one tunnel port class
+ * (port-tunnel.c): adding an encapsulation is one new file and one line
+ * in that table.
+ *
  * The receive path: udp-endpoint.c (shared sockets, demultiplexing); the
- * send path: tnl-tx.c; the switch ports: port-tunnel.c.
+ * send path: tnl-tx.c; the ports: port-tunnel.c.
  */
 #ifndef TNL_H
 #define TNL_H
@@ -62,10 +69,23 @@ struct tnl_rx {
 	enum tnl_drop		drop;		/* when parse fails */
 };
 
+#define TNL_PAYLOADS	2
+
 struct tnl_proto {
 	const char	*name;		/* "vxlan", "gre" */
 	const char	*key_name;	/* "vni", "key" */
 	uint16_t	 port;		/* its IANA UDP port */
+	/* The port type of each payload it carries; NULL: not that one. */
+	const char	*types[TNL_PAYLOADS];
+	/*
+	 * The key: key_setting is the port setting that gives it
+	 * (PORT_SET_VNI, PORT_SET_KEY, 0 for none), key_max its largest
+	 * value; with key_always a port without one sends key_default.
+	 */
+	unsigned	 key_setting;
+	uint32_t	 key_max;
+	bool		 key_always;
+	uint32_t	 key_default;
 	/*
 	 * Writes the header for key (absent unless has_key) and a payload
 	 * of EtherType proto into hdr; returns its length.
@@ -79,6 +99,9 @@ struct tnl_proto {
 extern const struct tnl_proto tnl_vxlan;
 extern const struct tnl_proto tnl_gre;
 extern const struct tnl_proto tnl_ipip;
+
+/* Every encapsulation, NULL-terminated: what port-tunnel.c registers. */
+extern const struct tnl_proto *const tnl_protos[];
 
 /* For parse(): fails with a reason. */
 static inline int

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datapath/dp.h"
 #include "datapath/port.h"
 
 #include "tnl-addr.h"
@@ -37,19 +38,6 @@
 union udp_ep_cmsg {
 	char		buf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr	align;
-};
-
-const char *const tnl_drop_names[TNL_DROP__MAX] = {
-	[TNL_DROP_WRONG_SOURCE]	= "wrong_source",
-	[TNL_DROP_UNKNOWN_KEY]	= "unknown_key",
-	[TNL_DROP_TRUNCATED]	= "truncated",
-	[TNL_DROP_BAD_FLAGS]	= "bad_flags",
-	[TNL_DROP_BAD_VERSION]	= "bad_version",
-	[TNL_DROP_BAD_CHECKSUM]	= "bad_checksum",
-	[TNL_DROP_BAD_PROTO]	= "bad_proto",
-	[TNL_DROP_TOO_BIG]	= "too_big",
-	[TNL_DROP_NO_BUFFER]	= "no_buffer",
-	[TNL_DROP_BAD_GRO]	= "bad_gro",
 };
 
 struct udp_ep_bind {
@@ -79,7 +67,7 @@ struct udp_ep {
 	struct sockaddr_storage		 local;
 	int				 fd;
 	bool				 gro;		/* UDP_GRO is on */
-	void				*watch;		/* io handle */
+	struct dp_watch			*watch;
 	unsigned			 nbinds;
 	struct udp_ep_stats		 stats;
 	LIST_HEAD(, udp_ep_remote)	 remotes[UDP_EP_BUCKETS];
@@ -102,73 +90,53 @@ struct udp_ep {
 static void	udp_ep_input(void *, time_t);
 
 struct udp_eps {
+	struct dp			*dp;
 	struct pkt_pool			*pool;
 	struct pkt_pool			*large;
 	bool				 gro;
-	bool				 has_io;
-	struct io_hooks			 io;
 	uint32_t			 seed;
 	TAILQ_HEAD(, udp_ep)		 eps;
 };
 
-struct udp_eps *
-udp_eps_create(struct pkt_pool *pool, struct pkt_pool *large)
+static void *
+udp_eps_create(struct dp *dp)
 {
 	struct udp_eps	*eps;
 
 	if ((eps = calloc(1, sizeof(*eps))) == NULL)
 		return NULL;
-	eps->pool = pool;
-	eps->large = large;
+	eps->dp = dp;
+	eps->pool = dp->pool;
+	eps->large = dp->large;
+	eps->gro = dp->ofl.on[OFL_UDP_GRO];
 	eps->seed = arc4random();
 	TAILQ_INIT(&eps->eps);
 	return eps;
 }
 
-void
-udp_eps_destroy(struct udp_eps *eps)
+/* Every binding is gone with the ports, so every endpoint is closed. */
+static void
+udp_eps_destroy(void *eps)
 {
 	free(eps);
 }
 
-static int
-udp_ep_watch(struct udp_ep *ep)
-{
-	struct udp_eps	*eps = ep->eps;
+static const struct dp_ext_class udp_eps_class = {
+	.name		= "udp-endpoints",
+	.create		= udp_eps_create,
+	.destroy	= udp_eps_destroy,
+};
 
-	if (!eps->has_io || ep->watch != NULL)
-		return 0;
-	return eps->io.watch(eps->io.ctx, ep->fd, udp_ep_input, ep,
-	    &ep->watch);
+struct udp_eps *
+udp_eps_get(struct dp *dp)
+{
+	return dp_ext(dp, &udp_eps_class);
 }
 
-static void
-udp_ep_unwatch(struct udp_ep *ep)
+struct udp_eps *
+udp_eps_find(const struct dp *dp)
 {
-	struct udp_eps	*eps = ep->eps;
-
-	if (ep->watch == NULL)
-		return;
-	eps->io.unwatch(eps->io.ctx, ep->watch);
-	ep->watch = NULL;
-}
-
-int
-udp_eps_set_io(struct udp_eps *eps, const struct io_hooks *io)
-{
-	struct udp_ep	*ep;
-	int		 error;
-
-	TAILQ_FOREACH(ep, &eps->eps, entry)
-		udp_ep_unwatch(ep);
-	eps->has_io = io != NULL;
-	if (io == NULL)
-		return 0;
-	eps->io = *io;
-	TAILQ_FOREACH(ep, &eps->eps, entry)
-		if ((error = udp_ep_watch(ep)) != 0)
-			return error;
-	return 0;
+	return dp_ext_find(dp, &udp_eps_class);
 }
 
 /*
@@ -256,7 +224,8 @@ udp_ep_open(struct udp_eps *eps, const struct tnl_proto *proto,
 	}
 	if (eps->gro)
 		udp_ep_set_gro(ep, true);
-	if ((error = udp_ep_watch(ep)) != 0) {
+	if ((error = dp_watch(eps->dp, ep->fd, udp_ep_input, ep,
+	    &ep->watch)) != 0) {
 		snprintf(err, errlen, "cannot watch %s: %s", a,
 		    strerror(error));
 		goto close_fd;
@@ -275,7 +244,7 @@ free_ep:
 static void
 udp_ep_close(struct udp_ep *ep)
 {
-	udp_ep_unwatch(ep);
+	dp_unwatch(ep->eps->dp, ep->watch);
 	TAILQ_REMOVE(&ep->eps->eps, ep, entry);
 	close(ep->fd);
 	free(ep);

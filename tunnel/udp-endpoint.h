@@ -9,8 +9,9 @@
  * closes it; a bind with another encapsulation, or a key already bound, is
  * refused.  L2 ports (vxlan, gretap) and L3 ports alike bind here.
  *
- * Receiving: the endpoints' owner watches each socket (struct io_hooks,
- * given to udp_eps_set_io()) and calls back on readiness.  The endpoint
+ * The endpoints of a datapath live in its extension slot (dp.h), created
+ * with the first tunnel port (udp_eps_get()).  Receiving: each socket is
+ * watched through the datapath (dp_watch()), which calls back on readiness.  The endpoint
  * reads up to PKT_BATCH_MAX datagrams with one recvmmsg() into pool
  * buffers, checks each one's source, parses its header and pulls it off,
  * then hands each binding the batch of payloads it got, through its rx
@@ -48,11 +49,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "datapath/io.h"
 #include "datapath/pkt.h"
 
 #include "tnl.h"
 
+struct dp;
 struct port;
 struct udp_eps;			/* the endpoints of one datapath */
 struct udp_ep;
@@ -92,20 +93,15 @@ struct udp_ep_info {
 };
 
 /*
- * Basics.  Datagrams are read into buffers of pool, or of large (of
- * PKT_GSO_DATA_ROOM) when UDP GRO is on.  destroy wants every binding gone.
+ * Basics.  The endpoints of dp, created on first use (NULL with errno
+ * set); udp_eps_find() creates none (NULL: no tunnel port yet).  Datagrams
+ * are read into buffers of dp->pool, or of dp->large (of PKT_GSO_DATA_ROOM)
+ * when UDP GRO is on.  They go with the datapath, after its ports.
  */
-struct udp_eps		*udp_eps_create(struct pkt_pool *pool,
-			    struct pkt_pool *large);
-void			 udp_eps_destroy(struct udp_eps *);
+struct udp_eps		*udp_eps_get(struct dp *);
+struct udp_eps		*udp_eps_find(const struct dp *);
 /* Turns UDP GRO on or off on every endpoint, now and as they open. */
 void			 udp_eps_set_gro(struct udp_eps *, bool on);
-/*
- * Watches every endpoint's socket through io, now and as endpoints open;
- * NULL unwatches them all.  0 or an errno.
- */
-int			 udp_eps_set_io(struct udp_eps *,
-			    const struct io_hooks *);
 
 /* 0 and *bp, or an errno with a message in err that quotes the value. */
 int			 udp_ep_bind(struct udp_eps *,

@@ -3,6 +3,8 @@
  */
 #include <string.h>
 
+#include "datapath/port.h"
+
 #include "tnl.h"
 #include "vxlan.h"
 
@@ -37,6 +39,11 @@ const struct tnl_proto tnl_vxlan = {
 	.name	  = "vxlan",
 	.key_name = "vni",
 	.port	  = VXLAN_PORT,
+	.types	  = { [TNL_PAYLOAD_ETH] = "vxlan" },
+	.key_setting = PORT_SET_VNI,
+	.key_max  = VXLAN_VNI_MAX,
+	.key_always = true,
+	.key_default = VXLAN_VNI_DEFAULT,
 	.build	  = vxlan_build,
 	.parse	  = vxlan_parse,
 };

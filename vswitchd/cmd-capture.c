@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "capio.h"
 #include "cmd.h"
@@ -377,7 +377,7 @@ capture_select(struct cmd_ctx *ctx, const char *arg,
 			list[(*n)++] = c;
 	if (*n > 0)
 		return 0;
-	if (sw_port_find(ctx->sw, arg) != NULL)
+	if (dp_port_find(ctx->dp, arg) != NULL)
 		return cmd_error(ctx, "no capture running on port '%s'", arg);
 	return cmd_error(ctx, "no capture or port '%s'", arg);
 }

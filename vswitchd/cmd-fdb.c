@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datapath/dp.h"
 #include "datapath/switch.h"
 
 #include "cmd.h"
@@ -57,11 +58,11 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 
 	/* Sorted by VLAN then MAC so the output is stable. */
-	mac_table_get_stats(ctx->sw->macs, &st);
+	mac_table_get_stats(ctx->dp->sw->macs, &st);
 	if ((v = calloc(st.count + 1, sizeof(*v))) == NULL)
 		return cmd_error(ctx, "out of memory");
 	while (n <= st.count &&
-	    (e = mac_table_next(ctx->sw->macs, &cursor)) != NULL)
+	    (e = mac_table_next(ctx->dp->sw->macs, &cursor)) != NULL)
 		if (only == NULL || e->port == only)
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), fdb_entry_cmp);
@@ -145,7 +146,7 @@ cmd_fdb_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (port_is_l3(port))
 		return cmd_error(ctx, "port '%s' is a %s port: it has no MAC "
 		    "addresses", port->name, port->ops->type);
-	if ((error = mac_table_add_static(ctx->sw->macs, mac, vlan,
+	if ((error = mac_table_add_static(ctx->dp->sw->macs, mac, vlan,
 	    port)) != 0)
 		return cmd_error(ctx, "cannot add '%s' vlan %u: %s", argv[0],
 		    vlan, error == ENOSPC ? "table full of static entries" :
@@ -172,7 +173,7 @@ cmd_fdb_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 1) == -1 ||
 	    fdb_parse_vlan(ctx, opts[0].value, &vlan) == -1)
 		return -1;
-	if (mac_table_del(ctx->sw->macs, mac, vlan) != 0)
+	if (mac_table_del(ctx->dp->sw->macs, mac, vlan) != 0)
 		return cmd_error(ctx, "no FDB entry for '%s' vlan %u", argv[0],
 		    vlan);
 	return 0;
@@ -198,7 +199,7 @@ cmd_fdb_flush_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (opts[0].value != NULL &&
 	    cmd_find_port(ctx, opts[0].value, &port) == -1)
 		return -1;
-	n = mac_table_flush(ctx->sw->macs, port);
+	n = mac_table_flush(ctx->dp->sw->macs, port);
 	ctx->result = json_pack("{s:I}", "flushed", (json_int_t)n);
 	return 0;
 }
@@ -223,7 +224,7 @@ cmd_fdb_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		if (cmd_parse_uint(ctx, "ageing time", argv[1], 0,
 		    FDB_AGEING_MAX, &v) == -1)
 			return -1;
-		mac_table_set_ageing(ctx->sw->macs, (unsigned)v);
+		mac_table_set_ageing(ctx->dp->sw->macs, (unsigned)v);
 		log_info("fdb ageing set to %lu s", v);
 		return 0;
 	}
@@ -231,9 +232,9 @@ cmd_fdb_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		if (cmd_parse_uint(ctx, "maximum", argv[1], 1, MAC_MAX_LIMIT,
 		    &v) == -1)
 			return -1;
-		error = mac_table_set_max(ctx->sw->macs, (unsigned)v);
+		error = mac_table_set_max(ctx->dp->sw->macs, (unsigned)v);
 		if (error == EBUSY) {
-			mac_table_get_stats(ctx->sw->macs, &st);
+			mac_table_get_stats(ctx->dp->sw->macs, &st);
 			return cmd_error(ctx, "cannot set maximum to %lu: "
 			    "there are %u static entries", v, st.static_count);
 		}

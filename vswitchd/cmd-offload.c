@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "datapath/offload.h"
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "cmd.h"
 #include "log.h"
@@ -20,7 +20,7 @@ cmd_offload_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_error(ctx, "out of memory");
 	for (int i = 0; i < OFL__MAX; i++)
 		json_object_set_new(o, offload_names[i],
-		    json_boolean(ctx->sw->ofl.on[i]));
+		    json_boolean(ctx->dp->ofl.on[i]));
 	if ((ctx->result = json_pack("{s:o}", "offloads", o)) == NULL)
 		return cmd_error(ctx, "out of memory");
 	return 0;
@@ -73,9 +73,9 @@ cmd_offload_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			    "%s (expected on or off)", value, name);
 	}
 	for (int i = 0; i < n; i++) {
-		if (ctx->sw->ofl.on[which[i]] == on[i])
+		if (ctx->dp->ofl.on[which[i]] == on[i])
 			continue;
-		sw_set_offload(ctx->sw, (enum offload)which[i], on[i]);
+		dp_set_offload(ctx->dp, (enum offload)which[i], on[i]);
 		log_info("offload %s %s", offload_names[which[i]],
 		    on[i] ? "on" : "off");
 	}

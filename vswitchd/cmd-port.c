@@ -1,41 +1,24 @@
 /*
- * cmd-port.c - port add, port del, port show.
+ * cmd-port.c - port add.
  *
- * port add parses every option into a struct port_config and refuses the
- * ones the type does not list in its settings, so each type gets exactly
- * the options it reads.
+ * port add only parses: each option's value into a struct port_config,
+ * marked as given.  The datapath then checks what it owns (the name, the
+ * type, which settings the type takes) and the type what it owns (the
+ * MTU's range, a key's), and their message reaches the client as it is.
  */
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "datapath/dp.h"
 #include "datapath/ip.h"
-#include "datapath/switch.h"
-#include "tunnel/port-tunnel.h"
 #include "tunnel/tnl-addr.h"
-#include "tunnel/vxlan.h"
 
 #include "cmd.h"
 #include "log.h"
-#include "portio.h"
 
-#define PORT_MTU_MIN	68
-#define PORT_MTU_MAX	9216
 #define CMD_PORT_MAX_ARGS	21
-
-/* The kernel's rules for interface names (dev_valid_name()), but length. */
-static bool
-port_name_valid(const char *name)
-{
-	if (name[0] == '\0' || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
-		return false;
-	for (const char *p = name; *p != '\0'; p++)
-		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
-		    !isprint((unsigned char)*p))
-			return false;
-	return true;
-}
 
 /*
  * Takes the "address ADDR/LEN" pairs out of argv (one IPv4 and one IPv6
@@ -71,7 +54,7 @@ opt_mtu(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 {
 	unsigned long	v;
 
-	if (cmd_parse_uint(ctx, "MTU", s, PORT_MTU_MIN, PORT_MTU_MAX, &v) == -1)
+	if (cmd_parse_uint(ctx, "MTU", s, 1, INT_MAX, &v) == -1)
 		return -1;
 	cfg->mtu = (int)v;
 	return 0;
@@ -110,29 +93,17 @@ opt_dstport(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 	return 0;
 }
 
+/* "vni" and "key" alike: the tunnel type checks the range. */
 static int
-opt_key(struct cmd_ctx *ctx, const char *what, const char *s,
-    unsigned long max, struct port_config *cfg)
+opt_key(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 {
 	unsigned long	v;
 
-	if (cmd_parse_uint(ctx, what, s, 0, max, &v) == -1)
+	if (cmd_parse_uint(ctx, "key", s, 0, UINT32_MAX, &v) == -1)
 		return -1;
 	cfg->has_key = true;
 	cfg->key = (uint32_t)v;
 	return 0;
-}
-
-static int
-opt_vni(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
-{
-	return opt_key(ctx, "VNI", s, VXLAN_VNI_MAX, cfg);
-}
-
-static int
-opt_gre_key(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
-{
-	return opt_key(ctx, "key", s, UINT32_MAX, cfg);
 }
 
 static int
@@ -148,74 +119,38 @@ opt_split_horizon(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 	return 0;
 }
 
-/* The options of port add after "type", each a setting of port.h. */
-static const struct {
-	const char	*key;
-	unsigned	 setting;
-	int		 (*parse)(struct cmd_ctx *, const char *,
-			    struct port_config *);
-} port_opts[] = {
-	{ "mtu",		PORT_SET_MTU,		opt_mtu },
-	{ "remote",		PORT_SET_REMOTE,	opt_remote },
-	{ "local",		PORT_SET_LOCAL,		opt_local },
-	{ "dstport",		PORT_SET_DSTPORT,	opt_dstport },
-	{ "vni",		PORT_SET_VNI,		opt_vni },
-	{ "key",		PORT_SET_KEY,		opt_gre_key },
-	{ "split-horizon",	PORT_SET_SPLIT_HORIZON,	opt_split_horizon },
+/* The options of port add after "type", in PORT_SET_* bit order. */
+static int (*const port_opts[])(struct cmd_ctx *, const char *,
+    struct port_config *) = {
+	opt_mtu, opt_remote, opt_local, opt_dstport, opt_key, opt_key,
+	opt_split_horizon,
 };
 #define PORT_NOPTS	(sizeof(port_opts) / sizeof(port_opts[0]))
-
-/* Refuses an option the type does not take, naming those it does. */
-static int
-port_opt_refuse(struct cmd_ctx *ctx, const struct port_ops *ops,
-    const char *key)
-{
-	char	list[128] = "";
-	size_t	off = 0;
-
-	for (size_t i = 0; i < PORT_NOPTS && off < sizeof(list); i++)
-		if (ops->settings & port_opts[i].setting)
-			off += (size_t)snprintf(list + off, sizeof(list) - off,
-			    "%s%s", off ? ", " : "", port_opts[i].key);
-	if ((ops->settings & PORT_SET_ADDRESS) && off < sizeof(list))
-		snprintf(list + off, sizeof(list) - off, "%saddress",
-		    off ? ", " : "");
-	return cmd_error(ctx, "a %s port takes no '%s' (it takes %s)",
-	    ops->type, key, list);
-}
 
 static int
 port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
     struct port_config *cfg)
 {
 	struct cmd_opt		 opts[PORT_NOPTS + 1] = { { "type", NULL } };
-	const struct port_ops	*ops;
 	char			*rest[CMD_PORT_MAX_ARGS];
 	int			 nrest;
 
 	for (size_t i = 0; i < PORT_NOPTS; i++)
-		opts[i + 1].key = port_opts[i].key;
+		opts[i + 1].key = port_setting_names[i];
 	if ((nrest = port_parse_addresses(ctx, argc, argv, cfg, rest)) == -1 ||
 	    cmd_parse_opts(ctx, nrest, rest, opts, PORT_NOPTS + 1) == -1)
 		return -1;
 	if (opts[0].value == NULL)
 		return cmd_error(ctx, "usage: %s %s", cmd_port_add_entry.name,
 		    cmd_port_add_entry.usage);
-	if ((ops = port_ops_find(opts[0].value)) == NULL)
-		return cmd_error(ctx, "unknown port type '%s' (expected %s)",
-		    opts[0].value, port_type_names());
-	cfg->type = ops->type;
+	cfg->type = opts[0].value;
 	for (size_t i = 0; i < PORT_NOPTS; i++) {
 		if (opts[i + 1].value == NULL)
 			continue;
-		if (!(ops->settings & port_opts[i].setting))
-			return port_opt_refuse(ctx, ops, port_opts[i].key);
-		if (port_opts[i].parse(ctx, opts[i + 1].value, cfg) == -1)
+		cfg->given |= 1u << i;
+		if (port_opts[i](ctx, opts[i + 1].value, cfg) == -1)
 			return -1;
 	}
-	if ((cfg->addr4.family != 0 || cfg->addr6.family != 0) &&
-	    !(ops->settings & PORT_SET_ADDRESS))
-		return port_opt_refuse(ctx, ops, "address");
 	return 0;
 }
 
@@ -227,30 +162,15 @@ cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	char			 err[256] = "";
 	int			 error;
 
-	if (strlen(argv[0]) >= IFNAMSIZ)
-		return cmd_error(ctx, "port name '%s' is too long (max %d "
-		    "characters)", argv[0], IFNAMSIZ - 1);
-	if (!port_name_valid(argv[0]))
-		return cmd_error(ctx, "invalid port name '%s'", argv[0]);
-	if (sw_port_find(ctx->sw, argv[0]) != NULL)
-		return cmd_error(ctx, "port '%s' already exists", argv[0]);
+	if (port_name_check(argv[0], SIZE_MAX, err, sizeof(err)) != 0)
+		return cmd_error(ctx, "%s", err);
 	if (port_parse_config(ctx, argc - 1, argv + 1, &cfg) == -1)
 		return -1;
 	strcpy(cfg.name, argv[0]);
-
-	if ((error = sw_port_add(ctx->sw, &cfg, &port, err,
-	    sizeof(err))) != 0) {
-		if (err[0] != '\0')
-			return cmd_error(ctx, "cannot add port '%s': %s",
-			    cfg.name, err);
-		return cmd_error(ctx, "cannot add port '%s': %s", cfg.name,
+	if ((error = dp_port_add(ctx->dp, &cfg, &port, err,
+	    sizeof(err))) != 0)
+		return cmd_error(ctx, "%s", err[0] != '\0' ? err :
 		    strerror(error));
-	}
-	if ((error = portio_attach(port)) != 0) {
-		sw_port_del(ctx->sw, port);
-		return cmd_error(ctx, "cannot add port '%s': %s", cfg.name,
-		    strerror(error));
-	}
 	log_info("added port %s type %s", port->name, port->ops->type);
 	return 0;
 }
@@ -274,8 +194,7 @@ cmd_port_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_find_port(ctx, argv[0], &port) == -1)
 		return -1;
 	log_info("removing port %s", port->name);
-	portio_detach(port);
-	sw_port_del(ctx->sw, port);
+	dp_port_del(ctx->dp, port);
 	return 0;
 }
 
@@ -353,7 +272,7 @@ cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
 json_t *
 cmd_port_json(const struct port *port)
 {
-	json_t	*o;
+	json_t	*o, *t;
 
 	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o, s:o}",
 	    "name", port->name,
@@ -365,8 +284,8 @@ cmd_port_json(const struct port *port)
 	    "split_horizon", port->split_horizon,
 	    "addresses", port_addresses_json(port),
 	    "offloads", port_offloads_json(port));
-	if (o != NULL && tnl_port_is(port) && json_object_set_new(o,
-	    "tunnel", cmd_tunnel_json(port)) == -1) {
+	if (o != NULL && (t = cmd_tunnel_json(port)) != NULL &&
+	    json_object_set_new(o, "tunnel", t) == -1) {
 		json_decref(o);
 		return NULL;
 	}
@@ -384,7 +303,7 @@ cmd_port_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if ((ctx->result = json_pack("{s:[]}", "ports")) == NULL)
 		return cmd_error(ctx, "out of memory");
 	ports = json_object_get(ctx->result, "ports");
-	TAILQ_FOREACH(port, &ctx->sw->ports, entry) {
+	TAILQ_FOREACH(port, &ctx->dp->ports, entry) {
 		if (only != NULL && port != only)
 			continue;
 		o = cmd_port_json(port);

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "datapath/router.h"
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "cmd.h"
 #include "log.h"
@@ -120,7 +120,7 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		memcpy(r.gw, gw.addr, sizeof(r.gw));
 	}
 
-	error = rt_add(rtr_table(ctx->sw->rtr, r.dst.family), &r);
+	error = rt_add(rtr_table(ctx->dp->rtr, r.dst.family), &r);
 	if (error == EEXIST)
 		return cmd_error(ctx, "route to %s/%u metric %u exists",
 		    cmd_format_addr(r.dst.family, r.dst.addr, buf), r.dst.len,
@@ -131,7 +131,7 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (error == ENOSPC)
 		return cmd_error(ctx, "cannot add route to '%s': the table is "
 		    "full (%u routes)", argv[0],
-		    rt_table_count(rtr_table(ctx->sw->rtr, r.dst.family)));
+		    rt_table_count(rtr_table(ctx->dp->rtr, r.dst.family)));
 	if (error != 0)
 		return cmd_error(ctx, "cannot add route to '%s': %s", argv[0],
 		    strerror(error));
@@ -160,7 +160,7 @@ cmd_route_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    route_parse_dst(ctx, argv[0], NULL, &dst) == -1 ||
 	    route_parse_metric(ctx, opts[0].value, &metric) == -1)
 		return -1;
-	if (rt_del(rtr_table(ctx->sw->rtr, dst.family), dst.addr, dst.len,
+	if (rt_del(rtr_table(ctx->dp->rtr, dst.family), dst.addr, dst.len,
 	    metric) != 0) {
 		if (metric >= 0)
 			return cmd_error(ctx, "no route to '%s' metric %lld",
@@ -188,9 +188,9 @@ cmd_route_flush_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (route_parse_family(ctx, argc, argv, &family) == -1)
 		return -1;
 	if (family != AF_INET6)
-		n += rt_flush(ctx->sw->rtr->rt4, NULL);
+		n += rt_flush(ctx->dp->rtr->rt4, NULL);
 	if (family != AF_INET)
-		n += rt_flush(ctx->sw->rtr->rt6, NULL);
+		n += rt_flush(ctx->dp->rtr->rt6, NULL);
 	log_info("route flush: %u routes", n);
 	ctx->result = json_pack("{s:I}", "flushed", (json_int_t)n);
 	return 0;
@@ -271,7 +271,7 @@ cmd_route_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	if (family == 0)
 		family = AF_INET;
-	rs.table = rtr_table(ctx->sw->rtr, family);
+	rs.table = rtr_table(ctx->dp->rtr, family);
 	ctx->result = json_pack("{s:s, s:[]}", "family",
 	    family == AF_INET ? "inet" : "inet6", "routes");
 	if (ctx->result == NULL)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "datapath/router.h"
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "cmd.h"
 #include "log.h"
@@ -24,7 +24,7 @@ address_json(const struct ip_prefix *a)
 static int
 cmd_router_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	const struct rtr	*r = ctx->sw->rtr;
+	const struct rtr	*r = ctx->dp->rtr;
 	const struct rtr_stats	*st = &r->stats;
 
 	(void)argc;
@@ -86,7 +86,7 @@ const struct cmd_entry cmd_router_show_entry = {
 static int
 cmd_router_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct rtr		*r = ctx->sw->rtr;
+	struct rtr		*r = ctx->dp->rtr;
 	struct ip_prefix	 a;
 	unsigned long		 v;
 
@@ -99,7 +99,7 @@ cmd_router_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		else if (a.len != ip_max_plen(a.family))
 			return cmd_error(ctx, "invalid address '%s' (no prefix "
 			    "length: it is one address)", argv[1]);
-		rtr_set_address(ctx->sw, &a);
+		rtr_set_address(ctx->dp, &a);
 		log_info("router address %s", argv[1]);
 		return 0;
 	}

@@ -1,6 +1,7 @@
 /*
  * cmd-show.c - show (the switch at a glance) and stats (every counter).
  */
+#include "datapath/dp.h"
 #include "datapath/switch.h"
 
 #include "cmd.h"
@@ -33,11 +34,11 @@ cmd_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	ctx->result = json_pack("{s:[], s:o}", "ports", "fdb",
-	    fdb_json(ctx->sw));
+	    fdb_json(ctx->dp->sw));
 	if (ctx->result == NULL)
 		return cmd_error(ctx, "out of memory");
 	ports = json_object_get(ctx->result, "ports");
-	TAILQ_FOREACH(port, &ctx->sw->ports, entry)
+	TAILQ_FOREACH(port, &ctx->dp->ports, entry)
 		if (json_array_append_new(ports, cmd_port_json(port)) == -1)
 			return cmd_error(ctx, "out of memory");
 	return 0;
@@ -117,15 +118,15 @@ cmd_stats_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	ctx->result = json_pack("{s:[], s:o, s:{s:I, s:I}, s:o}",
 	    "ports",
-	    "endpoints", cmd_endpoints_json(ctx->sw, only),
+	    "endpoints", cmd_endpoints_json(ctx->dp, only),
 	    "switch",
-	    "unicast", (json_int_t)ctx->sw->unicast,
-	    "flooded", (json_int_t)ctx->sw->flooded,
-	    "fdb", fdb_json(ctx->sw));
+	    "unicast", (json_int_t)ctx->dp->sw->unicast,
+	    "flooded", (json_int_t)ctx->dp->sw->flooded,
+	    "fdb", fdb_json(ctx->dp->sw));
 	if (ctx->result == NULL)
 		return cmd_error(ctx, "out of memory");
 	ports = json_object_get(ctx->result, "ports");
-	TAILQ_FOREACH(port, &ctx->sw->ports, entry) {
+	TAILQ_FOREACH(port, &ctx->dp->ports, entry) {
 		if (only != NULL && port != only)
 			continue;
 		if (json_array_append_new(ports, port_stats_json(port)) == -1)

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 #include "tunnel/port-tunnel.h"
 #include "tunnel/tnl-addr.h"
 #include "tunnel/udp-endpoint.h"
@@ -134,8 +134,9 @@ endpoint_json(const struct udp_ep *ep)
 }
 
 json_t *
-cmd_endpoints_json(const struct sw *sw, const struct port *only)
+cmd_endpoints_json(const struct dp *dp, const struct port *only)
 {
+	const struct udp_eps	*eps = udp_eps_find(dp);
 	const struct udp_ep	*ep = NULL;
 	struct tnl_port_info	 info;
 	json_t			*list;
@@ -148,7 +149,7 @@ cmd_endpoints_json(const struct sw *sw, const struct port *only)
 			goto fail;
 		return list;
 	}
-	while ((ep = udp_eps_next(sw->env.eps, ep)) != NULL)
+	while (eps != NULL && (ep = udp_eps_next(eps, ep)) != NULL)
 		if (json_array_append_new(list, endpoint_json(ep)) == -1)
 			goto fail;
 	return list;

@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 
 #include "datapath/ip.h"
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "cmd.h"
 
@@ -49,10 +49,10 @@ struct cmd_word {
 };
 
 void
-cmd_ctx_init(struct cmd_ctx *ctx, struct sw *sw, bool trusted)
+cmd_ctx_init(struct cmd_ctx *ctx, struct dp *dp, bool trusted)
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->sw = sw;
+	ctx->dp = dp;
 	ctx->trusted = trusted;
 }
 
@@ -380,7 +380,7 @@ cmd_format_addr(int family, const uint8_t *addr, char buf[CMD_ADDR_STRLEN])
 int
 cmd_find_port(struct cmd_ctx *ctx, const char *name, struct port **pp)
 {
-	if ((*pp = sw_port_find(ctx->sw, name)) == NULL)
+	if ((*pp = dp_port_find(ctx->dp, name)) == NULL)
 		return cmd_error(ctx, "unknown port '%s'", name);
 	return 0;
 }

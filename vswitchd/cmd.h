@@ -34,7 +34,7 @@
 
 struct capio;
 struct ctl_client;
-struct sw;
+struct dp;
 struct port;
 
 #define CMD_READONLY	0x1	/* changes nothing; allowed to any client */
@@ -55,7 +55,7 @@ struct cmd_entry {
 };
 
 struct cmd_ctx {
-	struct sw		*sw;
+	struct dp		*dp;
 	bool			 trusted;	/* may change state */
 	struct ctl_client	*client;	/* NULL from the config file */
 	bool			 json;		/* the client wants JSON */
@@ -68,7 +68,7 @@ struct cmd_ctx {
 	char			 error[512];
 };
 
-void	 cmd_ctx_init(struct cmd_ctx *, struct sw *, bool trusted);
+void	 cmd_ctx_init(struct cmd_ctx *, struct dp *, bool trusted);
 void	 cmd_ctx_clear(struct cmd_ctx *);
 
 /* Finds and runs the command in argv: 0, or -1 with ctx->error set. */
@@ -120,7 +120,7 @@ void	 cmd_tunnel_print(const json_t *port, FILE *, const char *indent);
 /* "offloads csum tso4 ..." (or "none") of a port's JSON, on its own line. */
 void	 cmd_offloads_print(const json_t *port, FILE *, const char *indent);
 /* The shared tunnel endpoints (only's alone when not NULL), and their text. */
-json_t	*cmd_endpoints_json(const struct sw *, const struct port *only);
+json_t	*cmd_endpoints_json(const struct dp *, const struct port *only);
 void	 cmd_endpoints_print(const json_t *, FILE *);
 
 /* {"name": value, ...} of n counters. */

@@ -49,7 +49,7 @@ config_split(char *line, char **argv, int max, const char **err)
 }
 
 int
-config_load(const char *path, struct sw *sw, char *err, size_t errlen)
+config_load(const char *path, struct dp *dp, char *err, size_t errlen)
 {
 	struct cmd_ctx	 ctx;
 	FILE		*f;
@@ -63,7 +63,7 @@ config_load(const char *path, struct sw *sw, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	cmd_ctx_init(&ctx, sw, true);
+	cmd_ctx_init(&ctx, dp, true);
 	while (getline(&line, &size, f) != -1) {
 		lineno++;
 		for (p = line; isspace((unsigned char)*p); p++)

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-struct sw;
+struct dp;
 
 #define CONFIG_MAX_WORDS	64
 
@@ -21,6 +21,6 @@ struct sw;
 int	config_split(char *line, char **argv, int max, const char **err);
 
 /* Runs every command of path: 0, or -1 with "file:line: message" in err. */
-int	config_load(const char *path, struct sw *, char *err, size_t errlen);
+int	config_load(const char *path, struct dp *, char *err, size_t errlen);
 
 #endif

@@ -89,7 +89,7 @@ close_fds(int *fds, unsigned n)
 }
 
 json_t *
-control_request(struct sw *sw, struct ctl_peer *peer, const char *buf,
+control_request(struct dp *dp, struct ctl_peer *peer, const char *buf,
     size_t len)
 {
 	struct cmd_ctx	 ctx;
@@ -124,7 +124,7 @@ control_request(struct sw *sw, struct ctl_peer *peer, const char *buf,
 		}
 	}
 
-	cmd_ctx_init(&ctx, sw, peer->trusted);
+	cmd_ctx_init(&ctx, dp, peer->trusted);
 	ctx.client = peer->client;
 	ctx.json = json_is_true(flag);
 	ctx.fds = peer->fds;

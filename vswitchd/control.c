@@ -50,7 +50,7 @@ static struct {
 	 */
 	int				 dirfd;
 	struct event_base		*base;
-	struct sw			*sw;
+	struct dp			*dp;
 	struct event			*ev;
 	struct event			*pause;
 	TAILQ_HEAD(, ctl_client)	 clients;
@@ -275,7 +275,7 @@ client_request(struct ctl_client *c, const char *payload, uint32_t len)
 	};
 	json_t		*reply;
 
-	reply = control_request(ctl.sw, &peer, payload, len);
+	reply = control_request(ctl.dp, &peer, payload, len);
 	c->nfds -= peer.claimed;
 	memmove(c->fds, c->fds + peer.claimed, c->nfds * sizeof(int));
 	if (peer.held)
@@ -619,10 +619,10 @@ control_resume_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 int
-control_start(struct event_base *base, struct sw *sw)
+control_start(struct event_base *base, struct dp *dp)
 {
 	ctl.base = base;
-	ctl.sw = sw;
+	ctl.dp = dp;
 	ctl.ev = event_new(base, ctl.fd, EV_READ | EV_PERSIST,
 	    control_accept_cb, NULL);
 	ctl.pause = evtimer_new(base, control_resume_cb, NULL);

@@ -37,7 +37,7 @@
 
 struct ctl_client;
 struct event_base;
-struct sw;
+struct dp;
 
 struct ctl_hold {
 	struct ctl_client	*client;	/* NULL once it has gone */
@@ -63,7 +63,7 @@ struct ctl_peer {
 /* Binds and listens on path (mode 0600); 0, or -1 after logging why. */
 int	control_open(const char *path);
 /* Starts accepting clients; 0 or an errno. */
-int	control_start(struct event_base *, struct sw *);
+int	control_start(struct event_base *, struct dp *);
 /* Disconnects every client, closes the socket and unlinks it. */
 void	control_close(void);
 
@@ -80,7 +80,7 @@ void	 control_push(struct ctl_hold *, json_t *reply, bool more);
  * out of memory or when the command holds the reply (peer->held).  Bad
  * JSON or a bad argv gets an error reply.
  */
-json_t	*control_request(struct sw *, struct ctl_peer *, const char *buf,
+json_t	*control_request(struct dp *, struct ctl_peer *, const char *buf,
 	    size_t len);
 /*
  * The reply for a result: {"ok": true, "data": result} or the text that

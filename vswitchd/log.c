@@ -54,6 +54,9 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+static void	vlog(enum log_level, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level level, int errnum, const char *fmt, va_list ap)
 {

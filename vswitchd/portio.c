@@ -1,6 +1,6 @@
 /*
- * portio.c - port read events, the datapath's other sockets and the
- * switch's one-second tick.
+ * portio.c - read events for the datapath's descriptors, its one-second
+ * tick, and the log of what its ports say.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -10,31 +10,13 @@
 
 #include <event2/event.h>
 
-#include "datapath/switch.h"
-#include "tunnel/port-tunnel.h"
+#include "datapath/dp.h"
 
 #include "log.h"
 #include "portio.h"
+#include "xmalloc.h"
 
-/*
- * A device can stay readable while every read fails (a tap deleted under
- * us): after this many readiness events in a row that brought only errors,
- * the port's input is paused until the next tick, so a broken port costs a
- * few wake-ups a second instead of a spinning loop.
- */
-#define PORTIO_ERROR_RUN	64
-
-/* A port's event, hung on port->owner. */
-struct portio {
-	struct port		*port;
-	struct event		*ev;
-	unsigned		 error_run;	/* events with errors only */
-	bool			 paused;
-	bool			 warned;	/* once per bad spell */
-	bool			 gone;		/* device deleted: never again */
-};
-
-/* A socket the datapath asked us to watch (struct io_hooks). */
+/* A descriptor the datapath asked us to watch (struct io_hooks). */
 struct portio_watch {
 	struct event		*ev;
 	io_input_fn		 input;
@@ -42,7 +24,7 @@ struct portio_watch {
 };
 
 static struct event_base	*portio_base;
-static struct sw		*portio_sw;
+static struct dp		*portio_dp;
 static struct event		*portio_tick;
 static uint64_t			 portio_nreads;	/* read events so far */
 
@@ -62,105 +44,12 @@ portio_now(void)
 }
 
 static void
-portio_read_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct portio	*pio = arg;
-	int		 error;
-
-	(void)fd;
-	(void)events;
-	portio_nreads++;
-	if ((error = sw_port_input(portio_sw, pio->port, portio_now())) == 0) {
-		pio->error_run = 0;
-		pio->warned = false;
-		return;
-	}
-	if (error == EBADFD) {
-		log_warnx("port %s: its device is gone; 'vswctl port del %s' "
-		    "removes the port", pio->port->name, pio->port->name);
-		pio->gone = true;
-		event_del(pio->ev);
-		return;
-	}
-	if (++pio->error_run < PORTIO_ERROR_RUN)
-		return;
-	if (!pio->warned)
-		log_warnx("port %s: every read fails, polling it once a "
-		    "second", pio->port->name);
-	pio->warned = true;
-	pio->paused = true;
-	event_del(pio->ev);
-}
-
-static void
 portio_tick_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct portio	*pio;
-	struct port	*port;
-	int		 error;
-
 	(void)fd;
 	(void)events;
 	(void)arg;
-	sw_tick(portio_sw, portio_now());
-	TAILQ_FOREACH(port, &portio_sw->ports, entry) {
-		if (tnl_port_gso_failed(port, &error))
-			log_warnx("port %s: UDP GSO refused (%s): sending one "
-			    "datagram per message", port->name,
-			    strerror(error));
-		if ((pio = port->owner) == NULL || !pio->paused || pio->gone)
-			continue;
-		pio->paused = false;
-		pio->error_run = 0;
-		event_add(pio->ev, NULL);
-	}
-}
-
-/* A persistent read event on fd, added: NULL when out of memory. */
-static struct event *
-portio_read_event(int fd, event_callback_fn cb, void *arg)
-{
-	struct event	*ev;
-
-	if ((ev = event_new(portio_base, fd, EV_READ | EV_PERSIST, cb,
-	    arg)) == NULL)
-		return NULL;
-	if (event_add(ev, NULL) == -1) {
-		event_free(ev);
-		return NULL;
-	}
-	return ev;
-}
-
-int
-portio_attach(struct port *port)
-{
-	struct portio	*pio;
-
-	if (portio_base == NULL || port->fd < 0)
-		return 0;
-	if ((pio = calloc(1, sizeof(*pio))) == NULL)
-		return ENOMEM;
-	pio->port = port;
-	if ((pio->ev = portio_read_event(port->fd, portio_read_cb, pio)) ==
-	    NULL) {
-		free(pio);
-		return ENOMEM;
-	}
-	port->owner = pio;
-	return 0;
-}
-
-void
-portio_detach(struct port *port)
-{
-	struct portio	*pio = port->owner;
-
-	if (pio == NULL)
-		return;
-	event_free(pio->ev);
-	free(pio);
-	port->owner = NULL;
+	dp_tick(portio_dp, portio_now());
 }
 
 static void
@@ -180,11 +69,14 @@ portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
 	struct portio_watch	*w;
 
 	(void)ctx;
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return ENOMEM;
+	w = xcalloc(1, sizeof(*w));
 	w->input = input;
 	w->arg = arg;
-	if ((w->ev = portio_read_event(fd, portio_watch_cb, w)) == NULL) {
+	w->ev = event_new(portio_base, fd, EV_READ | EV_PERSIST,
+	    portio_watch_cb, w);
+	if (w->ev == NULL || event_add(w->ev, NULL) == -1) {
+		if (w->ev != NULL)
+			event_free(w->ev);
 		free(w);
 		return ENOMEM;
 	}
@@ -207,35 +99,60 @@ static const struct io_hooks portio_io = {
 	.unwatch	= portio_unwatch,
 };
 
+static void
+portio_port_event(void *ctx, struct port *port, enum port_event ev,
+    int error)
+{
+	(void)ctx;
+	switch (ev) {
+	case PORT_EV_GONE:
+		log_warnx("port %s: its device is gone; 'vswctl port del %s' "
+		    "removes the port", port->name, port->name);
+		break;
+	case PORT_EV_READS_FAILING:
+		log_warnx("port %s: every read fails (%s), polling it once a "
+		    "second", port->name, strerror(error));
+		break;
+	case PORT_EV_GSO_FALLBACK:
+		log_warnx("port %s: UDP GSO refused (%s): sending one "
+		    "datagram per message", port->name, strerror(error));
+		break;
+	}
+}
+
+static const struct dp_events portio_events = {
+	.port		= portio_port_event,
+};
+
+void
+portio_listen(struct dp *dp)
+{
+	dp_set_events(dp, &portio_events);
+}
+
 int
-portio_start(struct event_base *base, struct sw *sw)
+portio_start(struct event_base *base, struct dp *dp)
 {
 	const struct timeval	 second = { 1, 0 };
-	struct port		*port;
-	int			 error;
 
 	portio_base = base;
-	portio_sw = sw;
+	portio_dp = dp;
 	portio_tick = event_new(base, -1, EV_PERSIST, portio_tick_cb, NULL);
 	if (portio_tick == NULL || event_add(portio_tick, &second) == -1)
 		return ENOMEM;
-	TAILQ_FOREACH(port, &sw->ports, entry)
-		if ((error = portio_attach(port)) != 0)
-			return error;
-	return sw_set_io(sw, &portio_io);
+	return dp_set_io(dp, &portio_io);
 }
 
 void
-portio_stop(struct sw *sw)
+portio_stop(struct dp *dp)
 {
 	struct port	*port;
 
-	while ((port = TAILQ_FIRST(&sw->ports)) != NULL) {
+	while ((port = TAILQ_FIRST(&dp->ports)) != NULL) {
 		log_info("removing port %s", port->name);
-		portio_detach(port);
-		sw_port_del(sw, port);
+		dp_port_del(dp, port);
 	}
-	sw_set_io(sw, NULL);
+	dp_set_io(dp, NULL);
 	if (portio_tick != NULL)
 		event_free(portio_tick);
 	portio_tick = NULL;

@@ -1,17 +1,15 @@
 /*
  * portio.h - drives the datapath from the event loop.
  *
- * Each port with an fd gets a persistent read event that hands the port to
- * sw_port_input(); the sockets the switch shares between ports (tunnel
- * endpoints) get one through the io hooks given to sw_set_io(); a
- * one-second timer calls sw_tick().  The clock is CLOCK_MONOTONIC in whole
- * seconds, read once per event, never per packet.  A port whose reads keep
- * failing is polled once a second instead, and one whose device is gone
- * (EBADFD) is no longer read at all.
+ * The datapath asks for every descriptor it wants watched (a tap's, a
+ * tunnel endpoint's) through the one struct io_hooks given to dp_set_io():
+ * each gets a persistent read event.  A one-second timer calls dp_tick().
+ * The clock is CLOCK_MONOTONIC in whole seconds, read once per event, never
+ * per packet.  What ports tell their owner (dp_port_event()) is logged
+ * here, once per event.
  *
- * Ports may be added before the loop exists (from the config file):
- * portio_attach() then does nothing and portio_start() attaches every port
- * already on the switch.
+ * Ports may be added before the loop exists (from the config file): the
+ * datapath then holds their descriptors until portio_start().
  */
 #ifndef VSW_PORTIO_H
 #define VSW_PORTIO_H
@@ -19,22 +17,18 @@
 #include <stdint.h>
 #include <time.h>
 
+struct dp;
 struct event_base;
-struct port;
-struct sw;
 
-/* Starts the tick and watches every existing port; 0 or an errno. */
-int	portio_start(struct event_base *, struct sw *);
-/* Watches a new port's fd; 0 or an errno. */
-int	portio_attach(struct port *);
-/* Stops watching a port; call before sw_port_del(). */
-void	portio_detach(struct port *);
-/* Detaches and deletes every port of sw, then stops the tick. */
-void	portio_stop(struct sw *);
+/* Starts the tick and watches every descriptor of dp; 0 or an errno. */
+int	portio_start(struct event_base *, struct dp *);
+/* Deletes every port of dp, unwatches the rest, then stops the tick. */
+void	portio_stop(struct dp *);
+/* Logs what ports say; set at creation, before any port is added. */
+void	portio_listen(struct dp *);
 
 time_t	portio_now(void);
-/* Read events handled so far (ports and watched sockets): the loop's
- * sign of traffic. */
+/* Read events handled so far: the loop's sign of traffic. */
 uint64_t portio_reads(void);
 
 #endif

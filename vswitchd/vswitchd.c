@@ -21,7 +21,7 @@
 
 #include <event2/event.h>
 
-#include "datapath/switch.h"
+#include "datapath/dp.h"
 
 #include "busypoll.h"
 #include "capio.h"
@@ -30,8 +30,10 @@
 #include "control.h"
 #include "ctl-proto.h"
 #include "log.h"
+#include "port-types.h"
 #include "portio.h"
 #include "privs.h"
+#include "xmalloc.h"
 
 struct options {
 	const char	*socket;
@@ -224,7 +226,7 @@ main(int argc, char **argv)
 	struct event		*sigev[3] = { NULL };
 	struct options		 o;
 	struct event_base	*base = NULL;
-	struct sw		*sw = NULL;
+	struct dp		*dp = NULL;
 	char			*sockpath, *pidpath = NULL, err[1024];
 	bool			 pid_written = false;
 	int			 ready = -1, rc = 1;
@@ -238,11 +240,17 @@ main(int argc, char **argv)
 		pidpath = absolute(o.pidfile);
 	if (control_open(sockpath) == -1)
 		goto out;
-	if ((sw = sw_create()) == NULL) {
-		log_warnx("cannot create the switch");
+	xmalloc_init();
+	if ((errno = port_types_init()) != 0) {
+		log_warn("cannot register the port types");
 		goto out;
 	}
-	if (o.config != NULL && config_load(o.config, sw, err,
+	if ((dp = dp_create()) == NULL) {
+		log_warn("cannot create the datapath");
+		goto out;
+	}
+	portio_listen(dp);
+	if (o.config != NULL && config_load(o.config, dp, err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
@@ -261,7 +269,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (portio_start(base, sw) != 0 || control_start(base, sw) != 0 ||
+	if (portio_start(base, dp) != 0 || control_start(base, dp) != 0 ||
 	    capio_start(base, cmd_capture_ended) != 0) {
 		log_warnx("cannot start the event loop");
 		goto out;
@@ -297,9 +305,9 @@ out:
 	/* Events go before the base; ports go whether or not it ran. */
 	capio_shutdown();
 	control_close();
-	if (sw != NULL) {
-		portio_stop(sw);
-		sw_destroy(sw);
+	if (dp != NULL) {
+		portio_stop(dp);
+		dp_destroy(dp);
 	}
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i] != NULL)

@@ -12,12 +12,13 @@
 #include <stdlib.h>
 
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 #include "vswitchd/control.h"
 #include "vswitchd/log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static struct sw	*sw;
+static struct dp	*dp;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -25,13 +26,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct ctl_peer	 peer = { .trusted = true };
 	json_t		*reply;
 
-	if (sw == NULL) {
+	if (dp == NULL) {
 		log_init(1, LOG_LEVEL_ERROR);
-		if ((sw = sw_create()) == NULL)
+		if (port_types_init() != 0 || (dp = dp_create()) == NULL)
 			abort();
 	}
 	/* No client: nothing can be held, so NULL is out of memory. */
-	if ((reply = control_request(sw, &peer, (const char *)data, len)) ==
+	if ((reply = control_request(dp, &peer, (const char *)data, len)) ==
 	    NULL)
 		abort();
 	if (!json_is_object(reply) ||
@@ -39,9 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		abort();
 	json_decref(reply);
 	/* Keep the switch small so every input starts from a similar state. */
-	if (sw->nports > 8) {
-		while (!TAILQ_EMPTY(&sw->ports))
-			sw_port_del(sw, TAILQ_FIRST(&sw->ports));
+	if (dp->nports > 8) {
+		while (!TAILQ_EMPTY(&dp->ports))
+			dp_port_del(dp, TAILQ_FIRST(&dp->ports));
 	}
 	return 0;
 }

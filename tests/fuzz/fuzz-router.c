@@ -20,6 +20,7 @@
 #include "datapath/port-dummy.h"
 #include "datapath/router.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 
 #include "fuzz-records.h"
 
@@ -27,7 +28,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define NPORTS	3
 
-static struct sw	*sw;
+static struct dp	*dp;
 static struct port	*ports[NPORTS];
 
 static void
@@ -43,7 +44,7 @@ route(int family, const uint8_t *dst, unsigned plen, struct port *port,
 		r.has_gw = true;
 		memcpy(r.gw, gw, ip_addr_len(family));
 	}
-	if (rt_add(rtr_table(sw->rtr, family), &r) != 0)
+	if (rt_add(rtr_table(dp->rtr, family), &r) != 0)
 		abort();
 }
 
@@ -56,7 +57,7 @@ setup(void)
 	struct port_config	c = { .type = "dummy-l3" };
 	char			err[128];
 
-	if ((sw = sw_create()) == NULL)
+	if (port_types_init() != 0 || (dp = dp_create()) == NULL)
 		abort();
 	for (int i = 0; i < NPORTS; i++) {
 		snprintf(c.name, sizeof(c.name), "fz%d", i);
@@ -65,7 +66,7 @@ setup(void)
 		    { 198, 19, (uint8_t)(i + 1), 254 } };
 		c.addr6 = (struct ip_prefix){ AF_INET6, 64,
 		    { 0xfd, 0, 0x56, 0x57, 0, (uint8_t)(i + 1), [15] = 1 } };
-		if (sw_port_add(sw, &c, &ports[i], err, sizeof(err)) != 0)
+		if (dp_port_add(dp, &c, &ports[i], err, sizeof(err)) != 0)
 			abort();
 	}
 	if (port_dummy_set_takes(ports[1], PORT_TAKES_CSUM |
@@ -75,7 +76,7 @@ setup(void)
 	route(AF_INET, net10, 8, NULL, gw, RT_UNICAST);
 	route(AF_INET, rej, 24, NULL, NULL, RT_REJECT);
 	route(AF_INET6, v6, 32, ports[2], NULL, RT_UNICAST);
-	rtr_set_icmp_limit(sw->rtr, 1000000, 1000000);
+	rtr_set_icmp_limit(dp->rtr, 1000000, 1000000);
 }
 
 int
@@ -85,18 +86,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct pkt		*p;
 	int			 head;
 
-	if (sw == NULL)
+	if (dp == NULL)
 		setup();
-	while ((head = fuzz_next_record(&data, &len, sw->pool, &p)) != -1) {
+	while ((head = fuzz_next_record(&data, &len, dp->pool, &p)) != -1) {
 		if ((head & 0x80) && p->len >= sizeof(p->vnet)) {
 			memcpy(&p->vnet, p->data, sizeof(p->vnet));
 			pkt_pull(p, sizeof(p->vnet));
 		}
 		pkt_batch_init(&b);
 		pkt_batch_add(&b, p);
-		rtr_input(sw, ports[head % NPORTS], &b);
+		rtr_input(dp, ports[head % NPORTS], &b);
 	}
-	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE)
+	if (pkt_pool_avail(dp->pool) != DP_POOL_SIZE)
 		abort();	/* a packet leaked */
 	return 0;
 }

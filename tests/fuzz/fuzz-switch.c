@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 
 #include "fuzz-records.h"
 
@@ -21,7 +22,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define NPORTS	3
 
-static struct sw	*sw;
+static struct dp	*dp;
 static struct port	*ports[NPORTS];
 
 static void
@@ -30,13 +31,13 @@ setup(void)
 	struct port_config	 c = { .type = "dummy" };
 	char			 err[128];
 
-	if ((sw = sw_create()) == NULL)
+	if (port_types_init() != 0 || (dp = dp_create()) == NULL)
 		abort();
-	mac_table_set_max(sw->macs, 16);	/* exercise eviction */
-	mac_table_set_ageing(sw->macs, 5);
+	mac_table_set_max(dp->sw->macs, 16);	/* exercise eviction */
+	mac_table_set_ageing(dp->sw->macs, 5);
 	for (int i = 0; i < NPORTS; i++) {
 		snprintf(c.name, sizeof(c.name), "fz%d", i);
-		if (sw_port_add(sw, &c, &ports[i], err, sizeof(err)) != 0)
+		if (dp_port_add(dp, &c, &ports[i], err, sizeof(err)) != 0)
 			abort();
 	}
 }
@@ -47,7 +48,7 @@ check_table(void)
 	const struct mac_entry	*e;
 	unsigned		 cursor = 0;
 
-	while ((e = mac_table_next(sw->macs, &cursor)) != NULL) {
+	while ((e = mac_table_next(dp->sw->macs, &cursor)) != NULL) {
 		if (mac_is_multicast(e->mac) || mac_is_zero(e->mac))
 			abort();
 		if (e->port != ports[0] && e->port != ports[1] &&
@@ -64,20 +65,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	time_t			 now = 1000;
 	int			 head;
 
-	if (sw == NULL)
+	if (dp == NULL)
 		setup();
-	mac_table_flush(sw->macs, NULL);
-	while ((head = fuzz_next_record(&data, &len, sw->pool, &p)) != -1) {
+	mac_table_flush(dp->sw->macs, NULL);
+	while ((head = fuzz_next_record(&data, &len, dp->pool, &p)) != -1) {
 		unsigned in = (unsigned)head % NPORTS;
 
 		now += head >> 6;
 		pkt_batch_init(&b);
 		pkt_batch_add(&b, p);
-		sw_input(sw, ports[in], &b, now);
-		sw_tick(sw, now);
+		sw_input(dp, ports[in], &b, now);
+		dp_tick(dp, now);
 		check_table();
 	}
-	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE)
+	if (pkt_pool_avail(dp->pool) != DP_POOL_SIZE)
 		abort();	/* a packet leaked */
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz-tunnel.c - libFuzzer target for the tunnel receive path.
  *
- *   dummy fz --[sw]-- vx  vxlan VNI 42 to 127.0.0.2      endpoint *:4789
+ *   dummy fz --[dp]-- vx  vxlan VNI 42 to 127.0.0.2      endpoint *:4789
  *                  -- gk  gretap key 7 to 127.0.0.2      endpoint *:4754
  *                  -- gn  gretap, no key, to 127.0.0.3   (the same one)
  *
@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 #include "tunnel/tnl-addr.h"
 #include "tunnel/tnl-tx.h"
 #include "tunnel/udp-endpoint.h"
@@ -37,7 +38,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define NTUNNELS	3
 
-static struct sw		*sw;
+static struct dp		*dp;
 static struct port		*dummy, *tunnels[NTUNNELS];
 static struct udp_ep		*eps[2];	/* vxlan, gre */
 static struct sockaddr_storage	 sources[4];
@@ -85,7 +86,7 @@ add(const char *name, const char *type, const char *remote, bool has_key,
 
 	snprintf(c.name, sizeof(c.name), "%s", name);
 	if (tnl_addr_parse(remote, &c.remote) != 0 ||
-	    sw_port_add(sw, &c, pp, err, sizeof(err)) != 0) {
+	    dp_port_add(dp, &c, pp, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz-tunnel: %s: %s\n", name, err);
 		abort();
 	}
@@ -102,15 +103,15 @@ setup(void)
 	char				err[256];
 
 	lo_up();
-	if ((sw = sw_create()) == NULL || sw_set_io(sw, &hooks) != 0 ||
-	    sw_port_add(sw, &c, &dummy, err, sizeof(err)) != 0)
+	if (port_types_init() != 0 || (dp = dp_create()) == NULL || dp_set_io(dp, &hooks) != 0 ||
+	    dp_port_add(dp, &c, &dummy, err, sizeof(err)) != 0)
 		abort();
 	add("vx", "vxlan", "127.0.0.2", true, 42, &tunnels[0]);
 	add("gk", "gretap", "127.0.0.2", true, 7, &tunnels[1]);
 	add("gn", "gretap", "127.0.0.3", false, 0, &tunnels[2]);
 	for (int i = 0; i < 4; i++)
 		tnl_addr_parse(src[i], &sources[i]);
-	mac_table_set_max(sw->macs, 16);
+	mac_table_set_max(dp->sw->macs, 16);
 }
 
 /* Datagrams the endpoints read, and those dropped or taken by a port. */
@@ -136,7 +137,7 @@ check_table(void)
 	const struct mac_entry	*e;
 	unsigned		 cursor = 0;
 
-	while ((e = mac_table_next(sw->macs, &cursor)) != NULL) {
+	while ((e = mac_table_next(dp->sw->macs, &cursor)) != NULL) {
 		if (e->port == dummy)
 			continue;
 		if (e->port != tunnels[0] && e->port != tunnels[1] &&
@@ -173,7 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	uint64_t		 read, before, counted, sent = 0;
 	struct tnl_rx		 rx;
 
-	if (sw == NULL)
+	if (dp == NULL)
 		setup();
 	tally(&read, &before);
 	while (len >= 3) {
@@ -195,7 +196,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		len -= 2;
 		if (dlen > len)
 			dlen = len;
-		if ((p = pkt_alloc(gro ? sw->large : sw->pool)) == NULL)
+		if ((p = pkt_alloc(gro ? dp->large : dp->pool)) == NULL)
 			abort();
 		if (dlen > pkt_tailroom(p))
 			dlen = pkt_tailroom(p);
@@ -219,8 +220,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (counted - before != sent || read != counted)
 		abort();	/* a datagram counted twice or not at all */
 	check_table();
-	if (pkt_pool_avail(sw->pool) != SW_POOL_SIZE ||
-	    pkt_pool_avail(sw->large) != SW_LARGE_POOL_SIZE)
+	if (pkt_pool_avail(dp->pool) != DP_POOL_SIZE ||
+	    pkt_pool_avail(dp->large) != DP_LARGE_POOL_SIZE)
 		abort();	/* a packet leaked */
 	return 0;
 }

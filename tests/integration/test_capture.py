@@ -22,7 +22,7 @@ import pytest
 
 from test_tunnel_router import two_hosts as routed_hosts  # the L3 tunnel set-up
 from tunlab import connected, two_hosts
-from vswlab import (SANITIZER_ENV, eth_frame, ping, port_stats, raw_send, sh,
+from vswlab import (SANITIZER_ENV, c_define, eth_frame, ping, port_stats, raw_send, sh,
                     two_endpoints, wait_until)
 
 MAGIC = 0x56535731
@@ -441,7 +441,7 @@ def test_descriptors_are_closed_whatever_happens(lab, tmp_path):
 def test_follower_outlives_the_idle_timeout_and_its_end_ends_the_capture(lab):
     d, a, b = two_endpoints(lab)
     proc = stream(lab, d, a.port)
-    time.sleep(11)                     # CONTROL_IDLE_SECS is 10
+    time.sleep(c_define("vswitchd/control.h", "CONTROL_IDLE_SECS") + 1)
     assert proc.poll() is None
     assert captures(d)[0]["state"] == "running"
     proc.kill()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from vswlab import (connect_unix, eth_frame, fdb_entries, ping, raw_send, sh,
+from vswlab import (c_define, connect_unix, eth_frame, fdb_entries, ping, raw_send, sh,
                     two_endpoints)
 
 MAGIC = 0x56535731
@@ -172,11 +172,86 @@ def test_silent_and_slow_clients_do_not_stall_forwarding(lab):
     assert d.alive()
 
 
+OFFLOAD_NAMES = {"csum", "tso4", "tso6", "uso"}
+ARP_LEN, PING_LEN = 42, 98      # the frames of one ping: ARP, ICMP echo (56 bytes)
+
+
+def check_port_counters(p):
+    """One port of `stats` after one ping across the switch: the ARP and
+    the echo each way, and nothing lost."""
+    assert p["rx_packets"] >= 2 and p["tx_packets"] >= 2, p
+    assert p["rx_bytes"] >= ARP_LEN + PING_LEN, p
+    assert p["tx_bytes"] >= ARP_LEN + PING_LEN, p
+    assert (p["rx_errors"], p["tx_errors"]) == (0, 0), p
+    assert "same_port" in p["drops"] and "link_down" in p["drops"], p
+    assert not any(p["drops"].values()), p["drops"]
+
+
 def test_json_output_is_one_document(lab):
+    """Each --json answer is one JSON document (ctl() loads the whole
+    stdout) and says what the switch holds after one ping from A to B."""
     d, a, b = two_endpoints(lab)
     ping(a, b.addr, count=1)
-    for args in (["show"], ["port", "show"], ["fdb", "show"], ["stats"], ["stats", a.port]):
-        d.ctl(*args, json_out=True)      # json.loads of the whole stdout
+    fdb_max = c_define("datapath/mac-table.h", "MAC_MAX_DEFAULT")
+    fdb_ageing = c_define("datapath/mac-table.h", "MAC_AGEING_DEFAULT")
+
+    # show: both taps, in the order they were added, moved out of the
+    # daemon's namespace; the fdb summary with the two learned MACs.
+    show = d.ctl("show", json_out=True)
+    assert set(show) == {"ports", "fdb"}, show
+    assert [p["name"] for p in show["ports"]] == [a.port, b.port], show
+    assert [p["index"] for p in show["ports"]] == [1, 2], show
+    for p in show["ports"]:
+        assert (p["type"], p["layer"], p["state"], p["mtu"]) == ("tap", "l2", "netns", 1500), p
+        assert p["split_horizon"] is False and p["addresses"] == [], p
+        assert set(p["offloads"]) <= OFFLOAD_NAMES, p
+        assert "tunnel" not in p, p
+    fdb = show["fdb"]
+    assert (fdb["entries"], fdb["static"], fdb["max"], fdb["ageing"]) == \
+        (2, 0, fdb_max, fdb_ageing), fdb
+    assert fdb["learned"] >= 2, fdb
+    assert (fdb["moves"], fdb["evictions"], fdb["expired"], fdb["learn_failed"]) == \
+        (0, 0, 0, 0), fdb
+
+    # port show: what show lists, plus the packet counters.
+    ports = d.ctl("port", "show", json_out=True)
+    assert set(ports) == {"ports"}, ports
+    assert [p["name"] for p in ports["ports"]] == [a.port, b.port], ports
+    for p, q in zip(ports["ports"], show["ports"]):
+        assert {k: v for k, v in p.items() if k not in ("rx_packets", "tx_packets")} == q
+        assert p["rx_packets"] >= 2 and p["tx_packets"] >= 2, p
+
+    # fdb show: each endpoint's MAC, learned on its own port, untagged.
+    entries = d.ctl("fdb", "show", json_out=True)["fdb"]
+    assert {e["mac"]: e["port"] for e in entries} == {a.mac: a.port, b.mac: b.port}, entries
+    for e in entries:
+        assert e["vlan"] == 0 and e["static"] is False, e
+        assert isinstance(e["age"], int) and 0 <= e["age"] < fdb_ageing, e
+
+    # stats: counters of both ports, the switch and the fdb; no endpoints
+    # (no tunnel port).
+    stats = d.ctl("stats", json_out=True)
+    assert set(stats) == {"ports", "endpoints", "switch", "fdb"}, stats
+    assert [p["name"] for p in stats["ports"]] == [a.port, b.port], stats
+    for p, q in zip(stats["ports"], ports["ports"]):
+        check_port_counters(p)
+        # Read after port show: the same counters, never fewer.
+        assert p["rx_packets"] >= q["rx_packets"] and p["tx_packets"] >= q["tx_packets"]
+    assert stats["endpoints"] == [], stats
+    # The ARP request is flooded; its reply and the echo and its reply are
+    # unicast to a learned MAC.
+    assert stats["switch"]["unicast"] >= 3 and stats["switch"]["flooded"] >= 1, stats
+    assert stats["fdb"] == {**show["fdb"], "learned": stats["fdb"]["learned"]}, stats
+    assert stats["fdb"]["learned"] >= fdb["learned"], stats
+
+    # stats PORT: that port only, the switch-wide objects as before.
+    one = d.ctl("stats", a.port, json_out=True)
+    assert set(one) == {"ports", "endpoints", "switch", "fdb"}, one
+    assert [p["name"] for p in one["ports"]] == [a.port], one
+    check_port_counters(one["ports"][0])
+    assert one["ports"][0]["rx_packets"] >= stats["ports"][0]["rx_packets"], one
+    assert one["endpoints"] == [], one
+    assert one["switch"]["unicast"] >= stats["switch"]["unicast"], one
 
 
 def test_human_output_lists_ports_and_entries(lab):

@@ -26,13 +26,14 @@
 #include "datapath/port-dummy.h"
 #include "datapath/router.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 #include "frames.h"
 #include "rng.h"
 
 #define TAKES_ALL	(PORT_TAKES_CSUM | PORT_TAKES_TSO4 | PORT_TAKES_TSO6)
 
 struct fixture {
-	struct sw	*sw;
+	struct dp	*dp;
 	struct port	*p1, *p2, *p3, *p4;
 };
 
@@ -40,7 +41,7 @@ static uint8_t	payload[70000];
 static uint8_t	frame[PKT_GSO_DATA_ROOM];
 
 static struct port *
-add_port(struct sw *sw, const char *name, uint8_t net, int mtu,
+add_port(struct dp *dp, const char *name, uint8_t net, int mtu,
     unsigned takes)
 {
 	struct port_config	c = { .type = "dummy-l3", .mtu = mtu };
@@ -52,7 +53,7 @@ add_port(struct sw *sw, const char *name, uint8_t net, int mtu,
 	if (net == 0)
 		c.addr6 = (struct ip_prefix){ AF_INET6, 64,
 		    { 0xfd, 0, 0x56, 0x57, [15] = 0xfe } };
-	if (sw_port_add(sw, &c, &port, err, sizeof(err)) != 0 ||
+	if (dp_port_add(dp, &c, &port, err, sizeof(err)) != 0 ||
 	    port_dummy_set_takes(port, takes) != 0)
 		return NULL;
 	return port;
@@ -66,16 +67,16 @@ setup(void **state)
 
 	rng_fill(payload, sizeof(payload));
 	memset(&f, 0, sizeof(f));
-	if ((f.sw = sw_create()) == NULL ||
-	    (f.p1 = add_port(f.sw, "p1", 0, 1500, 0)) == NULL ||
-	    (f.p2 = add_port(f.sw, "p2", 2, 1500, 0)) == NULL ||
-	    (f.p3 = add_port(f.sw, "p3", 3, 1500, TAKES_ALL)) == NULL ||
-	    (f.p4 = add_port(f.sw, "p4", 4, 1000, TAKES_ALL)) == NULL)
+	if ((f.dp = dp_create()) == NULL ||
+	    (f.p1 = add_port(f.dp, "p1", 0, 1500, 0)) == NULL ||
+	    (f.p2 = add_port(f.dp, "p2", 2, 1500, 0)) == NULL ||
+	    (f.p3 = add_port(f.dp, "p3", 3, 1500, TAKES_ALL)) == NULL ||
+	    (f.p4 = add_port(f.dp, "p4", 4, 1000, TAKES_ALL)) == NULL)
 		return -1;
 	r.port = f.p3;
 	r.dst = (struct ip_prefix){ AF_INET6, 128,
 	    { 0xfd, 0, 0x56, 0x57, [15] = 0x80 } };
-	if (rt_add(rtr_table(f.sw->rtr, AF_INET6), &r) != 0)
+	if (rt_add(rtr_table(f.dp->rtr, AF_INET6), &r) != 0)
 		return -1;
 	*state = &f;
 	return 0;
@@ -86,9 +87,9 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
-	sw_destroy(f->sw);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->large), DP_LARGE_POOL_SIZE);
+	dp_destroy(f->dp);
 	return 0;
 }
 
@@ -102,8 +103,8 @@ clear(void **state)
 		port_dummy_clear(ports[i]);
 		memset(&ports[i]->stats, 0, sizeof(ports[i]->stats));
 	}
-	memset(&f->sw->rtr->stats, 0, sizeof(f->sw->rtr->stats));
-	rtr_set_icmp_limit(f->sw->rtr, 1000, 1000);
+	memset(&f->dp->rtr->stats, 0, sizeof(f->dp->rtr->stats));
+	rtr_set_icmp_limit(f->dp->rtr, 1000, 1000);
 	return 0;
 }
 
@@ -115,7 +116,7 @@ static struct pkt *
 superframe(struct fixture *f, const struct fspec *s, uint8_t net,
     uint16_t mss)
 {
-	struct pkt	*p = pkt_alloc(f->sw->large);
+	struct pkt	*p = pkt_alloc(f->dp->large);
 	struct fpos	 pos = fspec_pos(s);
 	uint8_t		*ip;
 
@@ -146,7 +147,7 @@ inject(struct fixture *f, struct pkt *p)
 
 	pkt_batch_init(&b);
 	pkt_batch_add(&b, p);
-	rtr_input(f->sw, f->p1, &b);
+	rtr_input(f->dp, f->p1, &b);
 	assert_int_equal(b.count, 0);
 }
 
@@ -177,7 +178,7 @@ test_whole_to_a_taking_port(void **state)
 	inject(f, superframe(f, &s4, 3, 1448));
 	inject(f, superframe(f, &s6, 0, 1428));
 	assert_int_equal(port_dummy_sent_count(f->p3), 2);
-	assert_int_equal(f->sw->rtr->stats.forwarded, 2);
+	assert_int_equal(f->dp->rtr->stats.forwarded, 2);
 
 	len = sent_frame(f->p3, 0);
 	assert_int_equal(len, pos.hlen + 30000);
@@ -250,7 +251,7 @@ test_mtu_by_segment_size(void **state)
 	inject(f, superframe(f, &s, 4, 1448));
 	assert_int_equal(port_dummy_sent_count(f->p4), 0);
 	assert_int_equal(f->p4->stats.drops[DROP_TOO_BIG], 1);
-	assert_int_equal(f->sw->rtr->stats.icmp_frag_needed, 1);
+	assert_int_equal(f->dp->rtr->stats.icmp_frag_needed, 1);
 	assert_int_equal(port_dummy_sent_count(f->p1), 1);
 	assert_int_equal(port_dummy_sent_vnet(f->p1, 0)->gso_type, 0);
 	assert_int_equal(port_dummy_sent_vnet(f->p1, 0)->flags, 0);
@@ -267,7 +268,7 @@ test_mtu_by_segment_size(void **state)
 	s.df = false;
 	inject(f, superframe(f, &s, 4, 1448));
 	assert_int_equal(f->p4->stats.drops[DROP_TOO_BIG], 2);
-	assert_int_equal(f->sw->rtr->stats.fragmented, 0);
+	assert_int_equal(f->dp->rtr->stats.fragmented, 0);
 	assert_int_equal(port_dummy_sent_count(f->p1), 1);
 
 	inject(f, superframe(f, &s, 4, 900));
@@ -286,20 +287,20 @@ test_ipv6_too_big_by_segment_size(void **state)
 
 	r.dst = (struct ip_prefix){ AF_INET6, 128,
 	    { 0xfd, 0, 0x56, 0x57, [15] = 0x80 } };
-	assert_int_equal(rt_del(rtr_table(f->sw->rtr, AF_INET6), r.dst.addr,
+	assert_int_equal(rt_del(rtr_table(f->dp->rtr, AF_INET6), r.dst.addr,
 	    128, -1), 0);
-	assert_int_equal(rt_add(rtr_table(f->sw->rtr, AF_INET6), &r), 0);
+	assert_int_equal(rt_add(rtr_table(f->dp->rtr, AF_INET6), &r), 0);
 	inject(f, superframe(f, &s, 0, 1200));
 	assert_int_equal(f->p4->stats.drops[DROP_TOO_BIG], 1);
-	assert_int_equal(f->sw->rtr->stats.icmp_frag_needed, 1);
+	assert_int_equal(f->dp->rtr->stats.icmp_frag_needed, 1);
 	inject(f, superframe(f, &s, 0, 900));
 	assert_int_equal(port_dummy_sent_count(f->p4), 1);
 	assert_int_equal(port_dummy_sent_vnet(f->p4, 0)->gso_type,
 	    VIRTIO_NET_HDR_GSO_TCPV6);
 
 	r.port = f->p3;
-	rt_del(rtr_table(f->sw->rtr, AF_INET6), r.dst.addr, 128, -1);
-	assert_int_equal(rt_add(rtr_table(f->sw->rtr, AF_INET6), &r), 0);
+	rt_del(rtr_table(f->dp->rtr, AF_INET6), r.dst.addr, 128, -1);
+	assert_int_equal(rt_add(rtr_table(f->dp->rtr, AF_INET6), &r), 0);
 }
 
 /* TTL 1: Time Exceeded, an ordinary packet; a bad vnet header: a drop. */
@@ -333,6 +334,8 @@ test_ttl_and_bad_offload(void **state)
 int
 main(void)
 {
+	if (port_types_init() != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		T(test_whole_to_a_taking_port),
 		T(test_segmented_for_a_plain_port),

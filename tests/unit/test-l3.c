@@ -19,9 +19,10 @@
 #include "datapath/port-dummy.h"
 #include "datapath/router.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 
 struct fixture {
-	struct sw	*sw;
+	struct dp	*dp;
 	struct port	*p1, *p2;
 };
 
@@ -33,18 +34,18 @@ setup(void **state)
 	char			err[128];
 
 	memset(&f, 0, sizeof(f));
-	if ((f.sw = sw_create()) == NULL)
+	if ((f.dp = dp_create()) == NULL)
 		return -1;
 	strcpy(c.name, "p1");
 	c.addr4 = (struct ip_prefix){ AF_INET, 24, { 198, 19, 1, 254 } };
-	if (sw_port_add(f.sw, &c, &f.p1, err, sizeof(err)) != 0)
+	if (dp_port_add(f.dp, &c, &f.p1, err, sizeof(err)) != 0)
 		return -1;
 	strcpy(c.name, "p2");
 	c.mtu = 576;
 	c.addr4 = (struct ip_prefix){ AF_INET, 24, { 198, 19, 2, 254 } };
 	c.addr6 = (struct ip_prefix){ AF_INET6, 64,
 	    { 0xfd, 0, 0x56, 0x57, 0, 2, [15] = 0xfe } };
-	if (sw_port_add(f.sw, &c, &f.p2, err, sizeof(err)) != 0)
+	if (dp_port_add(f.dp, &c, &f.p2, err, sizeof(err)) != 0)
 		return -1;
 	*state = &f;
 	return 0;
@@ -55,8 +56,8 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	sw_destroy(f->sw);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	dp_destroy(f->dp);
 	return 0;
 }
 
@@ -93,11 +94,11 @@ inject(struct fixture *f, const uint8_t *b, size_t len)
 	struct pkt		*p;
 
 	pkt_batch_init(&batch);
-	assert_non_null(p = pkt_alloc(f->sw->pool));
+	assert_non_null(p = pkt_alloc(f->dp->pool));
 	memcpy(p->data, b, len);
 	p->len = (uint32_t)len;
 	pkt_batch_add(&batch, p);
-	rtr_input(f->sw, f->p1, &batch);
+	rtr_input(f->dp, f->p1, &batch);
 	assert_int_equal(batch.count, 0);
 }
 
@@ -129,7 +130,7 @@ test_forward_decrements_ttl_with_incremental_checksum(void **state)
 		assert_memory_equal(out + IP4_HLEN, b + IP4_HLEN,
 		    sizeof(b) - IP4_HLEN);
 	}
-	assert_int_equal(f->sw->rtr->stats.forwarded, 254);
+	assert_int_equal(f->dp->rtr->stats.forwarded, 254);
 	assert_int_equal(port_dummy_sent_count(f->p1), 0);
 }
 
@@ -203,7 +204,7 @@ test_fragmentation_keeps_copied_options(void **state)
 	inject(f, b, sizeof(b));
 	n = port_dummy_sent_count(f->p2);
 	assert_int_equal(n, 3);
-	assert_int_equal(f->sw->rtr->stats.fragments, 3);
+	assert_int_equal(f->dp->rtr->stats.fragments, 3);
 	for (unsigned i = 0; i < n; i++) {
 		fr = sent(f->p2, i, &len);
 		hlen = (fr[0] & 0x0f) * 4u;
@@ -269,7 +270,7 @@ test_ipv6_hop_limit_and_packet_too_big(void **state)
 	r.dst = (struct ip_prefix){ AF_INET6, 64, { 0xfd, 0, 0x56, 0x57, 0,
 	    1 } };
 	r.port = f->p1;
-	assert_int_equal(rt_add(f->sw->rtr->rt6, &r), 0);
+	assert_int_equal(rt_add(f->dp->rtr->rt6, &r), 0);
 	be16_put(b + IP6_OFF_PLEN, 100 - IP6_HLEN);
 	b[IP6_OFF_NXT] = 59;			/* no next header */
 	b[IP6_OFF_HLIM] = 9;
@@ -352,6 +353,8 @@ test_captures_see_routed_packets(void **state)
 int
 main(void)
 {
+	if (port_types_init() != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_captures_see_routed_packets, setup, teardown),

@@ -5,7 +5,7 @@
  *	batch --port_send()--> [dummy "out", takes nothing]  segments
  *	      --port_send()--> [dummy "all", takes csum tso uso]  as given
  *
- * Both dummies belong to a real switch (sw_create), so segments come from
+ * Both dummies belong to a real switch (dp_create), so segments come from
  * the switch's pool as they do in the daemon, and the tests check that
  * every one of them goes back.  Segments are verified by frames.h's
  * independent checker.
@@ -21,6 +21,7 @@
 
 #include "datapath/port-dummy.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 #include "frames.h"
 #include "rng.h"
 
@@ -30,7 +31,7 @@
 static uint8_t	payload[70000];
 
 struct fix {
-	struct sw	*sw;
+	struct dp	*dp;
 	struct port	*out;	/* takes nothing */
 	struct port	*all;	/* takes everything */
 };
@@ -43,13 +44,13 @@ setup(void **state)
 	char			 err[256];
 
 	rng_fill(payload, sizeof(payload));
-	if ((f.sw = sw_create()) == NULL)
+	if ((f.dp = dp_create()) == NULL)
 		return -1;
 	strcpy(cfg.name, "out");
-	if (sw_port_add(f.sw, &cfg, &f.out, err, sizeof(err)) != 0)
+	if (dp_port_add(f.dp, &cfg, &f.out, err, sizeof(err)) != 0)
 		return -1;
 	strcpy(cfg.name, "all");
-	if (sw_port_add(f.sw, &cfg, &f.all, err, sizeof(err)) != 0 ||
+	if (dp_port_add(f.dp, &cfg, &f.all, err, sizeof(err)) != 0 ||
 	    port_dummy_set_takes(f.all, TAKES_ALL) != 0)
 		return -1;
 	*state = &f;
@@ -61,7 +62,7 @@ teardown(void **state)
 {
 	struct fix	*f = *state;
 
-	sw_destroy(f->sw);
+	dp_destroy(f->dp);
 	return 0;
 }
 
@@ -80,9 +81,9 @@ reset(void **state)
 
 /* A super-frame as a vnet_hdr tap hands it over: partial sum, vnet set. */
 static struct pkt *
-superframe(struct sw *sw, const struct fspec *s, uint16_t mss)
+superframe(struct dp *dp, const struct fspec *s, uint16_t mss)
 {
-	struct pkt	*p = pkt_alloc(sw->large);
+	struct pkt	*p = pkt_alloc(dp->large);
 	struct fpos	 pos = fspec_pos(s);
 
 	assert_non_null(p);
@@ -100,9 +101,9 @@ superframe(struct sw *sw, const struct fspec *s, uint16_t mss)
 
 /* An ordinary frame from the MTU pool, vnet all zero. */
 static struct pkt *
-plain(struct sw *sw, const struct fspec *s)
+plain(struct dp *dp, const struct fspec *s)
 {
-	struct pkt	*p = pkt_alloc(sw->pool);
+	struct pkt	*p = pkt_alloc(dp->pool);
 
 	assert_non_null(p);
 	p->len = (uint32_t)frame_build(p->data, s);
@@ -145,14 +146,14 @@ test_superframe_segmented_for_a_port_that_takes_none(void **state)
 	struct fix		*f = *state;
 	struct fspec		 s = fspec_tcp(4, payload, 10000);
 	struct pkt_batch	 b;
-	unsigned		 avail = pkt_pool_avail(f->sw->pool);
+	unsigned		 avail = pkt_pool_avail(f->dp->pool);
 
 	s.ntags = 1;
 	s.tpid[0] = 0x8100;
 	s.vid[0] = 42;
 	s.flags |= F_TCP_PSH;
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 1448));
+	pkt_batch_add(&b, superframe(f->dp, &s, 1448));
 	port_send(f->out, &b);
 	assert_int_equal(port_dummy_sent_count(f->out), 7);
 	assert_int_equal(check_segments(f->out, 0, 7, &s, 1448, 0),
@@ -163,7 +164,7 @@ test_superframe_segmented_for_a_port_that_takes_none(void **state)
 	/* The caller's frame is still the caller's; the segments went back. */
 	assert_int_equal(b.count, 1);
 	assert_int_equal(b.pkts[0]->vnet.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), avail);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), avail);
 	pkt_batch_free(&b);
 }
 
@@ -178,7 +179,7 @@ test_superframe_untouched_for_a_port_that_takes_it(void **state)
 	size_t			 len;
 
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 1428));
+	pkt_batch_add(&b, superframe(f->dp, &s, 1428));
 	vnet = b.pkts[0]->vnet;
 	port_send(f->all, &b);
 	assert_int_equal(port_dummy_sent_count(f->all), 1);
@@ -203,7 +204,7 @@ test_uso6_segmented(void **state)
 
 	s.udp = true;
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 1400));
+	pkt_batch_add(&b, superframe(f->dp, &s, 1400));
 	port_send(f->out, &b);
 	assert_int_equal(port_dummy_sent_count(f->out), 4);
 	check_segments(f->out, 0, 4, &s, 1400, 0);
@@ -225,7 +226,7 @@ test_checksum_completed(void **state)
 	size_t			 len;
 
 	pkt_batch_init(&b);
-	p = plain(f->sw, &s);
+	p = plain(f->dp, &s);
 	frame_make_partial(p->data, p->len, &s);
 	p->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	p->vnet.csum_start = (uint16_t)fspec_pos(&s).l4;
@@ -262,9 +263,9 @@ test_order_kept(void **state)
 	s2.flow = 2;
 	s3.flow = 3;
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, plain(f->sw, &s1));
-	pkt_batch_add(&b, superframe(f->sw, &s2, 1448));
-	pkt_batch_add(&b, plain(f->sw, &s3));
+	pkt_batch_add(&b, plain(f->dp, &s1));
+	pkt_batch_add(&b, superframe(f->dp, &s2, 1448));
+	pkt_batch_add(&b, plain(f->dp, &s3));
 	port_send(f->out, &b);
 	assert_int_equal(port_dummy_sent_count(f->out), 5);
 	got = port_dummy_sent(f->out, 0, &len);
@@ -287,19 +288,19 @@ test_many_segments_flushed_in_batches(void **state)
 	struct fix		*f = *state;
 	struct fspec		 s = fspec_tcp(4, payload, 60000);
 	struct pkt_batch	 b;
-	unsigned		 avail = pkt_pool_avail(f->sw->pool);
+	unsigned		 avail = pkt_pool_avail(f->dp->pool);
 	unsigned		 nsegs = (60000 + 535) / 536;
 
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 536));
-	pkt_batch_add(&b, superframe(f->sw, &s, 536));
+	pkt_batch_add(&b, superframe(f->dp, &s, 536));
+	pkt_batch_add(&b, superframe(f->dp, &s, 536));
 	port_send(f->out, &b);
 	assert_int_equal(port_dummy_sent_count(f->out), 2 * nsegs);
 	assert_int_equal(f->out->stats.tx_packets, 2 * nsegs);
 	/* The ring keeps the last PORT_DUMMY_RING: the second one's tail. */
 	check_segments(f->out, 2 * nsegs - PORT_DUMMY_RING, PORT_DUMMY_RING,
 	    &s, 536, (size_t)(nsegs - PORT_DUMMY_RING) * 536);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), avail);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), avail);
 	pkt_batch_free(&b);
 }
 
@@ -314,17 +315,17 @@ test_bad_vnet_header_counted(void **state)
 	struct pkt		*p;
 
 	pkt_batch_init(&b);
-	p = superframe(f->sw, &s, 1000);
+	p = superframe(f->dp, &s, 1000);
 	p->vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;	/* an IPv4 frame */
 	pkt_batch_add(&b, p);
-	p = superframe(f->sw, &s, 1000);
+	p = superframe(f->dp, &s, 1000);
 	p->vnet.gso_type = VIRTIO_NET_HDR_GSO_UDP;	/* UFO */
 	pkt_batch_add(&b, p);
-	p = plain(f->sw, &s);
+	p = plain(f->dp, &s);
 	p->vnet.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	p->vnet.csum_start = (uint16_t)(p->len - 1);	/* past the end */
 	pkt_batch_add(&b, p);
-	pkt_batch_add(&b, plain(f->sw, &ok));
+	pkt_batch_add(&b, plain(f->dp, &ok));
 	port_send(f->out, &b);
 	assert_int_equal(f->out->stats.drops[DROP_BAD_OFFLOAD], 3);
 	assert_int_equal(port_dummy_sent_count(f->out), 1);
@@ -347,13 +348,13 @@ test_pool_dry(void **state)
 	struct fspec		 s = fspec_tcp(4, payload, 10000);
 	struct pkt_batch	 b;
 	struct pkt		*held = NULL, *p;
-	unsigned		 avail = pkt_pool_avail(f->sw->pool);
+	unsigned		 avail = pkt_pool_avail(f->dp->pool);
 
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 1000));
+	pkt_batch_add(&b, superframe(f->dp, &s, 1000));
 	/* Hold all but three buffers, chained through ->next. */
-	while (pkt_pool_avail(f->sw->pool) > 3) {
-		p = pkt_alloc(f->sw->pool);
+	while (pkt_pool_avail(f->dp->pool) > 3) {
+		p = pkt_alloc(f->dp->pool);
 		p->next = held;
 		held = p;
 	}
@@ -363,12 +364,12 @@ test_pool_dry(void **state)
 	assert_int_equal(port_dummy_sent_count(f->out), 10);
 	check_segments(f->out, 0, 10, &s, 1000, 0);
 	assert_int_equal(f->out->stats.drops[DROP_NO_BUFFER], 0);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), 3);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), 3);
 
 	/* ...but none at all: every segment is a drop. */
 	port_dummy_clear(f->out);
-	while (pkt_pool_avail(f->sw->pool) > 0) {
-		p = pkt_alloc(f->sw->pool);
+	while (pkt_pool_avail(f->dp->pool) > 0) {
+		p = pkt_alloc(f->dp->pool);
 		p->next = held;
 		held = p;
 	}
@@ -380,7 +381,7 @@ test_pool_dry(void **state)
 		held = p->next;
 		pkt_free(p);
 	}
-	assert_int_equal(pkt_pool_avail(f->sw->pool), avail);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), avail);
 	pkt_batch_free(&b);
 }
 
@@ -393,7 +394,7 @@ test_taken_superframe_checked_against_mtu(void **state)
 	struct pkt_batch	 b;
 
 	pkt_batch_init(&b);
-	pkt_batch_add(&b, superframe(f->sw, &s, 4000));
+	pkt_batch_add(&b, superframe(f->dp, &s, 4000));
 	port_send(f->all, &b);
 	assert_int_equal(f->all->stats.drops[DROP_TOO_BIG], 1);
 	assert_int_equal(port_dummy_sent_count(f->all), 0);
@@ -403,6 +404,8 @@ test_taken_superframe_checked_against_mtu(void **state)
 int
 main(void)
 {
+	if (port_types_init() != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(
 		    test_superframe_segmented_for_a_port_that_takes_none, reset),

@@ -3,7 +3,7 @@
  *
  *            p1
  *            |
- *      p4 -[sw]- p2        four dummy ports; frames are injected with
+ *      p4 -[dp]- p2        four dummy ports; frames are injected with
  *            |             sw_input() as if received on one of them, and
  *            p3            each port records what it was asked to send.
  */
@@ -18,13 +18,14 @@
 
 #include "datapath/port-dummy.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 
 #define NPORTS	4
 #define NOW	1000
 #define UNTAGGED	-1
 
 struct fixture {
-	struct sw	*sw;
+	struct dp	*dp;
 	struct port	*p[NPORTS + 1];		/* 1-based like the names */
 };
 
@@ -43,11 +44,11 @@ setup(void **state)
 	char			err[128];
 
 	memset(&f, 0, sizeof(f));
-	if ((f.sw = sw_create()) == NULL)
+	if ((f.dp = dp_create()) == NULL)
 		return -1;
 	for (int i = 1; i <= NPORTS; i++) {
 		snprintf(cfg.name, sizeof(cfg.name), "p%d", i);
-		if (sw_port_add(f.sw, &cfg, &f.p[i], err, sizeof(err)) != 0)
+		if (dp_port_add(f.dp, &cfg, &f.p[i], err, sizeof(err)) != 0)
 			return -1;
 	}
 	*state = &f;
@@ -59,8 +60,8 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	sw_destroy(f->sw);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	dp_destroy(f->dp);
 	return 0;
 }
 
@@ -100,10 +101,10 @@ inject_len(struct fixture *f, int in, const uint8_t dst[6],
 	struct pkt		*p;
 
 	pkt_batch_init(&b);
-	assert_non_null(p = pkt_alloc(f->sw->pool));
+	assert_non_null(p = pkt_alloc(f->dp->pool));
 	p->len = (uint32_t)frame(p->data, len, dst, src, vlan, tpid);
 	pkt_batch_add(&b, p);
-	sw_input(f->sw, f->p[in], &b, NOW);
+	sw_input(f->dp, f->p[in], &b, NOW);
 	assert_int_equal(b.count, 0);
 }
 
@@ -156,8 +157,8 @@ test_unknown_unicast_floods_to_all_but_ingress(void **state)
 		assert_int_equal(f->p[i]->stats.tx_packets, 1);
 		assert_int_equal(f->p[i]->stats.tx_bytes, 64);
 	}
-	assert_int_equal(f->sw->flooded, 1);
-	assert_int_equal(f->sw->unicast, 0);
+	assert_int_equal(f->dp->sw->flooded, 1);
+	assert_int_equal(f->dp->sw->unicast, 0);
 }
 
 static void
@@ -173,7 +174,7 @@ test_broadcast_and_multicast_flood(void **state)
 	/* Even once the destination "is known" nothing changes for these. */
 	inject(f, 4, BCAST, C);
 	assert_sent(f, (unsigned[]){ 0, 3, 2, 2, 2 });
-	assert_int_equal(f->sw->flooded, 3);
+	assert_int_equal(f->dp->sw->flooded, 3);
 }
 
 static void
@@ -191,8 +192,8 @@ test_known_unicast_to_exactly_one_port(void **state)
 	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 0 });
 	inject(f, 2, A, B);			/* A was learned on p1 */
 	assert_sent(f, (unsigned[]){ 0, 1, 1, 1, 0 });
-	assert_int_equal(f->sw->unicast, 3);
-	assert_int_equal(f->sw->flooded, 2);
+	assert_int_equal(f->dp->sw->unicast, 3);
+	assert_int_equal(f->dp->sw->flooded, 2);
 }
 
 static void
@@ -248,7 +249,7 @@ test_runt_and_bad_source_counted(void **state)
 	assert_int_equal(f->p[2]->stats.drops[DROP_BAD_SRC_MAC], 3);
 
 	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
-	mac_table_get_stats(f->sw->macs, &st);
+	mac_table_get_stats(f->dp->sw->macs, &st);
 	assert_int_equal(st.count, 0);
 
 	/* The shortest frame that is not a runt goes through. */
@@ -260,7 +261,7 @@ static void
 test_vlans_learned_independently(void **state)
 {
 	struct fixture	*f = *state;
-	struct mac_table *macs = f->sw->macs;
+	struct mac_table *macs = f->dp->sw->macs;
 
 	inject_vlan(f, 1, BCAST, A, 10, 0x8100);
 	inject_vlan(f, 2, BCAST, A, 20, 0x8100);
@@ -294,14 +295,14 @@ test_port_del_flushes_its_macs(void **state)
 	inject(f, 2, BCAST, B);
 	inject(f, 2, BCAST, C);
 	inject(f, 3, BCAST, A);
-	sw_port_del(f->sw, f->p[2]);
+	dp_port_del(f->dp, f->p[2]);
 	f->p[2] = NULL;
-	mac_table_get_stats(f->sw->macs, &st);
+	mac_table_get_stats(f->dp->sw->macs, &st);
 	assert_int_equal(st.count, 1);
-	assert_null(mac_table_lookup(f->sw->macs, B, 0, NOW));
-	assert_ptr_equal(mac_table_lookup(f->sw->macs, A, 0, NOW), f->p[3]);
-	assert_int_equal(f->sw->nports, NPORTS - 1);
-	assert_null(sw_port_find(f->sw, "p2"));
+	assert_null(mac_table_lookup(f->dp->sw->macs, B, 0, NOW));
+	assert_ptr_equal(mac_table_lookup(f->dp->sw->macs, A, 0, NOW), f->p[3]);
+	assert_int_equal(f->dp->nports, NPORTS - 1);
+	assert_null(dp_port_find(f->dp, "p2"));
 
 	/* B is unknown again: flooded to the ports that are left. */
 	port_dummy_clear(f->p[3]);
@@ -319,36 +320,36 @@ test_port_add_errors(void **state)
 	struct port		*port = NULL;
 	char			 err[128];
 
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EEXIST);
 	assert_string_equal(err, "port p1 already exists");
 
 	strcpy(cfg.name, "p9");
 	cfg.type = "bogus";
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, dummy, "
 	    "dummy-l3, vxlan, gretap, ipip, gre)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	memset(cfg.name, 'x', sizeof(cfg.name));	/* no room for the NUL */
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_non_null(strstr(err, "too long"));
 
 	strcpy(cfg.name, "p9");
 	cfg.mtu = -1;
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_null(port);
-	assert_int_equal(f->sw->nports, NPORTS);
+	assert_int_equal(f->dp->nports, NPORTS);
 
 	cfg.mtu = 9000;
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
-	assert_ptr_equal(sw_port_find(f->sw, "p9"), port);
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)), 0);
+	assert_ptr_equal(dp_port_find(f->dp, "p9"), port);
 	assert_int_equal(port->mtu, 9000);
 	assert_int_equal(port->index, NPORTS + 1);
 	assert_string_equal(port->ops->state(port), "up");
@@ -362,19 +363,19 @@ test_port_limit(void **state)
 	struct port		*port;
 	char			 err[128];
 
-	for (int i = NPORTS; i < SW_MAX_PORTS; i++) {
+	for (int i = NPORTS; i < DP_MAX_PORTS; i++) {
 		snprintf(cfg.name, sizeof(cfg.name), "x%d", i);
-		assert_int_equal(sw_port_add(f->sw, &cfg, &port, err,
+		assert_int_equal(dp_port_add(f->dp, &cfg, &port, err,
 		    sizeof(err)), 0);
 	}
 	strcpy(cfg.name, "one-too-many");
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    ENOSPC);
 
 	/* A flood reaches all of them. */
 	inject(f, 1, BCAST, A);
-	assert_int_equal(f->sw->nports, SW_MAX_PORTS);
-	TAILQ_FOREACH(port, &f->sw->ports, entry)
+	assert_int_equal(f->dp->nports, DP_MAX_PORTS);
+	TAILQ_FOREACH(port, &f->dp->ports, entry)
 		assert_int_equal(port->stats.tx_packets, port != f->p[1]);
 }
 
@@ -404,13 +405,13 @@ test_full_batch(void **state)
 	clear(f);
 	pkt_batch_init(&b);
 	for (int i = 0; i < PKT_BATCH_MAX; i++) {
-		struct pkt *p = pkt_alloc(f->sw->pool);
+		struct pkt *p = pkt_alloc(f->dp->pool);
 		src[5] = (uint8_t)i;
 		p->len = (uint32_t)frame(p->data, 60, i % 2 ? B : C, src,
 		    UNTAGGED, 0);
 		pkt_batch_add(&b, p);
 	}
-	sw_input(f->sw, f->p[1], &b, NOW);
+	sw_input(f->dp, f->p[1], &b, NOW);
 	assert_sent(f, (unsigned[]){ 0, 0, PKT_BATCH_MAX, PKT_BATCH_MAX / 2,
 	    PKT_BATCH_MAX / 2 });
 	for (unsigned i = 0; i < PKT_BATCH_MAX; i++) {
@@ -429,13 +430,13 @@ test_tick_ages_entries(void **state)
 	struct fixture		*f = *state;
 	struct mac_table_stats	 st;
 
-	mac_table_set_ageing(f->sw->macs, 10);
+	mac_table_set_ageing(f->dp->sw->macs, 10);
 	inject(f, 1, BCAST, A);
-	sw_tick(f->sw, NOW + 9);
-	mac_table_get_stats(f->sw->macs, &st);
+	dp_tick(f->dp, NOW + 9);
+	mac_table_get_stats(f->dp->sw->macs, &st);
 	assert_int_equal(st.count, 1);
-	sw_tick(f->sw, NOW + 10);
-	mac_table_get_stats(f->sw->macs, &st);
+	dp_tick(f->dp, NOW + 10);
+	mac_table_get_stats(f->dp->sw->macs, &st);
 	assert_int_equal(st.count, 0);
 }
 
@@ -444,7 +445,7 @@ test_port_input_drains_nothing_from_dummy(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(sw_port_input(f->sw, f->p[1], NOW), 0);
+	assert_int_equal(dp_port_read(f->dp, f->p[1], NOW), 0);
 	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
 	assert_int_equal(f->p[1]->stats.rx_packets, 0);
 }
@@ -489,13 +490,13 @@ test_split_horizon_from_config(void **state)
 	char			 err[128];
 
 	cfg.split_horizon = PORT_SH_ON;
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)), 0);
 	assert_true(port->split_horizon);
-	sw_port_del(f->sw, port);
+	dp_port_del(f->dp, port);
 	cfg.split_horizon = PORT_SH_DEFAULT;		/* dummy: off */
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)), 0);
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)), 0);
 	assert_false(port->split_horizon);
-	assert_ptr_equal(port->env, &f->sw->env);
+	assert_ptr_equal(port->dp, f->dp);
 }
 
 /* A capture hook that counts what the switch shows it, per port. */
@@ -576,7 +577,7 @@ test_capture_hooks(void **state)
 	assert_int_equal(log.outer, 1);
 
 	/* Deleting a port tells its hook first. */
-	sw_port_del(f->sw, p3);
+	dp_port_del(f->dp, p3);
 	assert_ptr_equal(log.gone, p3);
 	f->p[1]->hook = NULL;
 }
@@ -586,6 +587,8 @@ test_capture_hooks(void **state)
 int
 main(void)
 {
+	if (port_types_init() != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		T(test_unknown_unicast_floods_to_all_but_ingress),
 		T(test_broadcast_and_multicast_flood),

@@ -1,7 +1,7 @@
 /*
  * test-udp-endpoint.c - tunnel ports on a switch, over loopback sockets.
  *
- *     dummy d1 --[sw]-- vxlan vx  127.R.S.1:P  <== UDP ==>  127.R.S.2:P  peer
+ *     dummy d1 --[dp]-- vxlan vx  127.R.S.1:P  <== UDP ==>  127.R.S.2:P  peer
  *                                                           127.R.S.3    stranger
  *
  * The test is the remote host: its "peer" socket sends datagrams to the
@@ -31,6 +31,7 @@
 
 #include "datapath/port-dummy.h"
 #include "datapath/switch.h"
+#include "vswitchd/port-types.h"
 #include "tunnel/port-tunnel.h"
 #include "tunnel/tnl-addr.h"
 #include "tunnel/tnl-tx.h"
@@ -53,14 +54,28 @@ struct watch {
 };
 
 struct fixture {
-	struct sw		*sw;
+	struct dp		*dp;
 	struct port		*d1, *vx;
 	struct sockaddr_storage	 local, remote, stranger;
 	uint16_t		 port;
 	int			 peer, other;
 	struct watch		 w[MAX_WATCH];
 	unsigned		 watches, unwatches;
+	/* What the ports told their owner (dp_port_event()). */
+	unsigned		 gso_events;
+	int			 gso_error;
 };
+
+static void
+port_event(void *ctx, struct port *port, enum port_event ev, int error)
+{
+	struct fixture	*f = ctx;
+
+	if (ev == PORT_EV_GSO_FALLBACK && port == f->vx) {
+		f->gso_events++;
+		f->gso_error = error;
+	}
+}
 
 static int
 fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
@@ -131,7 +146,7 @@ add_tunnel(struct fixture *f, const char *name, const char *type,
 	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
 	cfg.remote = f->remote;
 	cfg.local = f->local;
-	return sw_port_add(f->sw, &cfg, pp, err, errlen);
+	return dp_port_add(f->dp, &cfg, pp, err, errlen);
 }
 
 static int
@@ -141,6 +156,10 @@ setup(void **state)
 	static const struct io_hooks hooks = {
 		.watch = fake_watch,
 		.unwatch = fake_unwatch,
+		.ctx = &f,
+	};
+	static const struct dp_events events = {
+		.port = port_event,
 		.ctx = &f,
 	};
 	struct port_config	 cfg = { .name = "d1", .type = "dummy" };
@@ -159,10 +178,11 @@ setup(void **state)
 	snprintf(a, sizeof(a), "127.%u.%u.3", r, s);
 	addr(&f.stranger, a, 0);
 
-	if ((f.sw = sw_create()) == NULL)
+	if ((f.dp = dp_create()) == NULL)
 		return -1;
-	assert_int_equal(sw_set_io(f.sw, &hooks), 0);
-	assert_int_equal(sw_port_add(f.sw, &cfg, &f.d1, err, sizeof(err)), 0);
+	assert_int_equal(dp_set_io(f.dp, &hooks), 0);
+	dp_set_events(f.dp, &events);
+	assert_int_equal(dp_port_add(f.dp, &cfg, &f.d1, err, sizeof(err)), 0);
 	if (add_tunnel(&f, "vx", "vxlan", true, VNI, &f.vx, err,
 	    sizeof(err)) != 0)
 		fail_msg("vxlan port: %s", err);
@@ -179,7 +199,7 @@ teardown(void **state)
 
 	close(f->peer);
 	close(f->other);
-	sw_destroy(f->sw);
+	dp_destroy(f->dp);
 	assert_int_equal(watching(f), 0);
 	return 0;
 }
@@ -237,7 +257,7 @@ ep_stats(const struct fixture *f)
 {
 	struct udp_ep_info	info;
 
-	udp_ep_get_info(udp_eps_next(f->sw->env.eps, NULL), &info);
+	udp_ep_get_info(udp_eps_next(udp_eps_find(f->dp), NULL), &info);
 	return info.stats;
 }
 
@@ -246,13 +266,13 @@ inject(struct fixture *f, const uint8_t dst[6], const uint8_t src[6],
     uint16_t sport)
 {
 	struct pkt_batch	 b;
-	struct pkt		*p = pkt_alloc(f->sw->pool);
+	struct pkt		*p = pkt_alloc(f->dp->pool);
 
 	assert_non_null(p);
 	p->len = (uint32_t)frame(p->data, dst, src, sport);
 	pkt_batch_init(&b);
 	pkt_batch_add(&b, p);
-	sw_input(f->sw, f->d1, &b, NOW);
+	sw_input(f->dp, f->d1, &b, NOW);
 }
 
 static void
@@ -271,10 +291,10 @@ test_receive_learn_and_forward(void **state)
 	assert_memory_equal(out, d + 8, got);
 	assert_int_equal(f->vx->stats.rx_packets, 1);
 	assert_int_equal(f->vx->stats.rx_bytes, 64);
-	assert_ptr_equal(mac_table_lookup(f->sw->macs, X, 0, NOW), f->vx);
+	assert_ptr_equal(mac_table_lookup(f->dp->sw->macs, X, 0, NOW), f->vx);
 	assert_int_equal(ep_stats(f).rx_packets, 1);
 	assert_int_equal(ep_stats(f).rx_bytes, len);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
 }
 
 static void
@@ -378,7 +398,7 @@ test_bad_datagrams_counted(void **state)
 	send_from(f, f->peer, d, len);
 	pump(f);
 	assert_int_equal(port_dummy_sent_count(f->d1), 1);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
 }
 
 /* Random datagrams from the right source: each counted exactly once. */
@@ -411,7 +431,7 @@ test_random_datagrams(void **state)
 	assert_int_equal(st.rx_packets, 1000);
 	assert_int_equal(dropped + f->vx->stats.rx_packets, 1000);
 	assert_true(f->vx->stats.rx_packets > 100);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
 }
 
 static void
@@ -426,15 +446,15 @@ test_ports_share_one_endpoint(void **state)
 	assert_int_equal(add_tunnel(f, "vx2", "vxlan", true, VNI + 1, &vx2,
 	    err, sizeof(err)), 0);
 	assert_int_equal(watching(f), 1);
-	udp_ep_get_info(udp_eps_next(f->sw->env.eps, NULL), &info);
+	udp_ep_get_info(udp_eps_next(udp_eps_find(f->dp), NULL), &info);
 	assert_int_equal(info.binds, 2);
-	assert_null(udp_eps_next(f->sw->env.eps,
-	    udp_eps_next(f->sw->env.eps, NULL)));
+	assert_null(udp_eps_next(udp_eps_find(f->dp),
+	    udp_eps_next(udp_eps_find(f->dp), NULL)));
 
 	/* Demultiplexed by VNI: X behind vx2 this time. */
 	send_from(f, f->peer, d, vxlan_dgram(d, VNI + 1, BCAST));
 	pump(f);
-	assert_ptr_equal(mac_table_lookup(f->sw->macs, X, 0, NOW), vx2);
+	assert_ptr_equal(mac_table_lookup(f->dp->sw->macs, X, 0, NOW), vx2);
 	assert_int_equal(vx2->stats.rx_packets, 1);
 	assert_int_equal(f->vx->stats.rx_packets, 0);
 
@@ -446,14 +466,14 @@ test_ports_share_one_endpoint(void **state)
 	assert_int_equal(add_tunnel(f, "gt", "gretap", false, 0, &other, err,
 	    sizeof(err)), EADDRINUSE);
 	assert_non_null(strstr(err, "already carries vxlan"));
-	assert_int_equal(f->sw->nports, 3);
+	assert_int_equal(f->dp->nports, 3);
 
 	/* The endpoint goes with its last port. */
-	sw_port_del(f->sw, vx2);
+	dp_port_del(f->dp, vx2);
 	assert_int_equal(watching(f), 1);
-	sw_port_del(f->sw, f->vx);
+	dp_port_del(f->dp, f->vx);
 	assert_int_equal(watching(f), 0);
-	assert_null(udp_eps_next(f->sw->env.eps, NULL));
+	assert_null(udp_eps_next(udp_eps_find(f->dp), NULL));
 	assert_int_equal(f->unwatches, 1);
 }
 
@@ -465,25 +485,25 @@ test_config_errors(void **state)
 	struct port		*port;
 	char			 err[256];
 
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "a vxlan port needs 'remote ADDR'");
 
 	addr(&cfg.remote, "224.0.0.1", 0);
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "remote 224.0.0.1 is not a unicast address");
 
 	addr(&cfg.remote, "127.0.0.2", 0);
 	addr(&cfg.local, "::1", 0);
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "local ::1 and remote 127.0.0.2 are not of "
 	    "the same family");
 
 	addr(&cfg.local, "192.0.2.1", 0);	/* TEST-NET-1: not here */
 	cfg.dstport = f->port;
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EADDRNOTAVAIL);
 	assert_string_equal(err, "local address 192.0.2.1 is not on this "
 	    "host");
@@ -491,10 +511,10 @@ test_config_errors(void **state)
 	cfg.local = f->local;
 	cfg.has_key = true;
 	cfg.key = 1u << 24;
-	assert_int_equal(sw_port_add(f->sw, &cfg, &port, err, sizeof(err)),
+	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
-	assert_string_equal(err, "invalid VNI 16777216 (0 to 16777215)");
-	assert_int_equal(f->sw->nports, 2);
+	assert_string_equal(err, "invalid vni '16777216' (0 to 16777215)");
+	assert_int_equal(f->dp->nports, 2);
 	assert_int_equal(watching(f), 1);
 }
 
@@ -508,9 +528,9 @@ test_io_hooks(void **state)
 	assert_int_equal(f->watches, 1);
 	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
 	assert_int_equal(f->w[0].fd, udp_ep_fd(info.ep));
-	assert_int_equal(sw_set_io(f->sw, NULL), 0);
+	assert_int_equal(dp_set_io(f->dp, NULL), 0);
 	assert_int_equal(watching(f), 0);
-	assert_int_equal(sw_set_io(f->sw, &hooks), 0);
+	assert_int_equal(dp_set_io(f->dp, &hooks), 0);
 	assert_int_equal(watching(f), 1);
 	assert_int_equal(f->watches, 2);
 	assert_int_equal(tnl_port_get_info(f->d1, &info), EINVAL);
@@ -661,7 +681,7 @@ inject_batch(struct fixture *f, const uint16_t *sport, const uint32_t *len,
 
 	pkt_batch_init(&b);
 	for (unsigned i = 0; i < n; i++) {
-		struct pkt *p = pkt_alloc(f->sw->pool);
+		struct pkt *p = pkt_alloc(f->dp->pool);
 
 		assert_non_null(p);
 		memset(p->data, 0, len[i]);
@@ -670,7 +690,7 @@ inject_batch(struct fixture *f, const uint16_t *sport, const uint32_t *len,
 		p->data[len[i] - 1] = (uint8_t)i;
 		pkt_batch_add(&b, p);
 	}
-	sw_input(f->sw, f->d1, &b, NOW);
+	sw_input(f->dp, f->d1, &b, NOW);
 }
 
 /* Reads n datagrams off the peer: the tags of those from source port a. */
@@ -766,7 +786,7 @@ test_gso_falls_back(void **state)
 {
 	struct fixture		*f = *state;
 	struct tnl_port_info	 info;
-	int			 fds[TNL_TX_SOCKS], on = 1, error;
+	int			 fds[TNL_TX_SOCKS], on = 1;
 	uint16_t		 sport[10], a = 0;
 	uint32_t		 len[10];
 	uint8_t			 tags[10];
@@ -785,9 +805,8 @@ test_gso_falls_back(void **state)
 	assert_int_equal(info.gso_error, EINVAL);
 	assert_int_equal(info.gso_msgs, 0);
 	/* Told once, for the daemon's log. */
-	assert_true(tnl_port_gso_failed(f->vx, &error));
-	assert_int_equal(error, EINVAL);
-	assert_false(tnl_port_gso_failed(f->vx, &error));
+	assert_int_equal(f->gso_events, 1);
+	assert_int_equal(f->gso_error, EINVAL);
 	assert_int_equal(f->vx->stats.tx_packets, 10);
 	assert_int_equal(f->vx->stats.tx_errors, 0);
 	assert_int_equal(f->vx->stats.drops[DROP_TX_ERROR], 0);
@@ -796,13 +815,13 @@ test_gso_falls_back(void **state)
 		assert_int_equal(tags[i], i);
 
 	/* Any other switch leaves it fallen back; udp-gso off and on not. */
-	sw_set_offload(f->sw, OFL_TCP_GRO, false);
+	dp_set_offload(f->dp, OFL_TCP_GRO, false);
 	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
 	assert_int_equal(info.gso, TNL_GSO_FAILED);
-	sw_set_offload(f->sw, OFL_UDP_GSO, false);
+	dp_set_offload(f->dp, OFL_UDP_GSO, false);
 	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
 	assert_int_equal(info.gso, TNL_GSO_OFF);
-	sw_set_offload(f->sw, OFL_UDP_GSO, true);
+	dp_set_offload(f->dp, OFL_UDP_GSO, true);
 	assert_int_equal(tnl_port_get_info(f->vx, &info), 0);
 	assert_int_equal(info.gso, TNL_GSO_ON);
 	inject_batch(f, sport, len, 10);
@@ -865,7 +884,7 @@ test_gro_receive_splits(void **state)
 	assert_int_equal(port_dummy_sent_count(f->d1), 5);
 
 	/* Off: the kernel splits them itself. */
-	sw_set_offload(f->sw, OFL_UDP_GRO, false);
+	dp_set_offload(f->dp, OFL_UDP_GRO, false);
 	udp_ep_get_info(the_ep(f), &info);
 	assert_false(info.gro);
 	send_segmented(f, 5);
@@ -873,15 +892,15 @@ test_gro_receive_splits(void **state)
 		pump(f);
 	assert_int_equal(ep_stats(f).gro_reads, 1);
 	assert_int_equal(port_dummy_sent_count(f->d1), 10);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->large), DP_LARGE_POOL_SIZE);
 }
 
 /* A coalesced read in a large buffer: n datagrams of 72 bytes, last 28. */
 static struct pkt *
 coalesced(struct fixture *f, unsigned n)
 {
-	struct pkt	*p = pkt_alloc(f->sw->large);
+	struct pkt	*p = pkt_alloc(f->dp->large);
 
 	assert_non_null(p);
 	for (unsigned i = 0; i < n; i++)
@@ -923,8 +942,8 @@ test_gro_deliver_splits(void **state)
 	assert_int_equal(st.drops[TNL_DROP_BAD_GRO], 1);
 	assert_int_equal(st.rx_packets, 103);
 	assert_int_equal(port_dummy_sent_count(f->d1), 102);
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->large), DP_LARGE_POOL_SIZE);
 }
 
 /*
@@ -943,7 +962,7 @@ test_tcp_gro_at_ingress(void **state)
 
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < 4; i++) {
-			struct pkt *p = pkt_alloc(f->sw->pool);
+			struct pkt *p = pkt_alloc(f->dp->pool);
 
 			assert_non_null(p);
 			memcpy(p->data, (uint8_t[]){ 0x08, 0, 0, 0, 0, 0,
@@ -961,10 +980,10 @@ test_tcp_gro_at_ingress(void **state)
 		assert_int_equal(info.gro.segments, 4);
 		assert_int_equal(info.tcp_gro, round == 0);
 		/* Off: the second round passes as it came. */
-		sw_set_offload(f->sw, OFL_TCP_GRO, false);
+		dp_set_offload(f->dp, OFL_TCP_GRO, false);
 	}
-	assert_int_equal(pkt_pool_avail(f->sw->pool), SW_POOL_SIZE);
-	assert_int_equal(pkt_pool_avail(f->sw->large), SW_LARGE_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+	assert_int_equal(pkt_pool_avail(f->dp->large), DP_LARGE_POOL_SIZE);
 }
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -972,6 +991,8 @@ test_tcp_gro_at_ingress(void **state)
 int
 main(void)
 {
+	if (port_types_init() != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		T(test_receive_learn_and_forward),
 		T(test_send_encapsulates),

@@ -1,0 +1,24 @@
+/*
+ * port-types.c - the one list of port types: a new type is one line here.
+ *
+ * The order is the one "unknown port type" messages list them in.
+ */
+#include "datapath/port-dummy.h"
+#include "datapath/port-tap.h"
+#include "tunnel/port-tunnel.h"
+
+#include "port-types.h"
+
+int
+port_types_init(void)
+{
+	int	error;
+
+	if ((error = port_type_register(&port_tap_ops)) != 0 ||
+	    (error = port_type_register(&port_tun_ops)) != 0 ||
+	    (error = port_type_register(&port_dummy_ops)) != 0 ||
+	    (error = port_type_register(&port_dummy_l3_ops)) != 0 ||
+	    (error = tnl_types_register()) != 0)
+		return error;
+	return 0;
+}
