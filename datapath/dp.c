@@ -3,6 +3,7 @@
  * events and extension slots.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct dp_watch {
 	io_input_fn		 input;
 	void			*arg;
 	void			*handle;
+	bool			 out;		/* writability */
 	bool			 paused;
 	LIST_ENTRY(dp_watch)	 entry;
 };
@@ -284,16 +286,19 @@ dp_set_offload(struct dp *dp, enum offload ofl, bool on)
 static int
 dp_watch_start(struct dp *dp, struct dp_watch *w)
 {
-	if (dp->io == NULL || w->paused || w->handle != NULL)
+	if (!dp->has_io || w->paused || w->handle != NULL)
 		return 0;
-	return dp->io->watch(dp->io->ctx, w->fd, w->input, w->arg, &w->handle);
+	if (w->out)
+		return dp->io.watch_out(dp->io.ctx, w->fd, w->input, w->arg,
+		    &w->handle);
+	return dp->io.watch(dp->io.ctx, w->fd, w->input, w->arg, &w->handle);
 }
 
 static void
 dp_watch_stop(struct dp *dp, struct dp_watch *w)
 {
 	if (w->handle != NULL)
-		dp->io->unwatch(dp->io->ctx, w->handle);
+		dp->io.unwatch(dp->io.ctx, w->handle);
 	w->handle = NULL;
 }
 
@@ -320,18 +325,20 @@ dp_set_io(struct dp *dp, const struct io_hooks *io)
 	struct dp_watch	*w;
 	int		 error;
 
-	if (dp->io != NULL)
-		LIST_FOREACH(w, &dp->watches, entry)
-			dp_watch_stop(dp, w);
-	dp->io = io;
+	LIST_FOREACH(w, &dp->watches, entry)
+		dp_watch_stop(dp, w);
+	dp->has_io = io != NULL;
+	if (io == NULL)
+		return 0;
+	dp->io = *io;
 	LIST_FOREACH(w, &dp->watches, entry)
 		if ((error = dp_watch_start(dp, w)) != 0)
 			return error;
 	return 0;
 }
 
-int
-dp_watch(struct dp *dp, int fd, io_input_fn input, void *arg,
+static int
+dp_watch_new(struct dp *dp, int fd, bool out, io_input_fn input, void *arg,
     struct dp_watch **wp)
 {
 	struct dp_watch	*w;
@@ -340,6 +347,7 @@ dp_watch(struct dp *dp, int fd, io_input_fn input, void *arg,
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return ENOMEM;
 	w->fd = fd;
+	w->out = out;
 	w->input = input;
 	w->arg = arg;
 	if ((error = dp_watch_start(dp, w)) != 0) {
@@ -349,6 +357,20 @@ dp_watch(struct dp *dp, int fd, io_input_fn input, void *arg,
 	LIST_INSERT_HEAD(&dp->watches, w, entry);
 	*wp = w;
 	return 0;
+}
+
+int
+dp_watch(struct dp *dp, int fd, io_input_fn input, void *arg,
+    struct dp_watch **wp)
+{
+	return dp_watch_new(dp, fd, false, input, arg, wp);
+}
+
+int
+dp_watch_out(struct dp *dp, int fd, io_input_fn output, void *arg,
+    struct dp_watch **wp)
+{
+	return dp_watch_new(dp, fd, true, output, arg, wp);
 }
 
 void
@@ -374,6 +396,22 @@ dp_port_event(struct port *port, enum port_event ev, int error)
 
 	if (port->dp != NULL && (e = port->dp->events) != NULL)
 		e->port(e->ctx, port, ev, error);
+}
+
+void
+dp_port_note(struct port *port, const char *fmt, ...)
+{
+	const struct dp_events	*e;
+	char			 msg[256];
+	va_list			 ap;
+
+	if (port->dp == NULL || (e = port->dp->events) == NULL ||
+	    e->note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->note(e->ctx, port, msg);
 }
 
 void *

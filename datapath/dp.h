@@ -70,6 +70,8 @@ enum port_event {
 
 struct dp_events {
 	void	 (*port)(void *ctx, struct port *, enum port_event, int error);
+	/* Anything else a port type has to say, once, as a sentence. */
+	void	 (*note)(void *ctx, struct port *, const char *msg);
 	void	*ctx;
 };
 
@@ -90,7 +92,8 @@ struct dp {
 	struct sw		*sw;		/* the L2 switch */
 	struct rtr		*rtr;		/* the router */
 
-	const struct io_hooks	*io;		/* NULL: no loop yet */
+	struct io_hooks		 io;		/* a copy; has_io: a loop */
+	bool			 has_io;
 	LIST_HEAD(, dp_watch)	 watches;
 	const struct dp_events	*events;	/* NULL: nobody listens */
 
@@ -151,11 +154,16 @@ void		 dp_tick(struct dp *, time_t now);
 int		 dp_set_io(struct dp *, const struct io_hooks *);
 int		 dp_watch(struct dp *, int fd, io_input_fn input, void *arg,
 		    struct dp_watch **w);
+/* The same for writability (a sender's queue to drain): until unwatched. */
+int		 dp_watch_out(struct dp *, int fd, io_input_fn output,
+		    void *arg, struct dp_watch **w);
 void		 dp_unwatch(struct dp *, struct dp_watch *);
 
 void		 dp_set_events(struct dp *, const struct dp_events *);
 /* Tells the owner about port (which must be on a datapath). */
 void		 dp_port_event(struct port *, enum port_event, int error);
+void		 dp_port_note(struct port *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* The layer's state, created on first use: NULL with errno set. */
 void		*dp_ext(struct dp *, const struct dp_ext_class *);

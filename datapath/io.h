@@ -7,6 +7,8 @@
  * learns which event loop drives it.  After watch(), the owner calls
  * input(arg, now) each time fd is readable, now being monotonic seconds read
  * once per event, until unwatch() with the handle watch() returned.
+ * watch_out() is the same for a descriptor that can be written again, for
+ * a sender that queued what a full socket would not take.
  */
 #ifndef IO_H
 #define IO_H
@@ -18,6 +20,9 @@ typedef void	(*io_input_fn)(void *arg, time_t now);
 struct io_hooks {
 	/* 0 and *handle, or an errno. */
 	int	 (*watch)(void *ctx, int fd, io_input_fn input, void *arg,
+		    void **handle);
+	/* The same for writability: input(arg, now) when fd can take more. */
+	int	 (*watch_out)(void *ctx, int fd, io_input_fn input, void *arg,
 		    void **handle);
 	void	 (*unwatch)(void *ctx, void *handle);
 	void	*ctx;

@@ -104,7 +104,10 @@ struct port_stats {
 #define PORT_SET_KEY		0x20	/* key, as a GRE key */
 #define PORT_SET_SPLIT_HORIZON	0x40
 #define PORT_SET_ADDRESS	0x80	/* addr4, addr6 (L3 ports) */
-#define PORT_SET__COUNT		8
+#define PORT_SET_PATH		0x100	/* a socket to listen on */
+#define PORT_SET_CONNECT	0x200	/* a socket to connect to (in path) */
+#define PORT_SET_GROUP		0x400	/* the group of a socket we make */
+#define PORT_SET__COUNT		11
 
 /* "mtu", "remote", ... in bit order, as "port add" takes them. */
 extern const char *const port_setting_names[PORT_SET__COUNT];
@@ -134,6 +137,11 @@ struct port_config {
 	/* L3 ports: the router's addresses on them; family 0: none. */
 	struct ip_prefix	 addr4;
 	struct ip_prefix	 addr6;
+	/* Socket ports: where, which way, and for whom. */
+	char			 path[108];	/* sun_path; "" when not given */
+	bool			 connect;	/* path is the peer's, not ours */
+	bool			 has_group;
+	unsigned		 group;		/* gid */
 };
 
 enum port_layer {

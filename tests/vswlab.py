@@ -80,11 +80,17 @@ class Daemon:
         self.logf = open(self.log, "w")
         self.proc = subprocess.Popen([str(c) for c in cmd], stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=env)
+        # Started means answering: the socket is bound before privileges
+        # are dropped, the loop answers only after.
         deadline = time.time() + 10
-        while not self.sock.exists():
+        while not (self.sock.exists() and self.answers()):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise AssertionError(f"vswitchd did not start:\n{self.log_text()}")
             time.sleep(0.05)
+
+    def answers(self):
+        return subprocess.run([str(self.lab.vswctl), "--socket", str(self.sock), "help"],
+                              capture_output=True, timeout=10).returncode == 0
 
     def log_text(self):
         self.logf.flush()

@@ -14,6 +14,7 @@
 
 #include "capio.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static void	capio_frames(struct port_hook *, struct port *, enum port_dir,
 		    const struct pkt_batch *);
@@ -241,9 +242,8 @@ capio_add(const struct capio_config *cfg, struct capio **cp, char *err,
 {
 	struct cap_config	 cc = cfg->cap;
 	struct capio		*c;
-	int			 error = ENOMEM;
+	int			 error;
 
-	snprintf(err, errlen, "out of memory");
 	if (capio.notifyfd == -1) {
 		snprintf(err, errlen, "captures need a running daemon");
 		error = EINVAL;
@@ -255,11 +255,9 @@ capio_add(const struct capio_config *cfg, struct capio **cp, char *err,
 		error = ENOSPC;
 		goto close_fd;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto close_fd;
-	if ((c->filter = strdup(cc.filter ? cc.filter : "")) == NULL ||
-	    (c->output = strdup(cfg->output)) == NULL)
-		goto free_c;
+	c = xcalloc(1, sizeof(*c));
+	c->filter = xstrdup(cc.filter ? cc.filter : "");
+	c->output = xstrdup(cfg->output);
 	cc.l3 = port_is_l3(cfg->port);
 	cc.outer = cfg->outer;
 	if ((error = cap_create(&cc, &c->cap, err, errlen)) != 0)

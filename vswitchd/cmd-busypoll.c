@@ -11,9 +11,8 @@ cmd_busypoll_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	if ((ctx->result = json_pack("{s:I}", "busy_poll_us",
-	    (json_int_t)busypoll_get())) == NULL)
-		return cmd_error(ctx, "out of memory");
+	ctx->result = json_pack("{s:I}", "busy_poll_us",
+	    (json_int_t)busypoll_get());
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "cmd.h"
 #include "control.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define CAPTURE_COUNT_MAX	UINT32_MAX
 #define CAPTURE_SIZE_MAX	(1ull << 40)
@@ -81,13 +82,10 @@ capture_end_json(const struct capio *c)
 {
 	json_t	*o = capture_json(c);
 
-	if (o == NULL || json_object_set_new(o, "reason",
-	    json_string(c->reason)) == -1 || (c->error != 0 &&
-	    json_object_set_new(o, "error",
-	    json_string(strerror(c->error))) == -1)) {
-		json_decref(o);
-		return NULL;
-	}
+	json_object_set_new(o, "reason", json_string(c->reason));
+	if (c->error != 0)
+		json_object_set_new(o, "error",
+		    json_string(strerror(c->error)));
 	return o;
 }
 
@@ -106,13 +104,6 @@ capture_end_print(const json_t *result, FILE *f)
 			fprintf(f, "; cannot write: %s", cmd_jstr(c, "error"));
 		fputc('\n', f);
 	}
-}
-
-/* {"captures": [o]}, taking o. */
-static json_t *
-captures_of(json_t *o)
-{
-	return o != NULL ? json_pack("{s:[o]}", "captures", o) : NULL;
 }
 
 static void
@@ -142,9 +133,10 @@ cmd_capture_ended(struct capio *c)
 			reply = control_error("capture %u on %s: cannot write: "
 			    "%s", c->id, c->port_name, strerror(c->error));
 		else {
-			result = captures_of(capture_end_json(c));
-			reply = result ? control_reply(result,
-			    capture_end_print, f->hold.json, false) : NULL;
+			result = json_pack("{s:[o]}", "captures",
+			    capture_end_json(c));
+			reply = control_reply(result, capture_end_print,
+			    f->hold.json, false);
 			json_decref(result);
 		}
 		control_push(&f->hold, reply, false);
@@ -232,13 +224,11 @@ capture_parse(struct cmd_ctx *ctx, int argc, char **argv,
 	unsigned long	 v;
 	const char	*layer;
 
-	if (cmd_find_port(ctx, argv[0], &cfg->port) == -1 ||
-	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, OPT__MAX) == -1)
+	cfg->port = ctx->port;
+	if (cmd_parse_opts(ctx, argc - 1, argv + 1, opts, OPT__MAX) == -1)
 		return -1;
 	if ((cfg->output = opts[OPT_W].value) == NULL)
-		return cmd_error(ctx, "usage: %s %s",
-		    cmd_capture_start_entry.name,
-		    cmd_capture_start_entry.usage);
+		return cmd_usage(ctx, &cmd_capture_start_entry);
 	cfg->cap.filter = opts[OPT_FILTER].value;
 	cfg->cap.dirs = CAP_RX | CAP_TX;
 	if (opts[OPT_DIRECTION].value != NULL && parse_direction(ctx,
@@ -296,7 +286,7 @@ static int
 cmd_capture_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct capio_config	 cfg = { .port = NULL };
-	struct capture_follow	*f = NULL;
+	struct capture_follow	*f;
 	struct capio		*c;
 	char			 err[512];
 	bool			 follow;
@@ -305,22 +295,19 @@ cmd_capture_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    capture_output(ctx, cfg.output) == -1)
 		return -1;
 	follow = strcmp(cfg.output, "-") == 0;
-	if (follow && (f = calloc(1, sizeof(*f))) == NULL)
-		return cmd_error(ctx, "out of memory");
 	cfg.cap.fd = ctx->fds[0];
 	cfg.truncate = !follow;
 	ctx->fds[0] = -1;		/* capio_add() takes it */
-	if (capio_add(&cfg, &c, err, sizeof(err)) != 0) {
-		free(f);
+	if (capio_add(&cfg, &c, err, sizeof(err)) != 0)
 		return cmd_error(ctx, "cannot capture on '%s': %s",
 		    cfg.port->name, err);
-	}
 	log_info("capture %u on %s started: %s layer, %s, filter '%s', to %s",
 	    c->id, c->port_name, c->outer ? "outer" : "inner",
 	    dir_names[c->dirs], c->filter, c->output);
-	if ((ctx->result = capture_json(c)) == NULL)
-		return cmd_error(ctx, "out of memory");
+	/* The capture runs: nothing may fail now, or its client is lost. */
+	ctx->result = capture_json(c);
 	if (follow) {
+		f = xcalloc(1, sizeof(*f));
 		f->c = c;
 		f->hold.json = ctx->json;
 		f->hold.hangup = follow_hangup;
@@ -347,6 +334,7 @@ const struct cmd_entry cmd_capture_start_entry = {
 	.min_args = 3,
 	.max_args = 1 + 2 * OPT__MAX,
 	.flags = CMD_FDS | CMD_DEFAULT,
+	.target = { .kind = CMD_TARGET_PORT, .arg = 0 },
 	.exec = cmd_capture_start_exec,
 	.print = cmd_capture_start_print,
 };
@@ -357,6 +345,7 @@ capture_select(struct cmd_ctx *ctx, const char *arg,
     struct capio *list[CAPIO_MAX], unsigned *n)
 {
 	struct capio	*c = NULL;
+	struct port	*port;
 	unsigned long	 id;
 	char		*end;
 
@@ -377,7 +366,8 @@ capture_select(struct cmd_ctx *ctx, const char *arg,
 			list[(*n)++] = c;
 	if (*n > 0)
 		return 0;
-	if (dp_port_find(ctx->dp, arg) != NULL)
+	/* Only whether it is a port: "unknown port" would forget the ID. */
+	if (cmd_resolve_port(ctx, arg, &port) == 0)
 		return cmd_error(ctx, "no capture running on port '%s'", arg);
 	return cmd_error(ctx, "no capture or port '%s'", arg);
 }
@@ -398,11 +388,8 @@ cmd_capture_stop_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			capio_end(list[i], "stopped");
 		return 0;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->result = json_pack("{s:[]}", "captures")) == NULL) {
-		free(st);
-		return cmd_error(ctx, "out of memory");
-	}
+	st = xcalloc(1, sizeof(*st));
+	st->result = json_pack("{s:[]}", "captures");
 	for (unsigned i = 0; i < n; i++) {
 		capio_end(list[i], "stopped");
 		list[i]->stopper = st;
@@ -432,13 +419,10 @@ cmd_capture_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if ((ctx->result = json_pack("{s:[], s:i}", "captures", "max",
-	    CAPIO_MAX)) == NULL)
-		return cmd_error(ctx, "out of memory");
+	ctx->result = json_pack("{s:[], s:i}", "captures", "max", CAPIO_MAX);
 	list = json_object_get(ctx->result, "captures");
 	while ((c = capio_next(c)) != NULL)
-		if (json_array_append_new(list, capture_json(c)) == -1)
-			return cmd_error(ctx, "out of memory");
+		json_array_append_new(list, capture_json(c));
 	return 0;
 }
 

@@ -1,30 +1,54 @@
 /*
  * cmd-fdb.c - the forwarding database: show, add, del, flush, set.
+ *
+ * Which MAC may be a static entry and how big the table may grow are the
+ * MAC table's rules: the commands parse a value and word the table's answer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "datapath/dp.h"
+#include "datapath/ether.h"
 #include "datapath/switch.h"
 
 #include "cmd.h"
 #include "log.h"
 #include "portio.h"
+#include "xmalloc.h"
 
-#define FDB_VLAN_MAX	4095
 #define FDB_AGEING_MAX	1000000
 
+/* An 802.1Q VID: 12 bits. */
 static int
 fdb_parse_vlan(struct cmd_ctx *ctx, const char *s, uint16_t *vlan)
 {
 	unsigned long	v = 0;
 
-	if (s != NULL && cmd_parse_uint(ctx, "VLAN", s, 0, FDB_VLAN_MAX,
+	if (s != NULL && cmd_parse_uint(ctx, "VLAN", s, 0, ETH_VID_MASK,
 	    &v) == -1)
 		return -1;
 	*vlan = (uint16_t)v;
 	return 0;
+}
+
+json_t *
+cmd_fdb_json(const struct sw *sw)
+{
+	struct mac_table_stats	st;
+
+	mac_table_get_stats(sw->macs, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "entries", (json_int_t)st.count,
+	    "static", (json_int_t)st.static_count,
+	    "max", (json_int_t)mac_table_max(sw->macs),
+	    "ageing", (json_int_t)mac_table_ageing(sw->macs),
+	    "learned", (json_int_t)st.learned,
+	    "moves", (json_int_t)st.moves,
+	    "evictions", (json_int_t)st.evictions,
+	    "expired", (json_int_t)st.expired,
+	    "learn_failed", (json_int_t)st.learn_failed);
 }
 
 static int
@@ -42,35 +66,26 @@ static int
 cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cmd_opt		  opts[] = { { "dev", NULL } };
-	struct port		 *only = NULL;
 	const struct mac_entry	**v, *e;
 	struct mac_table_stats	  st;
 	unsigned		  cursor = 0, n = 0;
 	time_t			  now = portio_now();
 	char			  mac[CMD_MAC_STRLEN];
 	json_t			 *o, *list;
-	int			  rc = 0;
 
 	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
-		return -1;
-	if (opts[0].value != NULL &&
-	    cmd_find_port(ctx, opts[0].value, &only) == -1)
 		return -1;
 
 	/* Sorted by VLAN then MAC so the output is stable. */
 	mac_table_get_stats(ctx->dp->sw->macs, &st);
-	if ((v = calloc(st.count + 1, sizeof(*v))) == NULL)
-		return cmd_error(ctx, "out of memory");
+	v = xcalloc(st.count + 1, sizeof(*v));
 	while (n <= st.count &&
 	    (e = mac_table_next(ctx->dp->sw->macs, &cursor)) != NULL)
-		if (only == NULL || e->port == only)
+		if (ctx->port == NULL || e->port == ctx->port)
 			v[n++] = e;
 	qsort(v, n, sizeof(*v), fdb_entry_cmp);
 
-	if ((ctx->result = json_pack("{s:[]}", "fdb")) == NULL) {
-		rc = cmd_error(ctx, "out of memory");
-		goto out;
-	}
+	ctx->result = json_pack("{s:[]}", "fdb");
 	list = json_object_get(ctx->result, "fdb");
 	for (unsigned i = 0; i < n; i++) {
 		const struct port	*port = v[i]->port;
@@ -83,14 +98,10 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		    "age", v[i]->is_static ? json_string("static") :
 		    json_integer(now - v[i]->seen),
 		    "static", v[i]->is_static);
-		if (json_array_append_new(list, o) == -1) {
-			rc = cmd_error(ctx, "out of memory");
-			goto out;
-		}
+		json_array_append_new(list, o);
 	}
-out:
 	free(v);
-	return rc;
+	return 0;
 }
 
 static void
@@ -118,6 +129,8 @@ const struct cmd_entry cmd_fdb_show_entry = {
 	.min_args = 0,
 	.max_args = 2,
 	.flags = CMD_READONLY,
+	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev",
+	    .optional = true },
 	.exec = cmd_fdb_show_exec,
 	.print = cmd_fdb_show_print,
 };
@@ -126,31 +139,29 @@ static int
 cmd_fdb_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cmd_opt	 opts[] = { { "dev", NULL }, { "vlan", NULL } };
-	struct port	*port;
+	struct port	*port = ctx->port;
 	uint8_t		 mac[6];
 	uint16_t	 vlan;
 	int		 error;
 
 	if (cmd_parse_mac(ctx, argv[0], mac) == -1 ||
-	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 2) == -1)
-		return -1;
-	if (mac_is_multicast(mac) || mac_is_zero(mac))
-		return cmd_error(ctx, "MAC address '%s' is not unicast",
-		    argv[0]);
-	if (opts[0].value == NULL)
-		return cmd_error(ctx, "usage: %s %s", cmd_fdb_add_entry.name,
-		    cmd_fdb_add_entry.usage);
-	if (cmd_find_port(ctx, opts[0].value, &port) == -1 ||
+	    cmd_parse_opts(ctx, argc - 1, argv + 1, opts, 2) == -1 ||
 	    fdb_parse_vlan(ctx, opts[1].value, &vlan) == -1)
 		return -1;
 	if (port_is_l3(port))
 		return cmd_error(ctx, "port '%s' is a %s port: it has no MAC "
 		    "addresses", port->name, port->ops->type);
-	if ((error = mac_table_add_static(ctx->dp->sw->macs, mac, vlan,
-	    port)) != 0)
+	error = mac_table_add_static(ctx->dp->sw->macs, mac, vlan, port);
+	/* The port and the VLAN are good: EINVAL is about the MAC. */
+	if (error == EINVAL)
+		return cmd_error(ctx, "MAC address '%s' is not unicast",
+		    argv[0]);
+	if (error == ENOSPC)
+		return cmd_error(ctx, "cannot add '%s' vlan %u: table full of "
+		    "static entries", argv[0], vlan);
+	if (error != 0)
 		return cmd_error(ctx, "cannot add '%s' vlan %u: %s", argv[0],
-		    vlan, error == ENOSPC ? "table full of static entries" :
-		    strerror(error));
+		    vlan, strerror(error));
 	return 0;
 }
 
@@ -159,6 +170,7 @@ const struct cmd_entry cmd_fdb_add_entry = {
 	.usage = "MAC dev PORT [vlan N]",
 	.min_args = 3,
 	.max_args = 5,
+	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev" },
 	.exec = cmd_fdb_add_exec,
 };
 
@@ -190,16 +202,12 @@ const struct cmd_entry cmd_fdb_del_entry = {
 static int
 cmd_fdb_flush_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct cmd_opt	 opts[] = { { "dev", NULL } };
-	struct port	*port = NULL;
-	unsigned	 n;
+	struct cmd_opt	opts[] = { { "dev", NULL } };
+	unsigned	n;
 
 	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
 		return -1;
-	if (opts[0].value != NULL &&
-	    cmd_find_port(ctx, opts[0].value, &port) == -1)
-		return -1;
-	n = mac_table_flush(ctx->dp->sw->macs, port);
+	n = mac_table_flush(ctx->dp->sw->macs, ctx->port);
 	ctx->result = json_pack("{s:I}", "flushed", (json_int_t)n);
 	return 0;
 }
@@ -209,6 +217,8 @@ const struct cmd_entry cmd_fdb_flush_entry = {
 	.usage = "[dev PORT]",
 	.min_args = 0,
 	.max_args = 2,
+	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev",
+	    .optional = true },
 	.exec = cmd_fdb_flush_exec,
 };
 
@@ -229,10 +239,12 @@ cmd_fdb_set_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[0], "max") == 0) {
-		if (cmd_parse_uint(ctx, "maximum", argv[1], 1, MAC_MAX_LIMIT,
-		    &v) == -1)
-			return -1;
-		error = mac_table_set_max(ctx->dp->sw->macs, (unsigned)v);
+		/* The table knows its range; parse a number and ask it. */
+		if (cmd_parse_uint(ctx, "maximum", argv[1], 0, UINT_MAX,
+		    &v) == -1 || (error = mac_table_set_max(ctx->dp->sw->macs,
+		    (unsigned)v)) == EINVAL)
+			return cmd_error(ctx, "invalid maximum '%s' (expected "
+			    "1..%u)", argv[1], MAC_MAX_LIMIT);
 		if (error == EBUSY) {
 			mac_table_get_stats(ctx->dp->sw->macs, &st);
 			return cmd_error(ctx, "cannot set maximum to %lu: "

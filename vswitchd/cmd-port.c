@@ -1,5 +1,5 @@
 /*
- * cmd-port.c - port add.
+ * cmd-port.c - port add, port del.
  *
  * port add only parses: each option's value into a struct port_config,
  * marked as given.  The datapath then checks what it owns (the name, the
@@ -141,8 +141,7 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 	    cmd_parse_opts(ctx, nrest, rest, opts, PORT_NOPTS + 1) == -1)
 		return -1;
 	if (opts[0].value == NULL)
-		return cmd_error(ctx, "usage: %s %s", cmd_port_add_entry.name,
-		    cmd_port_add_entry.usage);
+		return cmd_usage(ctx, &cmd_port_add_entry);
 	cfg->type = opts[0].value;
 	for (size_t i = 0; i < PORT_NOPTS; i++) {
 		if (opts[i + 1].value == NULL)
@@ -188,13 +187,10 @@ const struct cmd_entry cmd_port_add_entry = {
 static int
 cmd_port_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct port	*port;
-
 	(void)argc;
-	if (cmd_find_port(ctx, argv[0], &port) == -1)
-		return -1;
-	log_info("removing port %s", port->name);
-	dp_port_del(ctx->dp, port);
+	(void)argv;
+	log_info("removing port %s", ctx->port->name);
+	dp_port_del(ctx->dp, ctx->port);
 	return 0;
 }
 
@@ -203,154 +199,6 @@ const struct cmd_entry cmd_port_del_entry = {
 	.usage = "NAME",
 	.min_args = 1,
 	.max_args = 1,
+	.target = { .kind = CMD_TARGET_PORT, .arg = 0 },
 	.exec = cmd_port_del_exec,
-};
-
-static const char *
-port_state(const struct port *port)
-{
-	return port->ops->state != NULL ? port->ops->state(port) : "unknown";
-}
-
-static json_t *
-port_addresses_json(const struct port *port)
-{
-	const struct ip_prefix	*a[2] = { &port->addr4, &port->addr6 };
-	char			 buf[CMD_ADDR_STRLEN], s[CMD_ADDR_STRLEN + 4];
-	json_t			*list;
-
-	if ((list = json_array()) == NULL)
-		return NULL;
-	for (int i = 0; i < 2; i++) {
-		if (a[i]->family == 0)
-			continue;
-		snprintf(s, sizeof(s), "%s/%u", cmd_format_addr(a[i]->family,
-		    a[i]->addr, buf), a[i]->len);
-		json_array_append_new(list, json_string(s));
-	}
-	return list;
-}
-
-/* What the port takes as it is (port->takes), as names. */
-static json_t *
-port_offloads_json(const struct port *port)
-{
-	static const struct {
-		unsigned	 bit;
-		const char	*name;
-	} names[] = {
-		{ PORT_TAKES_CSUM, "csum" },
-		{ PORT_TAKES_TSO4, "tso4" },
-		{ PORT_TAKES_TSO6, "tso6" },
-		{ PORT_TAKES_USO, "uso" },
-	};
-	json_t	*list;
-
-	if ((list = json_array()) == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (port->takes & names[i].bit)
-			json_array_append_new(list, json_string(names[i].name));
-	return list;
-}
-
-void
-cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
-{
-	json_t	*list = json_object_get(port, "offloads"), *o;
-	size_t	 i;
-
-	fprintf(f, "%s  accepts", indent);
-	if (json_array_size(list) == 0)
-		fprintf(f, " plain frames only");
-	json_array_foreach(list, i, o)
-		fprintf(f, " %s", json_string_value(o));
-	fputc('\n', f);
-}
-
-/* The fields "show" lists; port show adds counters. */
-json_t *
-cmd_port_json(const struct port *port)
-{
-	json_t	*o, *t;
-
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o, s:o}",
-	    "name", port->name,
-	    "index", (json_int_t)port->index,
-	    "type", port->ops->type,
-	    "layer", port_is_l3(port) ? "l3" : "l2",
-	    "state", port_state(port),
-	    "mtu", port->mtu,
-	    "split_horizon", port->split_horizon,
-	    "addresses", port_addresses_json(port),
-	    "offloads", port_offloads_json(port));
-	if (o != NULL && (t = cmd_tunnel_json(port)) != NULL &&
-	    json_object_set_new(o, "tunnel", t) == -1) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static int
-cmd_port_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
-{
-	struct port	*port, *only = NULL;
-	json_t		*o, *ports;
-
-	if (argc == 1 && cmd_find_port(ctx, argv[0], &only) == -1)
-		return -1;
-	if ((ctx->result = json_pack("{s:[]}", "ports")) == NULL)
-		return cmd_error(ctx, "out of memory");
-	ports = json_object_get(ctx->result, "ports");
-	TAILQ_FOREACH(port, &ctx->dp->ports, entry) {
-		if (only != NULL && port != only)
-			continue;
-		o = cmd_port_json(port);
-		if (o == NULL || json_object_set_new(o, "rx_packets",
-		    json_integer((json_int_t)port->stats.rx_packets)) == -1 ||
-		    json_object_set_new(o, "tx_packets",
-		    json_integer((json_int_t)port->stats.tx_packets)) == -1 ||
-		    json_array_append_new(ports, o) == -1)
-			return cmd_error(ctx, "out of memory");
-	}
-	return 0;
-}
-
-static void
-cmd_port_show_print(const json_t *result, FILE *f)
-{
-	json_t	*ports = json_object_get(result, "ports"), *p;
-	size_t	 i;
-
-	if (json_array_size(ports) == 0)
-		return;
-	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s  %s\n", "PORT",
-	    "INDEX", "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS",
-	    "ADDRESSES");
-	json_array_foreach(ports, i, p) {
-		json_t	*a;
-		size_t	 j;
-
-		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld ",
-		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
-		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
-		    cmd_jint(p, "mtu"), cmd_jint(p, "rx_packets"),
-		    cmd_jint(p, "tx_packets"));
-		json_array_foreach(json_object_get(p, "addresses"), j, a)
-			fprintf(f, " %s", json_string_value(a));
-		fputc('\n', f);
-		cmd_tunnel_print(p, f, "  ");
-		cmd_offloads_print(p, f, "  ");
-	}
-}
-
-const struct cmd_entry cmd_port_show_entry = {
-	.name = "port show",
-	.usage = "[NAME]",
-	.min_args = 0,
-	.max_args = 1,
-	.flags = CMD_READONLY,
-	.exec = cmd_port_show_exec,
-	.print = cmd_port_show_print,
 };

@@ -5,6 +5,7 @@
  * "route -n -A inet6" for -6), from the same JSON the --json flag returns.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "datapath/router.h"
@@ -12,8 +13,6 @@
 
 #include "cmd.h"
 #include "log.h"
-
-#define ROUTE_METRIC_MAX	4294967295ul
 
 /* "default" (IPv4, or the gateway's family), else a prefix. */
 static int
@@ -49,7 +48,7 @@ route_parse_metric(struct cmd_ctx *ctx, const char *s, int64_t *metric)
 
 	if (s == NULL)
 		return 0;
-	if (cmd_parse_uint(ctx, "metric", s, 0, ROUTE_METRIC_MAX, &v) == -1)
+	if (cmd_parse_uint(ctx, "metric", s, 0, UINT32_MAX, &v) == -1)
 		return -1;
 	*metric = (int64_t)v;
 	return 0;
@@ -78,7 +77,6 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 			    { "metric", NULL } };
 	struct rt_route	 r = { .type = RT_UNICAST };
 	struct ip_prefix gw;
-	struct port	*port = NULL;
 	int64_t		 metric = 0;
 	char		 buf[CMD_ADDR_STRLEN];
 	int		 first = 1, error;
@@ -94,18 +92,12 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    route_parse_metric(ctx, opts[2].value, &metric) == -1)
 		return -1;
 	r.metric = (uint32_t)metric;
-	if (r.type == RT_UNICAST && opts[0].value == NULL &&
-	    opts[1].value == NULL)
-		return cmd_error(ctx, "route to '%s' needs dev PORT, via GW or "
-		    "reject", argv[0]);
-	if (opts[0].value != NULL) {
-		if (cmd_find_port(ctx, opts[0].value, &port) == -1)
-			return -1;
-		if (!port_is_l3(port))
+	if (ctx->port != NULL) {
+		if (!port_is_l3(ctx->port))
 			return cmd_error(ctx, "port '%s' is a %s port: routes "
-			    "go out of L3 ports only", port->name,
-			    port->ops->type);
-		r.port = port;
+			    "go out of L3 ports only", ctx->port->name,
+			    ctx->port->ops->type);
+		r.port = ctx->port;
 	}
 	if (opts[1].value != NULL) {
 		if (cmd_parse_prefix(ctx, "gateway", opts[1].value, &gw) ==
@@ -121,6 +113,10 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 
 	error = rt_add(rtr_table(ctx->dp->rtr, r.dst.family), &r);
+	/* The prefix was checked: EINVAL is a route with no next hop. */
+	if (error == EINVAL)
+		return cmd_error(ctx, "route to '%s' needs dev PORT, via GW or "
+		    "reject", argv[0]);
 	if (error == EEXIST)
 		return cmd_error(ctx, "route to %s/%u metric %u exists",
 		    cmd_format_addr(r.dst.family, r.dst.addr, buf), r.dst.len,
@@ -146,6 +142,8 @@ const struct cmd_entry cmd_route_add_entry = {
 	    "[metric N]",
 	.min_args = 2,
 	.max_args = 7,
+	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev",
+	    .optional = true },
 	.exec = cmd_route_add_exec,
 };
 
@@ -207,7 +205,6 @@ const struct cmd_entry cmd_route_flush_entry = {
 struct route_show {
 	struct rt_table	*table;
 	json_t		*list;
-	int		 error;
 };
 
 static void
@@ -251,14 +248,13 @@ route_json(struct rt_route *r, void *arg)
 	    "ref", (json_int_t)r->ref,
 	    "use", (json_int_t)r->use,
 	    "iface", out != NULL ? out->name : NULL);
-	if (o != NULL && r->dst.family == AF_INET) {
+	if (r->dst.family == AF_INET) {
 		memset(mask, 0xff, 4);
 		ip_prefix_mask(mask, 4, r->dst.len);
 		json_object_set_new(o, "genmask", json_string(
 		    cmd_format_addr(AF_INET, mask, m)));
 	}
-	if (o == NULL || json_array_append_new(rs->list, o) == -1)
-		rs->error = ENOMEM;
+	json_array_append_new(rs->list, o);
 }
 
 static int
@@ -274,13 +270,9 @@ cmd_route_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	rs.table = rtr_table(ctx->dp->rtr, family);
 	ctx->result = json_pack("{s:s, s:[]}", "family",
 	    family == AF_INET ? "inet" : "inet6", "routes");
-	if (ctx->result == NULL)
-		return cmd_error(ctx, "out of memory");
 	rs.list = json_object_get(ctx->result, "routes");
 	rt_count_refs(rs.table);
 	rt_walk(rs.table, route_json, &rs);
-	if (rs.error != 0)
-		return cmd_error(ctx, "out of memory");
 	return 0;
 }
 

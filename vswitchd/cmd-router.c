@@ -49,8 +49,6 @@ cmd_router_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	    "icmp_ratelimited", (json_int_t)st->icmp_ratelimited,
 	    "icmp_no_source", (json_int_t)st->icmp_no_source,
 	    "icmp_no_route", (json_int_t)st->icmp_no_route);
-	if (ctx->result == NULL)
-		return cmd_error(ctx, "out of memory");
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * cmd.c - the command table, dispatch and argument helpers.
+ * cmd.c - the command table, dispatch, targets and argument helpers.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -62,6 +62,7 @@ cmd_ctx_clear(struct cmd_ctx *ctx)
 	json_decref(ctx->result);
 	ctx->result = NULL;
 	ctx->cmd = NULL;
+	ctx->port = NULL;
 	ctx->held = ctx->more = false;
 	ctx->error[0] = '\0';
 }
@@ -75,6 +76,23 @@ cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
 	vsnprintf(ctx->error, sizeof(ctx->error), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* "NAME USAGE", as help lists it and a usage error says it. */
+static void
+cmd_usage_line(const struct cmd_entry *cmd, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", cmd->name,
+	    cmd->usage[0] != '\0' ? " " : "", cmd->usage);
+}
+
+int
+cmd_usage(struct cmd_ctx *ctx, const struct cmd_entry *cmd)
+{
+	char	line[256];
+
+	cmd_usage_line(cmd, line, sizeof(line));
+	return cmd_error(ctx, "usage: %s", line);
 }
 
 static bool
@@ -220,6 +238,36 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 }
 
 int
+cmd_resolve_port(struct cmd_ctx *ctx, const char *name, struct port **pp)
+{
+	if ((*pp = dp_port_find(ctx->dp, name)) == NULL)
+		return cmd_error(ctx, "unknown port '%s'", name);
+	return 0;
+}
+
+/* The entry's target into ctx, before exec runs. */
+static int
+cmd_resolve_target(struct cmd_ctx *ctx, const struct cmd_entry *cmd,
+    int argc, char **argv)
+{
+	const struct cmd_target	*t = &cmd->target;
+	const char		*name = NULL;
+
+	if (t->kind == CMD_TARGET_NONE)
+		return 0;
+	if (t->key != NULL) {
+		/* A key without its value is left to the command's parser. */
+		for (int i = 0; i + 1 < argc && name == NULL; i++)
+			if (strcmp(argv[i], t->key) == 0)
+				name = argv[i + 1];
+	} else if (t->arg >= 0 && t->arg < argc)
+		name = argv[t->arg];
+	if (name == NULL)
+		return t->optional ? 0 : cmd_usage(ctx, cmd);
+	return cmd_resolve_port(ctx, name, &ctx->port);
+}
+
+int
 cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	const struct cmd_entry	*cmd;
@@ -234,21 +282,22 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	argv += used;
 	if (argc < cmd->min_args || (cmd->max_args >= 0 &&
 	    argc > cmd->max_args))
-		return cmd_error(ctx, "usage: %s%s%s", cmd->name,
-		    cmd->usage[0] ? " " : "", cmd->usage);
+		return cmd_usage(ctx, cmd);
 	if (!ctx->trusted && !(cmd->flags & CMD_READONLY))
 		return cmd_error(ctx, "permission denied: '%s' is for root "
 		    "and the daemon's user", cmd->name);
 	if (ctx->nfds > 0 && !(cmd->flags & CMD_FDS))
 		return cmd_error(ctx, "'%s' takes no descriptor (-w)",
 		    cmd->name);
+	if (cmd_resolve_target(ctx, cmd, argc, argv) == -1)
+		return -1;
 	if (cmd->exec(ctx, argc, argv) == -1) {
 		json_decref(ctx->result);
 		ctx->result = NULL;
 		return -1;
 	}
-	if (ctx->result == NULL && (ctx->result = json_object()) == NULL)
-		return cmd_error(ctx, "out of memory");
+	if (ctx->result == NULL)
+		ctx->result = json_object();
 	ctx->cmd = cmd;
 	return 0;
 }
@@ -378,14 +427,6 @@ cmd_format_addr(int family, const uint8_t *addr, char buf[CMD_ADDR_STRLEN])
 }
 
 int
-cmd_find_port(struct cmd_ctx *ctx, const char *name, struct port **pp)
-{
-	if ((*pp = dp_port_find(ctx->dp, name)) == NULL)
-		return cmd_error(ctx, "unknown port '%s'", name);
-	return 0;
-}
-
-int
 cmd_parse_opts(struct cmd_ctx *ctx, int argc, char **argv,
     struct cmd_opt *opts, size_t nopts)
 {
@@ -419,16 +460,11 @@ cmd_parse_opts(struct cmd_ctx *ctx, int argc, char **argv,
 json_t *
 cmd_counters_json(const uint64_t *values, const char *const *names, size_t n)
 {
-	json_t	*o;
+	json_t	*o = json_object();
 
-	if ((o = json_object()) == NULL)
-		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (json_object_set_new(o, names[i],
-		    json_integer((json_int_t)values[i])) == -1) {
-			json_decref(o);
-			return NULL;
-		}
+		json_object_set_new(o, names[i],
+		    json_integer((json_int_t)values[i]));
 	return o;
 }
 
@@ -465,19 +501,16 @@ cmd_help_exec(struct cmd_ctx *ctx, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if ((ctx->result = json_pack("{s:[]}", "commands")) == NULL)
-		return cmd_error(ctx, "out of memory");
+	ctx->result = json_pack("{s:[]}", "commands");
 	list = json_object_get(ctx->result, "commands");
 	for (size_t i = 0; i < CMD_COUNT; i++) {
 		const struct cmd_entry	*cmd = cmd_table[i];
 		char			 usage[256];
 
-		snprintf(usage, sizeof(usage), "%s%s%s", cmd->name,
-		    cmd->usage[0] ? " " : "", cmd->usage);
-		if (json_array_append_new(list, json_pack("{s:s, s:s, s:b}",
+		cmd_usage_line(cmd, usage, sizeof(usage));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b}",
 		    "command", cmd->name, "usage", usage,
-		    "readonly", cmd->flags & CMD_READONLY)) == -1)
-			return cmd_error(ctx, "out of memory");
+		    "readonly", cmd->flags & CMD_READONLY));
 	}
 	return 0;
 }

@@ -7,10 +7,17 @@
  * go through cmd_run(), and help and usage messages are generated from the
  * table, so a command is written once.
  *
+ * An entry declares the object it acts on (its target), as tmux's do:
+ * cmd_run() finds it before exec runs, so a command gets ctx->port and
+ * never looks a name up itself, and an unknown name gets one message.
+ *
  * A command's exec builds a JSON result; its print function turns that
  * result into text for humans.  The daemon sends one or the other, so text
  * and JSON always come from the same data.  On failure exec fills
  * ctx->error with a message that quotes the bad value and returns -1.
+ * Memory comes from xmalloc.h, jansson's too, so exec has no out-of-memory
+ * path: a NULL from json_pack() would be a bug, and NULL results go out
+ * as {}.
  *
  * Names are matched by unique prefix ("po sh" is "port show"), and an
  * object alone means its show verb ("fdb" is "fdb show").  An object may
@@ -36,6 +43,7 @@ struct capio;
 struct ctl_client;
 struct dp;
 struct port;
+struct sw;
 
 #define CMD_READONLY	0x1	/* changes nothing; allowed to any client */
 #define CMD_FDS		0x2	/* takes descriptors passed by the client */
@@ -43,15 +51,33 @@ struct port;
 
 struct cmd_ctx;
 
+enum cmd_target_kind {
+	CMD_TARGET_NONE,
+	CMD_TARGET_PORT,	/* into ctx->port */
+};
+
+/*
+ * Where the target's name is: the value after the first key in the
+ * arguments ("dev PORT") if key is set, else the argument at index arg.
+ * An absent target is a usage error unless optional (then NULL).
+ */
+struct cmd_target {
+	enum cmd_target_kind	 kind;
+	int			 arg;		/* positional index, or -1 */
+	const char		*key;		/* or the value after it */
+	bool			 optional;
+};
+
 struct cmd_entry {
-	const char	*name;
-	const char	*usage;		/* the arguments after the name */
-	int		 min_args;
-	int		 max_args;
-	int		 flags;
-	int		 (*exec)(struct cmd_ctx *, int argc, char **argv);
+	const char		*name;
+	const char		*usage;		/* the arguments after the name */
+	int			 min_args;
+	int			 max_args;
+	int			 flags;
+	struct cmd_target	 target;
+	int			 (*exec)(struct cmd_ctx *, int argc, char **argv);
 	/* Renders the result for humans; NULL prints nothing. */
-	void		 (*print)(const json_t *result, FILE *);
+	void			 (*print)(const json_t *result, FILE *);
 };
 
 struct cmd_ctx {
@@ -64,6 +90,7 @@ struct cmd_ctx {
 	bool			 held;		/* exec answers later */
 	bool			 more;		/* another reply follows this one */
 	const struct cmd_entry	*cmd;		/* set by cmd_run() */
+	struct port		*port;		/* the target, if a port */
 	json_t			*result;	/* set on success */
 	char			 error[512];
 };
@@ -79,10 +106,16 @@ char	*cmd_print(void (*print)(const json_t *, FILE *), const json_t *);
 /* Helpers for exec functions; each failing one returns -1 with an error. */
 int	 cmd_error(struct cmd_ctx *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* "usage: NAME USAGE" of an entry. */
+int	 cmd_usage(struct cmd_ctx *, const struct cmd_entry *);
 int	 cmd_parse_uint(struct cmd_ctx *, const char *what, const char *s,
 	    unsigned long min, unsigned long max, unsigned long *out);
 int	 cmd_parse_mac(struct cmd_ctx *, const char *s, uint8_t mac[6]);
-int	 cmd_find_port(struct cmd_ctx *, const char *name, struct port **);
+/*
+ * The port of that name, or "unknown port 'NAME'": how cmd_run() resolves a
+ * port target, and for a command whose argument may name something else.
+ */
+int	 cmd_resolve_port(struct cmd_ctx *, const char *name, struct port **);
 
 /*
  * Parses "key value" pairs.  opts[] lists the accepted keys with value
@@ -110,15 +143,18 @@ const char *cmd_format_addr(int family, const uint8_t *addr,
 /* Answers the clients waiting for a capture that has closed (capio). */
 void	 cmd_capture_ended(struct capio *);
 
-/* A port's name, index, type, state and MTU (cmd-port.c). */
+/* A port's name, index, type, state and MTU (cmd-port-show.c). */
 json_t	*cmd_port_json(const struct port *);
+/* "accepts csum tso4 ..." of a port's JSON, on its own line. */
+void	 cmd_offloads_print(const json_t *port, FILE *, const char *indent);
 
-/* A tunnel port's settings and MTUs: NULL for another type (cmd-tunnel.c). */
+/* The MAC table's size and counters, for show and stats (cmd-fdb.c). */
+json_t	*cmd_fdb_json(const struct sw *);
+
+/* A tunnel port's settings and MTUs: NULL for another type (show-tunnel.c). */
 json_t	*cmd_tunnel_json(const struct port *);
 /* Its lines under the port's row, if the port JSON has a tunnel. */
 void	 cmd_tunnel_print(const json_t *port, FILE *, const char *indent);
-/* "offloads csum tso4 ..." (or "none") of a port's JSON, on its own line. */
-void	 cmd_offloads_print(const json_t *port, FILE *, const char *indent);
 /* The shared tunnel endpoints (only's alone when not NULL), and their text. */
 json_t	*cmd_endpoints_json(const struct dp *, const struct port *only);
 void	 cmd_endpoints_print(const json_t *, FILE *);

@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "control.h"
 #include "ctl-proto.h"
+#include "xmalloc.h"
 
 json_t *
 control_error(const char *fmt, ...)
@@ -113,8 +114,7 @@ control_request(struct dp *dp, struct ctl_peer *peer, const char *buf,
 	if (claim_fds(peer, json_object_get(req, "fds"), &reply) == -1)
 		goto out_fds;
 	argc = json_array_size(args);
-	if ((argv = calloc(argc + 1, sizeof(*argv))) == NULL)
-		goto out_fds;
+	argv = xcalloc(argc + 1, sizeof(*argv));
 	for (i = 0; i < argc; i++) {
 		argv[i] = (char *)json_string_value(json_array_get(args, i));
 		if (argv[i] == NULL) {

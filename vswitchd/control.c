@@ -19,6 +19,7 @@
 #include "control.h"
 #include "ctl-proto.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define CONTROL_READ_SIZE	16384
 
@@ -185,8 +186,9 @@ free_frame(const void *data, size_t len, void *arg)
 }
 
 /*
- * Queues reply (taking the reference; NULL means out of memory) and writes
- * what the client will take now.  Returns -1 if the client was closed.
+ * Queues reply (taking the reference; NULL means it could not be built, as
+ * when a command printed text that is not UTF-8) and writes what the client
+ * will take now.  Returns -1 if the client was closed.
  */
 static int
 client_send(struct ctl_client *c, json_t *reply)
@@ -524,8 +526,7 @@ client_new(int fd)
 {
 	struct ctl_client	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto fail;
+	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	c->trusted = peer_trusted(fd);
 	c->in = evbuffer_new();
@@ -545,19 +546,17 @@ client_new(int fd)
 	return;
 fail:
 	log_warnx("control: out of memory for a client");
-	if (c != NULL) {
-		if (c->in)
-			evbuffer_free(c->in);
-		if (c->out)
-			evbuffer_free(c->out);
-		if (c->rev)
-			event_free(c->rev);
-		if (c->wev)
-			event_free(c->wev);
-		if (c->timer)
-			event_free(c->timer);
-		free(c);
-	}
+	if (c->in)
+		evbuffer_free(c->in);
+	if (c->out)
+		evbuffer_free(c->out);
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->timer)
+		event_free(c->timer);
+	free(c);
 	close(fd);
 }
 

@@ -70,15 +70,17 @@ void	control_close(void);
 /* Holds c for a reply later; hold->hangup and hold->json set by the caller. */
 void	 control_hold(struct ctl_client *c, struct ctl_hold *);
 /*
- * Sends a reply to a held client (taking the reference; NULL means out of
- * memory); more=false ends the hold.  Nothing happens if the client is gone.
+ * Sends a reply to a held client (taking the reference; NULL means it could
+ * not be built); more=false ends the hold.  Nothing happens if the client is
+ * gone.
  */
 void	 control_push(struct ctl_hold *, json_t *reply, bool more);
 
 /*
  * One request payload in, its reply object out (control-req.c); NULL when
- * out of memory or when the command holds the reply (peer->held).  Bad
- * JSON or a bad argv gets an error reply.
+ * the reply cannot be built (the command printed text that is not UTF-8)
+ * or when the command holds the reply (peer->held).  Bad JSON or a bad argv
+ * gets an error reply.
  */
 json_t	*control_request(struct dp *, struct ctl_peer *, const char *buf,
 	    size_t len);

@@ -64,16 +64,15 @@ portio_watch_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 static int
-portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
+portio_event(int fd, short what, io_input_fn input, void *arg, void **handle)
 {
 	struct portio_watch	*w;
 
-	(void)ctx;
 	w = xcalloc(1, sizeof(*w));
 	w->input = input;
 	w->arg = arg;
-	w->ev = event_new(portio_base, fd, EV_READ | EV_PERSIST,
-	    portio_watch_cb, w);
+	w->ev = event_new(portio_base, fd, what | EV_PERSIST, portio_watch_cb,
+	    w);
 	if (w->ev == NULL || event_add(w->ev, NULL) == -1) {
 		if (w->ev != NULL)
 			event_free(w->ev);
@@ -82,6 +81,21 @@ portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
 	}
 	*handle = w;
 	return 0;
+}
+
+static int
+portio_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
+{
+	(void)ctx;
+	return portio_event(fd, EV_READ, input, arg, handle);
+}
+
+static int
+portio_watch_out(void *ctx, int fd, io_input_fn output, void *arg,
+    void **handle)
+{
+	(void)ctx;
+	return portio_event(fd, EV_WRITE, output, arg, handle);
 }
 
 static void
@@ -96,6 +110,7 @@ portio_unwatch(void *ctx, void *handle)
 
 static const struct io_hooks portio_io = {
 	.watch		= portio_watch,
+	.watch_out	= portio_watch_out,
 	.unwatch	= portio_unwatch,
 };
 
@@ -120,8 +135,16 @@ portio_port_event(void *ctx, struct port *port, enum port_event ev,
 	}
 }
 
+static void
+portio_port_note(void *ctx, struct port *port, const char *msg)
+{
+	(void)ctx;
+	log_info("port %s: %s", port->name, msg);
+}
+
 static const struct dp_events portio_events = {
 	.port		= portio_port_event,
+	.note		= portio_port_note,
 };
 
 void

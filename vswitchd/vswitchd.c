@@ -59,8 +59,9 @@ usage(FILE *f, int status)
 	    "  -p, --pidfile FILE    write the process id to FILE\n"
 	    "  -l, --log-level LEVEL error, warn, info (default) or debug\n"
 	    "  -u, --user USER       run as USER once started (keeping only "
-	    "CAP_NET_ADMIN\n"
-	    "                        and CAP_NET_BIND_SERVICE, as always)\n"
+	    "CAP_NET_ADMIN,\n"
+	    "                        CAP_NET_RAW and CAP_NET_BIND_SERVICE, as "
+	    "always)\n"
 	    "      --keep-privileges do not drop capabilities (debugging)\n"
 	    "  -h, --help            this message\n"
 	    "  -V, --version         print the version\n",
@@ -140,11 +141,9 @@ absolute(const char *path)
 	char	cwd[PATH_MAX], *abs;
 
 	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		abs = strdup(path);
-	else if (asprintf(&abs, "%s/%s", cwd, path) == -1)
-		abs = NULL;
-	if (abs == NULL)
-		fatal("out of memory");
+		return xstrdup(path);
+	if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		fatal("asprintf");
 	return abs;
 }
 
@@ -291,7 +290,7 @@ main(int argc, char **argv)
 	}
 	log_info("vswitchd %s started, as %s, %s", VSW_VERSION,
 	    o.user != NULL ? o.user : "root", o.keep_privs ?
-	    "with every capability" : "with CAP_NET_ADMIN and "
+	    "with every capability" : "with CAP_NET_ADMIN, CAP_NET_RAW and "
 	    "CAP_NET_BIND_SERVICE only");
 	if (ready != -1)
 		detach_finish(ready);

@@ -95,8 +95,8 @@ add(const char *name, const char *type, const char *remote, bool has_key,
 static void
 setup(void)
 {
-	static const struct io_hooks	hooks = { fake_watch, fake_unwatch,
-					    NULL };
+	static const struct io_hooks	hooks = { .watch = fake_watch,
+					    .unwatch = fake_unwatch };
 	struct port_config		c = { .name = "fz", .type = "dummy" };
 	const char			*src[] = { "127.0.0.2", "127.0.0.3",
 					    "127.0.0.9", "127.0.0.2" };

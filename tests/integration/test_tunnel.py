@@ -124,8 +124,10 @@ def test_frames_too_big_for_the_underlay_are_dropped_and_counted(lab):
     # A bigger underlay MTU is noticed within a tick or two.
     for h in (h1, h2):
         h.ns.run("ip", "link", "set", h.ifs[0], "mtu", "1600")
-    wait_until(lambda: find_port(h1.ctl("show", json_out=True), tun)["mtu"] == 1550,
-               what="inner MTU 1550")
+    # Each daemon ticks on its own second: the reply needs H2's tunnel too.
+    for h in (h1, h2):
+        wait_until(lambda: find_port(h.ctl("show", json_out=True), tun)["mtu"] == 1550,
+                   what="inner MTU 1550")
     ping(e1, e2.addr, count=2, extra=("-s", "1472", "-M", "do"))
 
 

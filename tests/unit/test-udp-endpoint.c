@@ -522,7 +522,9 @@ static void
 test_io_hooks(void **state)
 {
 	struct fixture		*f = *state;
-	const struct io_hooks	 hooks = { fake_watch, fake_unwatch, f };
+	const struct io_hooks	 hooks = {
+	    .watch = fake_watch, .unwatch = fake_unwatch, .ctx = f,
+	};
 	struct tnl_port_info	 info;
 
 	assert_int_equal(f->watches, 1);

@@ -1,8 +1,8 @@
 /*
- * cmd-tunnel.c - what show, port show and stats say about tunnels: each
- * tunnel port's settings and MTUs, and each shared endpoint's counters.
+ * show-tunnel.c - no command of its own: what show, port show and stats
+ * say about tunnels (each tunnel port's settings and MTUs, each shared
+ * endpoint's counters), as JSON and as text.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "datapath/dp.h"
@@ -110,14 +110,10 @@ cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
 static json_t *
 endpoint_json(const struct udp_ep *ep)
 {
-	struct udp_ep_info	 info;
-	char			 a[TNL_ADDR_STRLEN];
-	json_t			*drops;
+	struct udp_ep_info	info;
+	char			a[TNL_ADDR_STRLEN];
 
 	udp_ep_get_info(ep, &info);
-	if ((drops = cmd_counters_json(info.stats.drops, tnl_drop_names,
-	    TNL_DROP__MAX)) == NULL)
-		return NULL;
 	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:I, s:I, "
 	    "s:o}",
 	    "encap", info.proto->name,
@@ -130,7 +126,8 @@ endpoint_json(const struct udp_ep *ep)
 	    "gro", info.gro,
 	    "gro_reads", (json_int_t)info.stats.gro_reads,
 	    "gro_datagrams", (json_int_t)info.stats.gro_datagrams,
-	    "drops", drops);
+	    "drops", cmd_counters_json(info.stats.drops, tnl_drop_names,
+	    TNL_DROP__MAX));
 }
 
 json_t *
@@ -139,24 +136,16 @@ cmd_endpoints_json(const struct dp *dp, const struct port *only)
 	const struct udp_eps	*eps = udp_eps_find(dp);
 	const struct udp_ep	*ep = NULL;
 	struct tnl_port_info	 info;
-	json_t			*list;
+	json_t			*list = json_array();
 
-	if ((list = json_array()) == NULL)
-		return NULL;
 	if (only != NULL) {
-		if (tnl_port_get_info(only, &info) == 0 &&
-		    json_array_append_new(list, endpoint_json(info.ep)) == -1)
-			goto fail;
+		if (tnl_port_get_info(only, &info) == 0)
+			json_array_append_new(list, endpoint_json(info.ep));
 		return list;
 	}
 	while (eps != NULL && (ep = udp_eps_next(eps, ep)) != NULL)
-		if (json_array_append_new(list, endpoint_json(ep)) == -1)
-			goto fail;
+		json_array_append_new(list, endpoint_json(ep));
 	return list;
-
-fail:
-	json_decref(list);
-	return NULL;
 }
 
 void
