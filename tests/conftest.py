@@ -3,6 +3,7 @@
 import pytest
 
 from vswlab import BUILDS, Lab
+from vmlab import build_image
 
 
 @pytest.fixture(params=list(BUILDS))
@@ -10,3 +11,9 @@ def lab(request, tmp_path):
     l = Lab(request.param, tmp_path)
     request.addfinalizer(l.cleanup)
     return l
+
+
+@pytest.fixture(scope="session")
+def guest_image():
+    """The VM tests' guest (vmlab.py), built or found in build/vm once a session."""
+    return build_image()

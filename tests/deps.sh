@@ -5,7 +5,8 @@ set -eu
 
 build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
 run="iproute2 iputils-ping procps"
-check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tshark ethtool traceroute util-linux"
+check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tshark ethtool traceroute util-linux
+       qemu-system-x86 busybox-static xz-utils"
 bench="iperf3 jq sockperf"
 
 case "${1:-check}" in
