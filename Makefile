@@ -117,9 +117,13 @@ install: vswitchd/vswitchd tools/vswctl
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 vswitchd/vswitchd $(DESTDIR)$(PREFIX)/sbin/vswitchd
 	install -m 0755 tools/vswctl $(DESTDIR)$(PREFIX)/bin/vswctl
+	install -m 0755 tools/vswitch-ifup $(DESTDIR)$(PREFIX)/sbin/vswitch-ifup
+	install -m 0755 tools/vswitch-ifdown $(DESTDIR)$(PREFIX)/sbin/vswitch-ifdown
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/vswitchd $(DESTDIR)$(PREFIX)/bin/vswctl
+	rm -f $(DESTDIR)$(PREFIX)/sbin/vswitchd $(DESTDIR)$(PREFIX)/bin/vswctl \
+	    $(DESTDIR)$(PREFIX)/sbin/vswitch-ifup \
+	    $(DESTDIR)$(PREFIX)/sbin/vswitch-ifdown
 
 deps:
 	sh tests/deps.sh

@@ -122,3 +122,34 @@ def test_bench_script_smoke(tmp_path):
     finally:
         if work and work.startswith("/tmp/vswitch-bench."):
             shutil.rmtree(work, ignore_errors=True)
+
+
+def test_bench_system_shape_smoke(tmp_path):
+    """FAST=1 on the "system" shape: the bridge and vswitchd on the same
+    veths, their near ends attached as system ports; measured, cleaned up."""
+    results = tmp_path / "results"
+    env = dict(os.environ, FAST="1", SHAPES="system", VARIANTS="on",
+               MAC_BENCH="", RESULTS=str(results),
+               VSWITCHD=str(BUILDS["release"] / "vswitchd"),
+               VSWCTL=str(BUILDS["release"] / "vswctl"))
+    proc = subprocess.Popen(["sh", ROOT / "tests" / "bench" / "bench.sh"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    leftovers = ours(f"vb{proc.pid}")
+    for n in leftovers:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        subprocess.run(["ip", "link", "del", n], capture_output=True)
+    assert proc.returncode == 0, out + err
+    assert leftovers == [], "not cleaned up: " + " ".join(leftovers)
+    assert 'shape "system"' in out, out
+    [summary] = [p for p in results.glob("bench-*.tsv") if not p.name.endswith(".raw.tsv")]
+    rows = list(csv.DictReader(summary.open(), delimiter="\t"))
+    assert [(r["shape"], r["system"]) for r in rows] == \
+        [("system", "bridge"), ("system", "vswitchd")], rows
+    for r in rows:
+        for key in ("tcp1_gbps", "udp64_kpps", "ping_us"):
+            assert float(r[key]) > 0, (key, r)

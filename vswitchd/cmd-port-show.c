@@ -119,14 +119,14 @@ cmd_port_show_print(const json_t *result, FILE *f)
 
 	if (json_array_size(ports) == 0)
 		return;
-	fprintf(f, "%-15s %5s  %-6s %-7s %5s %12s %12s  %s\n", "PORT",
+	fprintf(f, "%-15s %5s  %-8s %-10s %5s %12s %12s  %s\n", "PORT",
 	    "INDEX", "TYPE", "STATE", "MTU", "RX-PACKETS", "TX-PACKETS",
 	    "ADDRESSES");
 	json_array_foreach(ports, i, p) {
 		json_t	*a;
 		size_t	 j;
 
-		fprintf(f, "%-15s %5lld  %-6s %-7s %5lld %12lld %12lld ",
+		fprintf(f, "%-15s %5lld  %-8s %-10s %5lld %12lld %12lld ",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"), cmd_jint(p, "rx_packets"),

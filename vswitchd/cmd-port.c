@@ -7,6 +7,8 @@
  * MTU's range, a key's), and their message reaches the client as it is.
  */
 #include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -18,7 +20,7 @@
 #include "cmd.h"
 #include "log.h"
 
-#define CMD_PORT_MAX_ARGS	21
+#define CMD_PORT_MAX_ARGS	27
 
 /*
  * Takes the "address ADDR/LEN" pairs out of argv (one IPv4 and one IPv6
@@ -119,11 +121,59 @@ opt_split_horizon(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 	return 0;
 }
 
-/* The options of port add after "type", in PORT_SET_* bit order. */
+static int
+opt_path(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	if (s[0] == '\0' || strlen(s) >= sizeof(cfg->path))
+		return cmd_error(ctx, "invalid socket path '%s' (1 to %zu "
+		    "characters)", s, sizeof(cfg->path) - 1);
+	if (cfg->path[0] != '\0')
+		return cmd_error(ctx, "'path %s': give path or connect, not "
+		    "both", s);
+	strcpy(cfg->path, s);
+	return 0;
+}
+
+static int
+opt_connect(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	if (opt_path(ctx, s, cfg) == -1)
+		return -1;
+	cfg->connect = true;
+	return 0;
+}
+
+/* A group name, or its number. */
+static int
+opt_group(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	struct group	 gr, *g = NULL;
+	char		 buf[4096];
+	unsigned long	 v;
+	char		*end;
+
+	if (getgrnam_r(s, &gr, buf, sizeof(buf), &g) == 0 && g != NULL)
+		v = g->gr_gid;
+	else {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+		    v > UINT32_MAX - 1)
+			return cmd_error(ctx, "unknown group '%s'", s);
+	}
+	cfg->has_group = true;
+	cfg->group = (unsigned)v;
+	return 0;
+}
+
+/*
+ * The options of port add after "type", in PORT_SET_* bit order;
+ * "address" (NULL here) may be given twice and is taken out before.
+ */
 static int (*const port_opts[])(struct cmd_ctx *, const char *,
     struct port_config *) = {
 	opt_mtu, opt_remote, opt_local, opt_dstport, opt_key, opt_key,
-	opt_split_horizon,
+	opt_split_horizon, NULL, opt_path, opt_connect, opt_group,
 };
 #define PORT_NOPTS	(sizeof(port_opts) / sizeof(port_opts[0]))
 
@@ -144,7 +194,7 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 		return cmd_usage(ctx, &cmd_port_add_entry);
 	cfg->type = opts[0].value;
 	for (size_t i = 0; i < PORT_NOPTS; i++) {
-		if (opts[i + 1].value == NULL)
+		if (opts[i + 1].value == NULL || port_opts[i] == NULL)
 			continue;
 		cfg->given |= 1u << i;
 		if (port_opts[i](ctx, opts[i + 1].value, cfg) == -1)
@@ -178,7 +228,8 @@ const struct cmd_entry cmd_port_add_entry = {
 	.name = "port add",
 	.usage = "NAME type TYPE [mtu N] [remote ADDR] [local ADDR] "
 	    "[dstport N] [vni N] [key N] [split-horizon on|off] "
-	    "[address ADDR/LEN]...",
+	    "[address ADDR/LEN]... [path SOCKET|connect SOCKET] "
+	    "[group GROUP]",
 	.min_args = 3,
 	.max_args = CMD_PORT_MAX_ARGS,
 	.exec = cmd_port_add_exec,

@@ -31,10 +31,10 @@ cmd_show_print(const json_t *result, FILE *f)
 	fprintf(f, "switch: %zu port%s\n", json_array_size(ports),
 	    json_array_size(ports) == 1 ? "" : "s");
 	if (json_array_size(ports) > 0)
-		fprintf(f, "  %-15s %5s  %-6s %-7s %5s\n", "PORT", "INDEX",
+		fprintf(f, "  %-15s %5s  %-8s %-10s %5s\n", "PORT", "INDEX",
 		    "TYPE", "STATE", "MTU");
 	json_array_foreach(ports, i, p) {
-		fprintf(f, "  %-15s %5lld  %-6s %-7s %5lld\n",
+		fprintf(f, "  %-15s %5lld  %-8s %-10s %5lld\n",
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"));

@@ -4,6 +4,8 @@
  * The order is the one "unknown port type" messages list them in.
  */
 #include "datapath/port-dummy.h"
+#include "datapath/port-system.h"
+#include "datapath/port-stream.h"
 #include "datapath/port-tap.h"
 #include "tunnel/port-tunnel.h"
 
@@ -16,8 +18,10 @@ port_types_init(void)
 
 	if ((error = port_type_register(&port_tap_ops)) != 0 ||
 	    (error = port_type_register(&port_tun_ops)) != 0 ||
+	    (error = port_type_register(&port_system_ops)) != 0 ||
 	    (error = port_type_register(&port_dummy_ops)) != 0 ||
 	    (error = port_type_register(&port_dummy_l3_ops)) != 0 ||
+	    (error = port_type_register(&port_stream_ops)) != 0 ||
 	    (error = tnl_types_register()) != 0)
 		return error;
 	return 0;

@@ -4,9 +4,10 @@
  * After start-up the daemon needs little: the control socket is bound, the
  * config file read and the pidfile written.  What it still does that needs
  * privilege is creating taps and tuns and setting their flags and MTU
- * (CAP_NET_ADMIN, also behind SO_RCVBUFFORCE), and binding a tunnel to a
- * low UDP port.  A bug in packet or request parsing then finds a process
- * that cannot load modules, read other users' files, ptrace or mount.
+ * (CAP_NET_ADMIN, also behind SO_RCVBUFFORCE), opening the packet socket
+ * of a system port (CAP_NET_RAW), and binding a tunnel to a low UDP port.
+ * A bug in packet or request parsing then finds a process that cannot
+ * load modules, read other users' files, ptrace or mount.
  */
 #include <errno.h>
 #include <grp.h>
@@ -35,7 +36,8 @@ privs_drop(const char *user, char *err, size_t errlen)
 	}
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
-	    CAPNG_BOUNDING_SET, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, -1) != 0) {
+	    CAPNG_BOUNDING_SET, CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE,
+	    -1) != 0) {
 		snprintf(err, errlen, "cannot select the capabilities to keep");
 		return -1;
 	}

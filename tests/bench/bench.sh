@@ -56,7 +56,7 @@
 # Usage (root, after make):  sh tests/bench/bench.sh
 #   REPS=3 DUR=5 PING_N=200 SP_DUR=3  repetitions, seconds per iperf3 run,
 #                            pings per rep, seconds per sockperf run
-#   SHAPES="single vxlan routed"  shapes to run, in order
+#   SHAPES="single system vxlan routed"  shapes to run, in order
 #   VARIANTS="on off ..."    vswitchd variants for every shape (default: each
 #                            shape's own list, see shape_NAME)
 #   FAST=1                   a smoke run: REPS=1 DUR=1 PING_N=20 SP_DUR=1
@@ -98,7 +98,7 @@ REPS=${REPS:-3}
 DUR=${DUR:-5}
 PING_N=${PING_N:-200}
 SP_DUR=${SP_DUR:-3}
-SHAPES=${SHAPES:-single vxlan routed}
+SHAPES=${SHAPES:-single system vxlan routed}
 VARIANTS=${VARIANTS:-}
 KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -254,6 +254,31 @@ setup_single_vswitchd() {
 	ip -n "$s" link set "$P${t}A" netns "$a" && ip -n "$s" link set "$P${t}B" netns "$b" || return 1
 	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
 	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd, 2 tap ports moved into a and b"
+}
+
+# ----------------------------------------------------------- shape "system"
+#
+# The same switch between two veth pairs, their near ends attached as system
+# ports (AF_PACKET), as containers are: beside the Linux bridge on the same
+# veths.
+
+shape_system() {
+	echo "bridge|one switch over veths: a (198.19.0.1) -- veth -- switch in ns s -- veth -- b (198.19.0.2), MTU 1500|on off"
+}
+
+setup_system_kernel() {
+	setup_single_kernel "$1"
+}
+
+setup_system_vswitchd() {
+	local t=$1 a=$P-$1-a s=$P-$1-s b=$P-$1-b
+	ns_add "$a" "$s" "$b" || return 1
+	veth "$a" "$P${t}A" "$s" "$P${t}As" && veth "$b" "$P${t}B" "$s" "$P${t}Bs" || return 1
+	ip -n "$s" link set "$P${t}As" up && ip -n "$s" link set "$P${t}Bs" up || return 1
+	vsw_start "$t" "$s" || return 1
+	vsw "$t" port add "$P${t}As" type system && vsw "$t" port add "$P${t}Bs" type system || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd, 2 system ports on the veths' near ends"
 }
 
 # ------------------------------------------------------------ shape "vxlan"

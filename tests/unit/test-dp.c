@@ -253,7 +253,7 @@ test_unknown_type_and_settings(void **state)
 	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_non_null(strstr(err, "unknown port type 'warp'"));
-	assert_non_null(strstr(err, "tap, tun, dummy"));
+	assert_non_null(strstr(err, "tap, tun, system, dummy"));
 
 	cfg.type = "dummy";
 	cfg.given = PORT_SET_REMOTE;

@@ -328,8 +328,8 @@ test_port_add_errors(void **state)
 	cfg.type = "bogus";
 	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
-	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, dummy, "
-	    "dummy-l3, vxlan, gretap, ipip, gre)");
+	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, system, "
+	    "dummy, dummy-l3, stream, vxlan, gretap, ipip, gre)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';
