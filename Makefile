@@ -4,6 +4,7 @@
 #   make check           install test packages, build, run unit, integration and sanitizer tests
 #   make demo            install packages, build, run a two-endpoint lab and clean up
 #   make bench           vswitchd beside the kernel on the same namespace shapes
+#   make bench-vm        a QEMU guest's throughput on each VM backend
 #   make mac-bench       the MAC table micro-benchmark (lookups/s, bytes/entry)
 #   make fuzz            every fuzz target for FUZZ_SECS seconds (clang, libFuzzer)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -70,7 +71,7 @@ TYPES_OBJS	:= $(BUILD)/obj/vswitchd/port-types.o
 FUZZ_SECS ?= 60
 
 .PHONY: all bins unit bench-bins fuzz fuzz-bins install uninstall check demo \
-	bench mac-bench deps clean
+	bench bench-vm mac-bench deps clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -153,6 +154,12 @@ bench:
 	$(MAKE) all
 	$(MAKE) SAN=0 bench-bins
 	sh tests/bench/bench.sh
+
+# A QEMU guest's throughput on each VM backend (software emulation).
+bench-vm:
+	sh tests/deps.sh check
+	$(MAKE) all
+	$(PYTHON) tests/bench/vm-bench.py
 
 mac-bench:
 	$(MAKE) SAN=0 bench-bins
