@@ -63,6 +63,7 @@ free_dp:
 void
 dp_destroy(struct dp *dp)
 {
+	struct dp_watch	*w;
 	struct port	*port;
 
 	if (dp == NULL)
@@ -73,6 +74,11 @@ dp_destroy(struct dp *dp)
 		if (dp->ext[i].cls != NULL)
 			dp->ext[i].cls->destroy(dp->ext[i].data);
 	dp_set_io(dp, NULL);
+	/* What a port type forgot to unwatch goes with the datapath. */
+	while ((w = LIST_FIRST(&dp->watches)) != NULL) {
+		LIST_REMOVE(w, entry);
+		free(w);
+	}
 	rtr_destroy(dp->rtr);
 	sw_destroy(dp->sw);
 	pkt_pool_destroy(dp->large);
@@ -311,10 +317,12 @@ dp_tick(struct dp *dp, time_t now)
 	TAILQ_FOREACH(port, &dp->ports, entry) {
 		if (port->ops->tick != NULL)
 			port->ops->tick(port, now);
+		/* A resume the loop refuses is tried again next tick. */
 		if (port->watch != NULL && port->watch->paused) {
 			port->watch->paused = false;
 			port->error_run = 0;
-			dp_watch_start(dp, port->watch);
+			if (dp_watch_start(dp, port->watch) != 0)
+				port->watch->paused = true;
 		}
 	}
 }

@@ -772,6 +772,9 @@ stream_open(struct port *port, const struct port_config *c, char *err,
 	struct stream	*s;
 	int		 error;
 
+	if (port->dp == NULL)
+		return stream_err(err, errlen, EINVAL, "%s: a stream port "
+		    "needs a datapath to watch its sockets", c->name);
 	if ((error = stream_check(c, err, errlen)) != 0)
 		return error;
 	if ((s = port->priv = calloc(1, sizeof(*s))) == NULL ||

@@ -464,8 +464,10 @@ sys_rx_failed(struct port *port, int error)
 		port_drop(port, DROP_BAD_OFFLOAD);
 		return;
 	}
-	if (error != ENETDOWN && error != ENXIO)
-		port->stats.rx_errors++;
+	/* Down or unbound: the tick says so; no failing read to pause on. */
+	if (error == ENETDOWN || error == ENXIO)
+		return;
+	port->stats.rx_errors++;
 	port->rx_error = error;
 }
 
@@ -668,7 +670,9 @@ sys_tick(struct port *port, time_t now)
 	    &len) == 0)
 		port->stats.drops[DROP_NO_BUFFER] += st.tp_drops;
 	if ((ifindex = if_nametoindex(port->name)) != 0) {
-		if ((bound = sys_bound(port)) != (int)ifindex)
+		/* Also again after an attach that failed half way. */
+		if ((bound = sys_bound(port)) != (int)ifindex ||
+		    sys->attach_error != 0)
 			sys_reattach(port, ifindex, bound);
 		sys_refresh_mtu(port);
 	}
