@@ -8,6 +8,7 @@
 #   make mac-bench       the MAC table micro-benchmark (lookups/s, bytes/entry)
 #   make fuzz            every fuzz target for FUZZ_SECS seconds (clang, libFuzzer)
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make install-docs    only the manual pages and vswctl's bash completion
 #
 # SAN=1 builds with AddressSanitizer and UBSan into $(BUILD) (default build/asan).
 # DEV=1 turns warnings into errors, as make check does for every build; a
@@ -15,6 +16,12 @@
 
 PREFIX	?= /usr/local
 DESTDIR	?=
+MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# systemd reads units from /usr/local/lib/systemd/system too; udev does not
+# read rules below /usr/local, hence /etc.
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR	?= /etc/udev/rules.d
 CC	?= cc
 CFLAGS	?= -O2 -g
 PYTHON	?= /usr/bin/python3
@@ -33,7 +40,7 @@ BUILD	?= build/release
 SANFLAGS =
 endif
 
-PKGS		:= libevent libpcap libcap-ng jansson
+PKGS		:= libevent libpcap libcap-ng jansson libseccomp libsystemd
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS	:= $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -70,7 +77,7 @@ TYPES_OBJS	:= $(BUILD)/obj/vswitchd/port-types.o
 
 FUZZ_SECS ?= 60
 
-.PHONY: all bins unit bench-bins fuzz fuzz-bins install uninstall check demo \
+.PHONY: all bins unit bench-bins fuzz fuzz-bins install install-docs uninstall check demo \
 	bench bench-vm mac-bench deps clean
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -94,7 +101,8 @@ tools/vswctl: $(BUILD)/vswctl
 $(BUILD)/vswitchd: $(DAEMON_OBJS) $(CAP_OBJS) $(DP_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o
+$(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o \
+    $(BUILD)/obj/vswitchd/file-atomic.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TYPES_OBJS) $(CAP_OBJS) $(DP_OBJS)
@@ -110,21 +118,52 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(DAEMON_LIB_OBJS) $(CAP_OBJS) \
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 
+# vswctl's reply parser, from tools/, for its fuzz target.
+$(BUILD)/fuzz/fuzz-vswctl-reply: $(BUILD)/obj/tools/vswctl-reply.o
+# The seccomp filter's test runs the daemon's own filter.
+$(BUILD)/tests/test-sandbox: $(BUILD)/obj/vswitchd/sandbox.o
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-install: vswitchd/vswitchd tools/vswctl
+install: vswitchd/vswitchd tools/vswctl install-docs
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 vswitchd/vswitchd $(DESTDIR)$(PREFIX)/sbin/vswitchd
 	install -m 0755 tools/vswctl $(DESTDIR)$(PREFIX)/bin/vswctl
 	install -m 0755 tools/vswitch-ifup $(DESTDIR)$(PREFIX)/sbin/vswitch-ifup
 	install -m 0755 tools/vswitch-ifdown $(DESTDIR)$(PREFIX)/sbin/vswitch-ifdown
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(UDEVRULESDIR)
+	sed 's|@sbindir@|$(PREFIX)/sbin|g' vswitchd/vswitchd.service \
+	    > $(DESTDIR)$(SYSTEMDUNITDIR)/vswitchd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vswitchd.service
+	install -m 0644 vswitchd/60-vswitch-tun.rules \
+	    $(DESTDIR)$(UDEVRULESDIR)/60-vswitch-tun.rules
+	# The daemon's user, and its access to /dev/net/tun until udev next
+	# applies the rule; a package (DESTDIR set) does both in its scripts.
+	if [ -z "$(DESTDIR)" ] && ! id -u vswitch >/dev/null 2>&1; then \
+		useradd --system --user-group --no-create-home \
+		    --home-dir /nonexistent --shell /usr/sbin/nologin vswitch; \
+	fi
+	if [ -z "$(DESTDIR)" ] && [ -c /dev/net/tun ]; then \
+		chgrp vswitch /dev/net/tun && chmod g+rw /dev/net/tun; \
+	fi
+
+# The manual pages and vswctl's bash completion: nothing to build, so
+# tests/integration/test_manpages.py installs them alone into a DESTDIR.
+install-docs:
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 vswitchd/vswitchd.8 tools/vswctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 tools/vswctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/vswctl
 
 uninstall:
+	rm -f $(DESTDIR)$(MANDIR)/man8/vswitchd.8 $(DESTDIR)$(MANDIR)/man8/vswctl.8 \
+	    $(DESTDIR)$(BASHCOMPDIR)/vswctl
 	rm -f $(DESTDIR)$(PREFIX)/sbin/vswitchd $(DESTDIR)$(PREFIX)/bin/vswctl \
 	    $(DESTDIR)$(PREFIX)/sbin/vswitch-ifup \
-	    $(DESTDIR)$(PREFIX)/sbin/vswitch-ifdown
+	    $(DESTDIR)$(PREFIX)/sbin/vswitch-ifdown \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/vswitchd.service \
+	    $(DESTDIR)$(UDEVRULESDIR)/60-vswitch-tun.rules
 
 deps:
 	sh tests/deps.sh

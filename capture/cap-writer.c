@@ -2,9 +2,11 @@
  * cap-writer.c - the capture ring and its writer thread.
  */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +15,14 @@
 #include <unistd.h>
 
 #include "cap-writer.h"
+
+/* How a write keeps from waiting, by the kind of descriptor. */
+enum {
+	CAPW_NOWAIT,		/* pwritev2(RWF_NOWAIT): pipes, FIFOs, devices */
+	CAPW_BOUNDED,		/* RWF_NOWAIT refused: poll, then PIPE_BUF */
+	CAPW_SOCKET,		/* sendmsg(MSG_DONTWAIT) */
+	CAPW_FILE,		/* a regular file or a disk: may block on I/O */
+};
 
 static int64_t
 now_ms(void)
@@ -23,10 +33,26 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int
+capw_mode(int fd, int *mode)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1)
+		return errno;
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		*mode = CAPW_FILE;
+	else if (S_ISSOCK(st.st_mode))
+		*mode = CAPW_SOCKET;
+	else
+		*mode = CAPW_NOWAIT;
+	return 0;
+}
+
 int
 capw_init(struct capw *w, size_t size, int fd)
 {
-	int	flags, error;
+	int	error;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = w->wakefd = w->notifyfd = -1;
@@ -36,10 +62,9 @@ capw_init(struct capw *w, size_t size, int fd)
 		return ENOMEM;
 	if ((w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		goto fail;
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+	/* The descriptor's file status flags are the client's: left alone. */
+	if ((errno = capw_mode(fd, &w->mode)) != 0)
 		goto fail;
-	w->fd_flags = flags;
 	w->size = size;
 	w->fd = fd;
 	w->next_rec = CAPW_FILE_HDR;
@@ -130,6 +155,41 @@ count_records(struct capw *w, uint64_t upto)
 	return n;
 }
 
+/*
+ * One write that does not wait for a reader (see capw_mode): the bytes
+ * written, or -1 with errno (EAGAIN when the reader is behind).
+ */
+static ssize_t
+capw_write(struct capw *w, struct iovec *iov, int iovcnt)
+{
+	struct msghdr	msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+	struct pollfd	pfd = { .fd = w->fd, .events = POLLOUT };
+	ssize_t		r;
+
+	switch (w->mode) {
+	case CAPW_NOWAIT:
+		r = pwritev2(w->fd, iov, iovcnt, -1, RWF_NOWAIT);
+		if (r != -1 || (errno != EOPNOTSUPP && errno != EINVAL &&
+		    errno != ENOSYS))
+			return r;
+		w->mode = CAPW_BOUNDED;	/* an older kernel: from now on */
+		/* FALLTHROUGH */
+	case CAPW_BOUNDED:
+		if (poll(&pfd, 1, 0) == 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+		/* A pipe with room takes PIPE_BUF bytes without waiting. */
+		if (iov[0].iov_len > PIPE_BUF)
+			iov[0].iov_len = PIPE_BUF;
+		return write(w->fd, iov[0].iov_base, iov[0].iov_len);
+	case CAPW_SOCKET:
+		return sendmsg(w->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	default:
+		return writev(w->fd, iov, iovcnt);
+	}
+}
+
 /* Writes what is queued: 0 when the ring is empty, EAGAIN, or an errno. */
 static int
 drain(struct capw *w, int64_t *progress)
@@ -148,7 +208,7 @@ drain(struct capw *w, int64_t *progress)
 		first = n < w->size - off ? n : w->size - off;
 		iov[0] = (struct iovec){ w->buf + off, first };
 		iov[1] = (struct iovec){ w->buf, n - first };
-		r = writev(w->fd, iov, n > first ? 2 : 1);
+		r = capw_write(w, iov, n > first ? 2 : 1);
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -191,10 +251,15 @@ capw_main(void *arg)
 	bool		 finishing;
 
 	for (;;) {
+		/*
+		 * finish is set after the last record is queued: read it
+		 * before draining, so that a drain that saw the ring empty
+		 * and then a finish is not taken for the end of the queue.
+		 */
+		finishing = atomic_load(&w->finish);
 		error = drain(w, &progress);
 		if (error != 0 && error != EAGAIN)
 			break;
-		finishing = atomic_load(&w->finish);
 		if (error == 0 && finishing)
 			break;
 		timeout = CAPW_FLUSH_MS;
@@ -240,8 +305,12 @@ capw_start(struct capw *w, int notify_fd)
 	int		error;
 
 	w->notifyfd = notify_fd;
-	/* Signals are the event loop's business, not this thread's. */
+	/*
+	 * Signals are the event loop's business, not this thread's; but a
+	 * seccomp refusal here must reach the sandbox's report.
+	 */
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	error = pthread_create(&w->thread, NULL, capw_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -270,10 +339,8 @@ capw_destroy(struct capw *w)
 		capw_finish(w);
 		pthread_join(w->thread, NULL);
 	}
-	if (w->fd != -1) {
-		fcntl(w->fd, F_SETFL, w->fd_flags);
+	if (w->fd != -1)
 		close(w->fd);
-	}
 	if (w->wakefd != -1)
 		close(w->wakefd);
 	free(w->buf);

@@ -10,11 +10,16 @@
  * with at most one eventfd write per half ring, so queuing a record costs no
  * system call.
  *
- * The descriptor is made non-blocking while the writer owns it (the flag is
- * on the open file description, which the client that passed it shares, so
- * it is put back on destroy): a pipe or socket whose reader falls behind
- * fills the ring instead of holding the writer.
- * A regular file may still block on the disk, but only this thread waits.
+ * The writer never waits for a reader: a pipe or socket whose reader falls
+ * behind fills the ring instead of holding the writer.  It gets there
+ * without O_NONBLOCK, whose flag lives on the open file description that
+ * the client which passed the descriptor shares (set here, it would stay
+ * set on the client's stdout if the daemon died): each write asks for
+ * itself not to wait, with RWF_NOWAIT (pipes, FIFOs, character devices)
+ * or MSG_DONTWAIT (sockets).  Where the kernel refuses RWF_NOWAIT the
+ * writer polls for room and writes at most PIPE_BUF bytes, which a pipe
+ * with room takes without waiting.  A regular file may still block on the
+ * disk, but only this thread waits.
  *
  * capw_finish() asks the writer to drain the ring and stop; a reader that
  * takes nothing for CAPW_STALL_MS has the rest discarded.  A write error
@@ -56,7 +61,7 @@ struct capw {
 	_Atomic uint64_t	 discarded;	/* records thrown away at the end */
 	_Atomic uint64_t	 bytes;		/* bytes written */
 	int			 fd;
-	int			 fd_flags;	/* as passed, restored at the end */
+	int			 mode;		/* how a write avoids waiting */
 	int			 wakefd;
 	int			 notifyfd;
 	pthread_t		 thread;

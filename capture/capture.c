@@ -10,7 +10,6 @@
  * (bad_offload) and the capture shows what it was given.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +159,6 @@ cap_create(const struct cap_config *cfg, struct cap **capp, char *err,
 	return 0;
 
 fini_writer:
-	fcntl(cap->w.fd, F_SETFL, cap->w.fd_flags);
 	cap->w.fd = -1;		/* still the caller's */
 	capw_destroy(&cap->w);
 free_outer:

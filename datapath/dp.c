@@ -86,15 +86,23 @@ dp_destroy(struct dp *dp)
 	free(dp);
 }
 
+bool
+dp_port_gone(const struct port *port)
+{
+	return port->ops->state != NULL &&
+	    strcmp(port->ops->state(port), "gone") == 0;
+}
+
+/* A gone port of that name is handed back in *old, to be replaced. */
 static int
-dp_check_name(const struct dp *dp, const char *name, char *err,
-    size_t errlen)
+dp_check_name(const struct dp *dp, const char *name, struct port **old,
+    char *err, size_t errlen)
 {
 	int	error;
 
 	if ((error = port_name_check(name, IFNAMSIZ, err, errlen)) != 0)
 		return error;
-	if (dp_port_find(dp, name) != NULL) {
+	if ((*old = dp_port_find(dp, name)) != NULL && !dp_port_gone(*old)) {
 		snprintf(err, errlen, "port %s already exists", name);
 		return EEXIST;
 	}
@@ -110,10 +118,10 @@ dp_port_add(struct dp *dp, const struct port_config *config,
     struct port **portp, char *err, size_t errlen)
 {
 	const struct port_ops	*ops;
-	struct port		*port;
+	struct port		*port, *old;
 	int			 error;
 
-	if ((error = dp_check_name(dp, config->name, err, errlen)) != 0)
+	if ((error = dp_check_name(dp, config->name, &old, err, errlen)) != 0)
 		return error;
 	if ((ops = port_ops_find(config->type)) == NULL) {
 		snprintf(err, errlen, "unknown port type '%s' (known: %s)",
@@ -123,7 +131,7 @@ dp_port_add(struct dp *dp, const struct port_config *config,
 	}
 	if ((error = port_check_config(ops, config, err, errlen)) != 0)
 		return error;
-	if (dp->nports >= DP_MAX_PORTS) {
+	if (dp->nports >= DP_MAX_PORTS + (old != NULL)) {
 		snprintf(err, errlen, "cannot add %s: the switch has the "
 		    "maximum of %d ports", config->name, DP_MAX_PORTS);
 		return ENOSPC;
@@ -135,6 +143,8 @@ dp_port_add(struct dp *dp, const struct port_config *config,
 	}
 	strcpy(port->name, config->name);
 	port->ops = ops;
+	port->cfg = *config;
+	port->cfg.type = ops->type;
 	port->fd = -1;
 	port->dp = dp;
 	port->split_horizon = config->split_horizon == PORT_SH_DEFAULT ?
@@ -145,6 +155,8 @@ dp_port_add(struct dp *dp, const struct port_config *config,
 		free(port);
 		return error;
 	}
+	if (old != NULL)
+		dp_port_del(dp, old);
 	port->index = dp->next_index++;
 	TAILQ_INSERT_TAIL(&dp->ports, port, entry);
 	dp->nports++;
@@ -193,6 +205,20 @@ dp_port_find(const struct dp *dp, const char *name)
 			return port;
 	}
 	return NULL;
+}
+
+int
+dp_port_set_fd(struct port *port, int fd)
+{
+	if (port->watch != NULL)
+		dp_unwatch(port->dp, port->watch);
+	port->watch = NULL;
+	port->error_run = 0;
+	port->warned = false;
+	port->fd = fd;
+	if (fd < 0)
+		return 0;
+	return dp_watch(port->dp, fd, dp_port_readable, port, &port->watch);
 }
 
 /*

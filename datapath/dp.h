@@ -114,12 +114,22 @@ void		 dp_destroy(struct dp *);
 /*
  * Ports.  dp_port_add() validates what the datapath owns (the name, the
  * type, the port count) and opens the port: 0 and the port, or an errno
- * with a message in err that quotes the bad value.
+ * with a message in err that quotes the bad value.  A port of that name
+ * whose device is gone (dp_port_gone()) does not block the name: once the
+ * new port is open, it replaces the old one, which is deleted.
  */
 int		 dp_port_add(struct dp *, const struct port_config *,
 		    struct port **, char *err, size_t errlen);
 void		 dp_port_del(struct dp *, struct port *);
 struct port	*dp_port_find(const struct dp *, const char *name);
+/* Whether the port's device was deleted under it (its state is "gone"). */
+bool		 dp_port_gone(const struct port *);
+/*
+ * A port type that opened its device anew (a tap whose device came back)
+ * swaps fd in for port->fd: the old one is no longer watched (the caller
+ * closes it), the new one is.  0 or an errno (fd is set all the same).
+ */
+int		 dp_port_set_fd(struct port *, int fd);
 
 /*
  * Input.  dp_port_read() drains up to DP_INPUT_BATCHES batches from a port

@@ -30,25 +30,80 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The token bucket: rate tokens a second, at most burst in store. */
+/*
+ * A token bucket: rate / scale tokens a second, at most burst in store,
+ * counted in 1 / (1000 * scale) of a token so that a slow rate still
+ * refills a little every millisecond.  Takes one if there is one.
+ */
 static bool
-icmp_allow(struct rtr *r)
+icmp_take(uint64_t *tokens, uint64_t *last_ms, uint64_t now, uint64_t rate,
+    unsigned burst, unsigned scale)
 {
-	uint64_t	cap = (uint64_t)r->icmp_burst * 1000, now;
+	uint64_t	cap = (uint64_t)burst * 1000 * scale;
+
+	if (now > *last_ms) {
+		*tokens += (now - *last_ms) * rate;
+		if (*tokens > cap)
+			*tokens = cap;
+		*last_ms = now;
+	}
+	if (*tokens < 1000 * (uint64_t)scale)
+		return false;
+	*tokens -= 1000 * (uint64_t)scale;
+	return true;
+}
+
+/* The bucket of the source addr: found, or the set's stalest one, full. */
+static struct rtr_icmp_src *
+icmp_src_bucket(struct rtr *r, int family, const uint8_t *addr, uint64_t now)
+{
+	size_t			 len = family == AF_INET ? 4 : 16;
+	struct rtr_icmp_src	*set, *b;
+	uint32_t		 h = r->icmp_seed ^ (uint32_t)family;
+
+	for (size_t i = 0; i < len; i++)	/* FNV-1a, keyed */
+		h = (h ^ addr[i]) * 16777619u;
+	h ^= h >> 15;
+	set = r->icmp_src[h % RTR_ICMP_SRC_SETS];
+	b = &set[0];
+	for (int w = 0; w < RTR_ICMP_SRC_WAYS; w++) {
+		if (set[w].family == family && memcmp(set[w].addr, addr,
+		    len) == 0)
+			return &set[w];
+		if (set[w].last_ms < b->last_ms)
+			b = &set[w];
+	}
+	memset(b, 0, sizeof(*b));
+	b->family = (uint8_t)family;
+	memcpy(b->addr, addr, len);
+	b->tokens = (uint64_t)r->icmp_burst * 1000 * RTR_ICMP_SRC_SHARE;
+	b->last_ms = now;
+	return b;
+}
+
+/*
+ * Whether an error may go to dst: its source's bucket first, then the
+ * global one, which a token the source's bucket gave is returned to if the
+ * global bucket says no (the source sent nothing).
+ */
+static bool
+icmp_allow(struct rtr *r, int family, const uint8_t *dst)
+{
+	struct rtr_icmp_src	*b;
+	uint64_t		 now;
 
 	if (r->batch_ms == 0)
 		r->batch_ms = now_ms() | 1;
 	now = r->batch_ms;
-	if (now > r->icmp_last_ms) {
-		r->icmp_tokens += (now - r->icmp_last_ms) * r->icmp_rate;
-		if (r->icmp_tokens > cap)
-			r->icmp_tokens = cap;
-		r->icmp_last_ms = now;
-	}
-	if (r->icmp_tokens < 1000)
+	b = icmp_src_bucket(r, family, dst, now);
+	if (!icmp_take(&b->tokens, &b->last_ms, now, r->icmp_rate,
+	    r->icmp_burst, RTR_ICMP_SRC_SHARE))
 		return false;
-	r->icmp_tokens -= 1000;
-	return true;
+	if (icmp_take(&r->icmp_tokens, &r->icmp_last_ms, now, r->icmp_rate,
+	    r->icmp_burst, 1))
+		return true;
+	b->tokens += 1000 * RTR_ICMP_SRC_SHARE;
+	return false;
 }
 
 /* Sends a packet the router originates, through the table; consumes p. */
@@ -221,7 +276,8 @@ icmp_error(struct dp *dp, struct port *in, const struct pkt *p, uint8_t type,
 		r->stats.icmp_no_source++;
 		return;
 	}
-	if (!icmp_allow(r)) {
+	if (!icmp_allow(r, family, p->data + (family == AF_INET ?
+	    IP4_OFF_SRC : IP6_OFF_SRC))) {
 		r->stats.icmp_ratelimited++;
 		return;
 	}

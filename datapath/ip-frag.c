@@ -49,10 +49,15 @@ ip4_fragment(struct pkt_pool *pool, const struct pkt *p, unsigned mtu,
 	struct pkt	*fp;
 
 	hlen2 = copied_options(h, hlen, opts);
+	/*
+	 * An MTU that cannot carry the header and 8 data bytes would wrap
+	 * mtu - hlen around to a fragment as large as the packet: none then.
+	 * (Ports refuse such MTUs; this holds whatever a caller passes.)
+	 */
+	if (mtu < hlen + 8 || mtu < hlen2 + 8 || total < hlen)
+		return 0;
 	first = (mtu - hlen) & ~7u;
 	later = (mtu - hlen2) & ~7u;
-	if (first == 0 || later == 0)
-		return 0;
 	n = data <= first ? 1 : 1 + (data - first + later - 1) / later;
 	if (pkt_pool_avail(pool) < n)
 		return 0;

@@ -21,7 +21,18 @@
  *
  * close() closes the fd: a tap we created disappears with it, wherever it
  * is.  A persistent tap we attached to stays, and if we were the ones who
- * brought it up it is set down again, as we found it.
+ * brought it up it is set down again, as we found it.  While we hold one,
+ * it is listed in the tap record (tap-record.h), so that a daemon that
+ * died without closing puts it back at its next start.
+ *
+ * A device deleted under the port (ip link del, its namespace deleted)
+ * leaves the fd attached to nothing: TUNGETIFF says EBADFD, the state is
+ * "gone" and the datapath stops reading it.  The port stays, so that its
+ * name and counters are not lost, but it does not block the name: port add
+ * replaces it (dp_port_add()), and when a tap or tun of that name appears
+ * again (a persistent one made anew) the port attaches to it by itself,
+ * told by the link watch (link-watch.h), or at a tick if the device was
+ * still held by whoever made it.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -37,7 +48,9 @@
 #include <net/if.h>
 
 #include "dp.h"
+#include "link-watch.h"
 #include "port-tap.h"
+#include "tap-record.h"
 #include "tap-vnet.h"
 
 #define TAP_MTU_DEFAULT	1500
@@ -52,10 +65,11 @@
 #define TAP_TXQLEN	4096
 
 struct tap {
-	unsigned	ifindex;
-	bool		created;	/* else attached to a persistent tap */
-	bool		was_down;	/* attached, and we brought it up */
-	struct tap_vnet	vnet;
+	unsigned	 ifindex;
+	bool		 created;	/* else attached to a persistent tap */
+	bool		 was_down;	/* attached, and we brought it up */
+	struct tap_vnet	 vnet;
+	struct lw_sub	*lw;		/* news of links, to come back */
 };
 
 /* The first iovec carries the vnet header, when the tap has one. */
@@ -91,6 +105,16 @@ tap_here(const struct port *port)
 
 	return if_indextoname(tap->ifindex, name) != NULL &&
 	    strcmp(name, port->name) == 0;
+}
+
+/* Whether the device was deleted under our fd: it is attached to nothing. */
+static bool
+tap_gone(const struct port *port)
+{
+	struct ifreq	ifr;
+
+	return port->fd == -1 ||
+	    (ioctl(port->fd, TUNGETIFF, &ifr) == -1 && errno == EBADFD);
 }
 
 /* Whether the tap driver knows vnet headers: TUNGETFEATURES. */
@@ -236,8 +260,12 @@ tap_restore(struct port *port)
 	struct tap	*tap = port->priv;
 	struct ifreq	 ifr;
 
-	if (!tap->created && tap->vnet.on)
-		ioctl(port->fd, TUNSETOFFLOAD, 0);
+	if (tap->created || port->fd == -1)
+		return;
+	tap_record_del(port->name);
+	if (tap_gone(port))
+		return;
+	ioctl(port->fd, TUNSETOFFLOAD, 0);
 	if (!tap->was_down || !tap_here(port))
 		return;
 	tap_ifreq(&ifr, port->name);
@@ -247,10 +275,76 @@ tap_restore(struct port *port)
 	}
 }
 
+/* Lists a persistent tap we hold, so a crash is undone (tap-record.h). */
+static void
+tap_record(struct port *port)
+{
+	const struct tap	*tap = port->priv;
+
+	if (!tap->created)
+		tap_record_add(port->ops->type, port->name, tap->ifindex,
+		    tap->was_down);
+}
+
+/*
+ * A device of our name is there again: attach to it as port add would, in
+ * place of the fd that lost its device.  One that is no tap, or is held by
+ * another process, leaves the port gone.
+ */
+static void
+tap_reattach(struct port *port)
+{
+	struct tap	*tap = port->priv;
+	char		 err[256];
+	int		 old = port->fd, fd, error;
+
+	tap->created = tap->was_down = false;
+	if (tap_attach(port, port->name, err, sizeof(err)) != 0) {
+		port->fd = old;
+		return;
+	}
+	fd = port->fd;
+	port->fd = old;
+	if ((error = dp_port_set_fd(port, fd)) != 0)
+		dp_port_note(port, "its device is back but cannot be watched: "
+		    "%s", strerror(error));
+	close(old);
+	if (tap_configure(port, port->cfg.mtu, err, sizeof(err)) != 0) {
+		dp_port_note(port, "its device is back, attached, but %s", err);
+		return;
+	}
+	tap_record(port);
+	dp_port_note(port, "a %s device of its name is back: attached to it",
+	    port->ops->type);
+}
+
+static void
+tap_link_news(void *arg, unsigned what)
+{
+	struct port	*port = arg;
+
+	(void)what;
+	if (tap_gone(port) && if_nametoindex(port->name) != 0)
+		tap_reattach(port);
+}
+
+/*
+ * "ip tuntap add" holds the device it makes while the news of it arrive
+ * (the attach is refused, EBUSY) and lets go without news: so while the
+ * port is gone and a device of its name exists, it tries once a second.
+ */
+static void
+tap_tick(struct port *port, time_t now)
+{
+	(void)now;
+	tap_link_news(port, LW_LINK);
+}
+
 static int
 tap_open(struct port *port, const struct port_config *config, char *err,
     size_t errlen)
 {
+	struct tap	*tap;
 	int	error;
 
 	if (config->mtu != 0 &&
@@ -267,6 +361,14 @@ tap_open(struct port *port, const struct port_config *config, char *err,
 		goto free_priv;
 	if ((error = tap_configure(port, config->mtu, err, errlen)) != 0)
 		goto detach;
+	tap = port->priv;
+	/* Without the news it cannot come back by itself; it works all the same. */
+	if (port->dp != NULL && (error = lw_subscribe(port->dp, LW_LINK,
+	    tap_link_news, port, &tap->lw)) != 0)
+		dp_port_note(port, "cannot watch the kernel's links (%s): it "
+		    "will not attach again by itself if its device is deleted "
+		    "and made again", strerror(error));
+	tap_record(port);
 	return 0;
 
 detach:
@@ -282,6 +384,9 @@ free_priv:
 static void
 tap_close(struct port *port)
 {
+	struct tap	*tap = port->priv;
+
+	lw_unsubscribe(tap->lw);
 	tap_restore(port);
 	close(port->fd);
 	port->fd = -1;
@@ -427,12 +532,21 @@ tap_state(const struct port *port)
 {
 	struct ifreq	ifr;
 
+	if (tap_gone(port))
+		return "gone";
 	if (!tap_here(port))
 		return "netns";
 	tap_ifreq(&ifr, port->name);
 	if (tap_ioctl(SIOCGIFFLAGS, &ifr) != 0)
 		return "netns";
 	return ifr.ifr_flags & IFF_UP ? "up" : "down";
+}
+
+/* Only gone needs one: netns is the normal life of a tap moved to a VM. */
+static const char *
+tap_state_why(const struct port *port)
+{
+	return tap_gone(port) ? "its device was deleted" : NULL;
 }
 
 const struct port_ops port_tap_ops = {
@@ -443,6 +557,8 @@ const struct port_ops port_tap_ops = {
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
+	.state_why	= tap_state_why,
+	.tick		= tap_tick,
 	.set_offloads	= tap_set_offloads,
 	.settings	= PORT_SET_MTU | PORT_SET_SPLIT_HORIZON,
 };
@@ -455,6 +571,8 @@ const struct port_ops port_tun_ops = {
 	.recv_batch	= tap_recv_batch,
 	.send_batch	= tap_send_batch,
 	.state		= tap_state,
+	.state_why	= tap_state_why,
+	.tick		= tap_tick,
 	.set_offloads	= tap_set_offloads,
 	.settings	= PORT_SET_MTU | PORT_SET_ADDRESS,
 };

@@ -34,7 +34,7 @@ const char *const drop_reason_names[DROP__MAX] = {
 
 const char *const port_setting_names[PORT_SET__COUNT] = {
 	"mtu", "remote", "local", "dstport", "vni", "key", "split-horizon",
-	"address", "path", "connect", "group",
+	"address", "path", "connect", "group", "min-mtu",
 };
 
 #define PORT_TYPES_MAX	32

@@ -107,7 +107,8 @@ struct port_stats {
 #define PORT_SET_PATH		0x100	/* a socket to listen on */
 #define PORT_SET_CONNECT	0x200	/* a socket to connect to (in path) */
 #define PORT_SET_GROUP		0x400	/* the group of a socket we make */
-#define PORT_SET__COUNT		11
+#define PORT_SET_MIN_MTU	0x800	/* floor of a tunnel's path MTU */
+#define PORT_SET__COUNT		12
 
 /* "mtu", "remote", ... in bit order, as "port add" takes them. */
 extern const char *const port_setting_names[PORT_SET__COUNT];
@@ -142,6 +143,8 @@ struct port_config {
 	bool			 connect;	/* path is the peer's, not ours */
 	bool			 has_group;
 	unsigned		 group;		/* gid */
+	/* Tunnels: the path MTU believed whatever ICMP says; 0: none. */
+	int			 min_mtu;
 };
 
 enum port_layer {
@@ -204,8 +207,14 @@ struct port_ops {
 			    struct pkt_batch *b);
 	/* Sends every packet of b, counting tx or a drop; frees nothing. */
 	void		 (*send_batch)(struct port *, struct pkt_batch *b);
-	/* "up", "down", ...: a short word for show. */
+	/*
+	 * "up", "down", ...: a short word for show.  "gone" is the word of
+	 * a port whose device was deleted under it: port add of its name
+	 * replaces it (dp_port_add()).
+	 */
 	const char	*(*state)(const struct port *);
+	/* Optional: why the state is what it is ("device deleted"), or NULL. */
+	const char	*(*state_why)(const struct port *);
 	/* Optional: called once a second. */
 	void		 (*tick)(struct port *, time_t now);
 	/* Optional: dp->ofl changed; apply it and update port->takes. */
@@ -238,6 +247,12 @@ struct port {
 	void			*priv;		/* the type's own state */
 	struct dp		*dp;		/* NULL for a port alone (tests) */
 	struct port_hook	*hook;		/* captures; NULL when none */
+	/*
+	 * What it was added with (type pointing at ops->type), kept so the
+	 * control plane can write the port back ("vswctl save") and tell
+	 * whether a reloaded config changes it.
+	 */
+	struct port_config	 cfg;
 	/* The datapath's watch of fd, and its record of failed reads. */
 	struct dp_watch		*watch;
 	unsigned		 error_run;	/* events with errors only */

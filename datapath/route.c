@@ -228,8 +228,8 @@ rt_insert(struct rt_table *t, struct rt_route *r)
 	return 0;
 }
 
-int
-rt_add(struct rt_table *t, const struct rt_route *tmpl)
+static int
+rt_add_route(struct rt_table *t, const struct rt_route *tmpl, bool check_gw)
 {
 	struct rt_route	*r;
 	int		 error;
@@ -238,7 +238,7 @@ rt_add(struct rt_table *t, const struct rt_route *tmpl)
 		return error;
 	if (t->count >= t->max)
 		return ENOSPC;
-	if (tmpl->type == RT_UNICAST && tmpl->port == NULL &&
+	if (check_gw && tmpl->type == RT_UNICAST && tmpl->port == NULL &&
 	    rt_resolve(t, tmpl->gw) == NULL)
 		return ENETUNREACH;
 	if ((r = malloc(sizeof(*r))) == NULL)
@@ -255,6 +255,18 @@ rt_add(struct rt_table *t, const struct rt_route *tmpl)
 	t->count++;
 	t->gen++;
 	return 0;
+}
+
+int
+rt_add(struct rt_table *t, const struct rt_route *tmpl)
+{
+	return rt_add_route(t, tmpl, true);
+}
+
+int
+rt_add_unresolved(struct rt_table *t, const struct rt_route *tmpl)
+{
+	return rt_add_route(t, tmpl, false);
 }
 
 /*

@@ -67,6 +67,12 @@ unsigned	 rt_table_count(const struct rt_table *);
  * whose gateway does not resolve now) or ENOMEM.
  */
 int		 rt_add(struct rt_table *, const struct rt_route *r);
+/*
+ * The same without ENETUNREACH: for a saved table being restored, whose
+ * gateways may resolve only once later lines ran, or not yet at all (a
+ * route stays when the route to its gateway goes).
+ */
+int		 rt_add_unresolved(struct rt_table *, const struct rt_route *r);
 /* Deletes the route of that prefix and metric (-1: the lowest); ENOENT. */
 int		 rt_del(struct rt_table *, const uint8_t *addr, unsigned plen,
 		    int64_t metric);

@@ -1,9 +1,11 @@
 /*
  * router.c - the router's state: tables, own addresses, ICMP limits.
  */
+#include <sys/random.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "router.h"
 #include "dp.h"
@@ -21,6 +23,10 @@ rtr_create(void)
 		return NULL;
 	}
 	rtr_set_icmp_limit(r, RTR_ICMP_RATE_DEFAULT, RTR_ICMP_BURST_DEFAULT);
+	/* Keyed, so a flooder cannot pick addresses that share a set. */
+	if (getrandom(&r->icmp_seed, sizeof(r->icmp_seed), GRND_NONBLOCK) !=
+	    sizeof(r->icmp_seed))
+		r->icmp_seed = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)r;
 	return r;
 }
 
@@ -46,6 +52,8 @@ rtr_set_icmp_limit(struct rtr *r, unsigned rate, unsigned burst)
 	r->icmp_rate = rate;
 	r->icmp_burst = burst;
 	r->icmp_tokens = (uint64_t)burst * 1000;
+	/* Every source starts again with a full bucket of the new size. */
+	memset(r->icmp_src, 0, sizeof(r->icmp_src));
 }
 
 static int

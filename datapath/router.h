@@ -28,7 +28,14 @@
  * ICMP errors pass a token bucket (rate per second, burst) so the router
  * cannot be made to amplify a flood; echo replies are not limited (they are
  * never larger than the request).  The clock for it is read at most once per
- * batch, and only when a batch has an error to send.
+ * batch, and only when a batch has an error to send.  Before the global
+ * bucket, each error passes a bucket of the source it goes to (the burst
+ * alike, 1/RTR_ICMP_SRC_SHARE of the rate), so that one flooder spends at
+ * most that share of the global refill and another source still gets its
+ * Packet Too Big.  The per-source buckets live in a small fixed table, sets
+ * of RTR_ICMP_SRC_WAYS picked by a keyed hash of the address; a new source
+ * takes the least recently used bucket of its set, full.  A flood from many
+ * spoofed sources is what the global bucket is still there for.
  *
  * Like the switch, the router allocates nothing per packet: forwarded
  * packets move to the egress port's queue, fragments and errors come from the
@@ -49,6 +56,17 @@
 #define RTR_ICMP_RATE_DEFAULT	1000	/* errors per second */
 #define RTR_ICMP_BURST_DEFAULT	50
 #define RTR_MAX_LOCAL		260	/* addresses per family */
+#define RTR_ICMP_SRC_SHARE	8	/* a source's part of the rate */
+#define RTR_ICMP_SRC_SETS	32
+#define RTR_ICMP_SRC_WAYS	4
+
+/* The ICMP bucket of one source (the errors' destination). */
+struct rtr_icmp_src {
+	uint8_t		 family;	/* 0: free */
+	uint8_t		 addr[16];
+	uint64_t	 tokens;	/* 1/(1000 * RTR_ICMP_SRC_SHARE) */
+	uint64_t	 last_ms;
+};
 
 struct dp;
 
@@ -61,7 +79,7 @@ struct rtr_stats {
 	uint64_t	icmp_time_exceeded;
 	uint64_t	icmp_unreachable;
 	uint64_t	icmp_frag_needed;	/* and IPv6 Packet Too Big */
-	uint64_t	icmp_ratelimited;	/* errors the bucket held back */
+	uint64_t	icmp_ratelimited;	/* errors a bucket held back */
 	uint64_t	icmp_no_source;	/* no address to send them from */
 	uint64_t	icmp_no_route;	/* no route back to the source */
 };
@@ -80,6 +98,8 @@ struct rtr {
 	uint64_t		 icmp_tokens;
 	uint64_t		 icmp_last_ms;
 	uint64_t		 batch_ms;	/* 0: not read in this batch */
+	uint32_t		 icmp_seed;	/* of the per-source hash */
+	struct rtr_icmp_src	 icmp_src[RTR_ICMP_SRC_SETS][RTR_ICMP_SRC_WAYS];
 
 	/* Own addresses, sorted for bsearch; fallback error sources. */
 	unsigned		 nlocal4, nlocal6;

@@ -39,8 +39,14 @@ tap_vnet_offload(int fd, struct tap_vnet *v, const struct offload_cfg *ofl)
 {
 	unsigned	f;
 
-	if (!v->on)
+	/*
+	 * Without a vnet header nothing may be on: a persistent tap another
+	 * run left with offloads would hand us super-frames regardless.
+	 */
+	if (!v->on) {
+		ioctl(fd, TUNSETOFFLOAD, 0);
 		return 0;
+	}
 	f = tap_vnet_want(v, ofl);
 	if (ioctl(fd, TUNSETOFFLOAD, f) == 0)
 		return tap_vnet_takes(f);

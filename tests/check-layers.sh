@@ -5,7 +5,8 @@
 #   capture/   captures:            datapath/ only
 #   tunnel/    the encapsulations:  datapath/ only
 #   datapath/  the forwarding plane: none of the others
-#   tools/     vswctl: vswitchd/ctl-proto.h only (the wire protocol)
+#   tools/     vswctl: vswitchd/ctl-proto.h (the wire protocol) and
+#              vswitchd/file-atomic.h (vswctl save FILE) only
 #
 # A layer's own headers are included without a folder ("port.h"), others
 # with one ("datapath/port.h"), so a folder in an #include names the layer.
@@ -33,7 +34,7 @@ check capture tunnel vswitchd tools
 for f in tools/*.c; do
 	grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"(datapath|tunnel|capture)/' "$f" >&2 && bad=1
 	grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"vswitchd/' "$f" |
-	    grep -v 'vswitchd/ctl-proto.h' >&2 && bad=1
+	    grep -vE 'vswitchd/(ctl-proto|file-atomic).h' >&2 && bad=1
 done
 # Within a layer, a header may not reach up by a relative path either.
 if grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"\.\./' \

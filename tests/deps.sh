@@ -3,9 +3,11 @@
 # Installs only what is missing, so a second run costs one dpkg query.
 set -eu
 
-build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev"
+build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev
+       libseccomp-dev libsystemd-dev"
 run="iproute2 iputils-ping procps"
 check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tshark ethtool traceroute util-linux
+       systemd passwd mandoc bash
        qemu-system-x86 busybox-static xz-utils"
 bench="iperf3 jq sockperf"
 
@@ -15,6 +17,20 @@ demo)	want="$build $run" ;;
 bench)	want="$build $run $bench" ;;
 *)	echo "usage: deps.sh [check|demo|bench]" >&2; exit 2 ;;
 esac
+
+# The tests run the daemon as it runs installed: as the vswitch system user,
+# which it becomes by itself when that user exists (see vswitchd(8)).
+if [ "${1:-check}" = check ] && [ "$(id -u)" = 0 ] && ! id -u vswitch >/dev/null 2>&1; then
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin vswitch
+fi
+# That user opens /dev/net/tun for each tap; where it is root's 0600 (no
+# udev rules in a container) give its group access, as make install's rule.
+if [ "${1:-check}" = check ] && [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] &&
+    ! su -s /bin/sh -c 'test -r /dev/net/tun -a -w /dev/net/tun' vswitch; then
+	chgrp vswitch /dev/net/tun
+	chmod g+rw /dev/net/tun
+fi
 
 missing=""
 for p in $want; do

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from vswlab import ROOT
+from vswlab import BUILD_ROOT, ROOT
 
-FUZZ_BUILD = ROOT / "build" / "fuzz"
+FUZZ_BUILD = BUILD_ROOT / "fuzz"
 TARGETS = sorted(p.stem for p in (ROOT / "tests" / "fuzz").glob("fuzz-*.c"))
 SECONDS = 10
 

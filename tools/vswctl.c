@@ -7,10 +7,16 @@
  * all live in the daemon's command table.
  *
  * One thing it does for any command: "-w PATH" names an output that vswctl
- * opens itself, as the user running it (created if missing), and passes to
- * the daemon as a descriptor; "-w -" passes its standard output.  The
- * daemon runs privileged and so never opens a path for a client.  If the
- * command fails, a file vswctl created for it is removed again.
+ * opens itself, as the user running it, and passes to the daemon as a
+ * descriptor; "-w -" passes its standard output.  The daemon runs
+ * privileged and so never opens a path for a client.  A new file is
+ * created 0600; a path that exists is written only if it is no symbolic
+ * link (O_NOFOLLOW: in a directory others can write, a link planted there
+ * would have a root user overwrite its target), and a regular file that
+ * exists only with --force, which empties it (and refuses one with other
+ * hard links); a FIFO needs --force too, a character device (/dev/null)
+ * does not.  If the command fails, a file vswctl created for it is removed
+ * again.
  *
  * A reply that says "more" is followed by another (a capture streaming to
  * stdout reports its end): vswctl waits for it without a deadline.  The
@@ -19,6 +25,7 @@
  * carries a capture, everything vswctl prints goes to stderr.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -26,6 +33,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +42,9 @@
 #include <jansson.h>
 
 #include "vswitchd/ctl-proto.h"
+#include "vswitchd/file-atomic.h"
+
+#include "vswctl-reply.h"
 
 static _Noreturn void
 usage(FILE *f, int status)
@@ -73,34 +84,76 @@ struct outputs {
 	bool		 to_stdout;
 };
 
+/*
+ * Opens -w PATH as the rules above say; dies with a message that quotes
+ * the path when they refuse it.
+ */
 static int
-open_output(const char *path, const char **created)
+open_output(const char *path, bool force, const char **created)
 {
-	int	fd;
+	struct stat	st;
+	int		fd;
 
 	*created = NULL;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
-	    0666);
-	if (fd != -1)
+	/* O_EXCL never follows a link: a planted one is EEXIST. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (fd != -1) {
 		*created = path;
-	else if (errno == EEXIST)
-		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		return fd;
+	}
+	/* Not waiting for a FIFO's reader before we know we may use it. */
+	if (errno == EEXIST && (fd = open(path, O_WRONLY | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1 && errno == ENXIO) {
+		if (!force)
+			die("'%s' exists: add --force to overwrite it", path);
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	}
+	if (fd != -1 && fcntl(fd, F_SETFL, 0) == -1)	/* ours alone */
+		die("cannot use '%s': %s", path, strerror(errno));
+	if (fd == -1 && errno == ELOOP)
+		die("'%s' is a symbolic link: not following it (name the file "
+		    "it points to)", path);
 	if (fd == -1)
 		die("cannot open '%s' for writing: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1)
+		die("cannot stat '%s': %s", path, strerror(errno));
+	if (S_ISCHR(st.st_mode) && isatty(fd))
+		die("not writing capture data to a terminal ('%s')", path);
+	if (S_ISCHR(st.st_mode))
+		return fd;		/* /dev/null: nothing to overwrite */
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+		die("'%s' is not a regular file", path);
+	if (!force)
+		die("'%s' exists: add --force to overwrite it", path);
+	if (S_ISREG(st.st_mode)) {
+		/* Another name for the file: one we may not have meant. */
+		if (st.st_nlink > 1)
+			die("'%s' has %ju hard links: not overwriting it", path,
+			    (uintmax_t)st.st_nlink);
+		if (ftruncate(fd, 0) == -1)
+			die("cannot empty '%s': %s", path, strerror(errno));
+	}
 	return fd;
 }
 
 static void
 open_outputs(int argc, char **argv, struct outputs *o)
 {
+	bool	force = false;
+
 	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--force") == 0)
+			force = true;
 	for (int i = 0; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "-w") != 0)
 			continue;
 		if (o->n == CTL_MAX_FDS)
 			die("too many -w outputs (max %d)", CTL_MAX_FDS);
 		if (strcmp(argv[++i], "-") != 0) {
-			o->fds[o->n] = open_output(argv[i], &o->created[o->n]);
+			o->fds[o->n] = open_output(argv[i], force,
+			    &o->created[o->n]);
 			o->n++;
 			continue;
 		}
@@ -158,56 +211,20 @@ request(const char *path, int argc, char **argv, bool json,
 	return fd;
 }
 
-/* The next reply, checked to be an object with a boolean "ok". */
-static json_t *
-receive(int fd, const char *path)
+/* The next reply, checked (vswctl-reply.c). */
+static void
+receive(int fd, struct vswctl_reply *reply)
 {
-	json_error_t	 jerr;
-	json_t		*reply;
-	char		*payload;
-	size_t		 len;
-	int		 error;
+	char	*payload, msg[128];
+	size_t	 len;
+	int	 error;
 
 	error = ctl_recv(fd, CTL_MAX_REPLY, CTL_TIMEOUT_MS, &payload, &len);
-	switch (error) {
-	case 0:
-		break;
-	case ETIMEDOUT:
-		die("daemon did not reply within %d s", CTL_TIMEOUT_MS / 1000);
-	case ECONNRESET:
-		die("daemon closed the connection without replying");
-	case EPROTO:
-		die("daemon speaks another protocol version");
-	case EMSGSIZE:
-		die("reply too large (max %u bytes)", CTL_MAX_REPLY);
-	default:
-		die("cannot read from %s: %s", path, strerror(error));
-	}
-	if ((reply = json_loads(payload, 0, &jerr)) == NULL ||
-	    !json_is_boolean(json_object_get(reply, "ok")))
+	if (error != 0)
+		die("%s", vswctl_reply_recv_error(error, msg, sizeof(msg)));
+	if (vswctl_reply_parse(payload, len, reply) != 0)
 		die("invalid reply from daemon");
 	free(payload);
-	return reply;
-}
-
-static void
-print_reply(const json_t *reply, FILE *out)
-{
-	const char	*text;
-	json_t		*data;
-	char		*s;
-
-	if ((data = json_object_get(reply, "data")) != NULL) {
-		if ((s = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-		    NULL)
-			die("out of memory");
-		fprintf(out, "%s\n", s);
-		free(s);
-	} else if ((text = json_string_value(json_object_get(reply,
-	    "output"))) != NULL)
-		fputs(text, out);
-	if (fflush(out) == EOF || ferror(out))
-		die("cannot write output: %s", strerror(errno));
 }
 
 static volatile sig_atomic_t	signals;
@@ -254,6 +271,37 @@ wait_more(int fd)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * "save FILE": the daemon sends the text ("save -") and vswctl writes FILE
+ * itself, as the user who asked, so the daemon writes only its own file.
+ */
+static int
+save_to(const char *path, const char *file)
+{
+	char			 save[] = "save", dash[] = "-", err[512];
+	char			*args[] = { save, dash };
+	struct outputs		 none = { .n = 0 };
+	struct vswctl_reply	 reply;
+	const char		*text;
+	int			 fd;
+
+	fd = request(path, 2, args, true, &none);
+	receive(fd, &reply);
+	close(fd);
+	if (!reply.ok)
+		die("%s", reply.error);
+	text = json_string_value(json_object_get(json_object_get(reply.msg,
+	    "data"), "config"));
+	if (text == NULL)
+		die("the daemon sent no configuration");
+	if (file_write_atomic(file, text, strlen(text), S_IRUSR | S_IWUSR,
+	    err, sizeof(err)) != 0)
+		die("%s", err);
+	vswctl_reply_clear(&reply);
+	printf("saved to %s\n", file);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -264,12 +312,12 @@ main(int argc, char **argv)
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*path = NULL, *text;
-	struct outputs	 outs;
-	json_t		*reply;
-	FILE		*out;
-	bool		 json = false, more;
-	int		 ch, fd;
+	const char		*path = NULL;
+	struct outputs		 outs;
+	struct vswctl_reply	 reply;
+	FILE			*out;
+	bool			 json = false, more;
+	int			 ch, fd, error;
 
 	/* "+": options end at the object, so "fdb show dev x" is left alone. */
 	while ((ch = getopt_long(argc, argv, "+s:jhV", longopts, NULL)) != -1) {
@@ -296,21 +344,23 @@ main(int argc, char **argv)
 	if (path == NULL && (path = getenv("VSWCTL_SOCKET")) == NULL)
 		path = CTL_SOCKET_DEFAULT;
 
+	if (argc == 2 && strcmp(argv[0], "save") == 0 &&
+	    strcmp(argv[1], "-") != 0)
+		return save_to(path, argv[1]);
 	open_outputs(argc, argv, &outs);
 	out = outs.to_stdout ? stderr : stdout;
 	fd = request(path, argc, argv, json, &outs);
 	for (bool first = true;; first = false) {
-		reply = receive(fd, path);
-		if (!json_is_true(json_object_get(reply, "ok"))) {
+		receive(fd, &reply);
+		if (!reply.ok) {
 			close_outputs(&outs, first);
-			text = json_string_value(json_object_get(reply,
-			    "error"));
-			die("%s", text ? text : "command failed");
+			die("%s", reply.error);
 		}
 		close_outputs(&outs, false);
-		print_reply(reply, out);
-		more = json_is_true(json_object_get(reply, "more"));
-		json_decref(reply);
+		if ((error = vswctl_reply_print(&reply, out)) != 0)
+			die("cannot write output: %s", strerror(error));
+		more = reply.more;
+		vswctl_reply_clear(&reply);
 		if (!more)
 			break;
 		wait_more(fd);

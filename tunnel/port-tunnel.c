@@ -32,6 +32,7 @@
 
 #include "port-tunnel.h"
 #include "tnl-addr.h"
+#include "tnl-local.h"
 #include "tnl-tx.h"
 #include "udp-endpoint.h"
 
@@ -55,6 +56,7 @@ struct tnl_port {
 	struct gro_stats	 gro;
 	struct udp_eps		*eps;		/* the datapath's */
 	struct tnl_tx		 tx;
+	struct tnl_local	 lw;		/* is the local address there */
 };
 
 static unsigned
@@ -64,12 +66,24 @@ tnl_overhead(const struct tnl_port *t)
 	    (t->payload == TNL_PAYLOAD_ETH ? ETH_HLEN : 0);
 }
 
+/*
+ * The smallest inner MTU: an IPv4 header with options and 8 bytes of data
+ * (RFC 791), so the router's fragmenter always has room.  A port whose path
+ * leaves less is refused at add; a path that shrinks later leaves it here.
+ */
+#define TNL_INNER_MTU_MIN	68
+
+/*
+ * From the underlay's MTU, not from a path MTU an ICMP may have lowered:
+ * what does not fit the path is sent fragmented (tnl-tx.h).
+ */
 static void
 tnl_set_mtu(struct port *port)
 {
 	const struct tnl_port	*t = port->priv;
+	int			 mtu = t->tx.link_mtu - (int)tnl_overhead(t);
 
-	port->mtu = t->tx.path_mtu - (int)tnl_overhead(t);
+	port->mtu = mtu < TNL_INNER_MTU_MIN ? TNL_INNER_MTU_MIN : mtu;
 }
 
 /* Frames from the endpoint: counted here, forwarded by the datapath. */
@@ -132,7 +146,8 @@ tnl_check_config(const struct port_config *cfg, const struct tnl_proto *proto,
 		    proto->key_name, cfg->key, proto->key_max);
 		return EINVAL;
 	}
-	return 0;
+	return tnl_tx_check_min_mtu(cfg->remote.ss_family, cfg->min_mtu, err,
+	    errlen);
 }
 
 static int
@@ -197,12 +212,26 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 	if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
 	    errlen)) != 0)
 		goto unbind;
+	tnl_tx_set_min_mtu(&t->tx, cfg->min_mtu);
+	if (t->tx.link_mtu - (int)tnl_overhead(t) < TNL_INNER_MTU_MIN) {
+		snprintf(err, errlen, "the path MTU %d to the remote leaves an "
+		    "inner MTU of %d, below %d", t->tx.link_mtu,
+		    t->tx.link_mtu - (int)tnl_overhead(t), TNL_INNER_MTU_MIN);
+		error = EINVAL;
+		goto close_tx;
+	}
 	port->priv = t;
 	port->fd = -1;
 	tnl_set_mtu(port);
 	tnl_set_offloads(port);
+	/* Unwatched, the port works the same; its state just stays up. */
+	if ((error = tnl_local_watch(&t->lw, port, &t->local)) != 0)
+		dp_port_note(port, "cannot watch its local address: %s",
+		    strerror(error));
 	return 0;
 
+close_tx:
+	tnl_tx_close(&t->tx);
 unbind:
 	udp_ep_unbind(t->bind);
 free_t:
@@ -215,6 +244,7 @@ tnl_close(struct port *port)
 {
 	struct tnl_port	*t = port->priv;
 
+	tnl_local_unwatch(&t->lw);
 	tnl_tx_close(&t->tx);
 	udp_ep_unbind(t->bind);
 	free(t);
@@ -255,8 +285,17 @@ tnl_send_batch(struct port *port, struct pkt_batch *b)
 static const char *
 tnl_state(const struct port *port)
 {
-	(void)port;
-	return "up";
+	const struct tnl_port	*t = port->priv;
+
+	return tnl_local_state(&t->lw);
+}
+
+static const char *
+tnl_state_why(const struct port *port)
+{
+	const struct tnl_port	*t = port->priv;
+
+	return tnl_local_why(&t->lw);
 }
 
 static void
@@ -306,10 +345,12 @@ tnl_types_register(void)
 				.recv_batch	= port_recv_none,
 				.send_batch	= tnl_send_batch,
 				.state		= tnl_state,
+				.state_why	= tnl_state_why,
 				.tick		= tnl_tick,
 				.set_offloads	= tnl_set_offloads,
 				.settings	= PORT_SET_REMOTE |
 				    PORT_SET_LOCAL | PORT_SET_DSTPORT |
+				    PORT_SET_MIN_MTU |
 				    proto->key_setting | (l2 ?
 				    PORT_SET_SPLIT_HORIZON : PORT_SET_ADDRESS),
 				.split_horizon	= l2,
@@ -344,7 +385,12 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->has_key = t->has_key;
 	info->key = t->key;
 	info->overhead = tnl_overhead(t);
-	info->underlay_mtu = t->tx.path_mtu;
+	info->underlay_mtu = t->tx.link_mtu;
+	info->path_mtu = t->tx.path_mtu;
+	info->kernel_mtu = t->tx.kernel_mtu;
+	info->min_mtu = t->tx.min_mtu;
+	info->fragmented = t->tx.fragmented;
+	info->icmp_errors = t->tx.icmp_errors;
 	info->ep = udp_ep_of(t->bind);
 	info->gso = t->tx.gso;
 	info->gso_error = t->tx.gso_error;
@@ -352,5 +398,24 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->gso_segs = t->tx.gso_segs;
 	info->tcp_gro = port->dp->ofl.on[OFL_TCP_GRO];
 	info->gro = t->gro;
+	return 0;
+}
+
+int
+tnl_port_set_min_mtu(struct port *port, int mtu, char *err, size_t errlen)
+{
+	struct tnl_port	*t = port->priv;
+	int		 error;
+
+	if (!tnl_port_is(port)) {
+		snprintf(err, errlen, "port %s is of type %s: only tunnels "
+		    "take min-mtu", port->name, port->ops->type);
+		return EINVAL;
+	}
+	if ((error = tnl_tx_check_min_mtu(t->tx.family, mtu, err,
+	    errlen)) != 0)
+		return error;
+	tnl_tx_set_min_mtu(&t->tx, mtu);
+	tnl_set_mtu(port);
 	return 0;
 }

@@ -12,10 +12,13 @@
  * tunnel port is the same to the router: packets it routes out of the port
  * go to the remote, packets from the remote come in on the port.
  *
- * The port's MTU is the largest inner MTU that fits: the underlay's path
- * MTU to the remote less the overhead (outer IP and UDP headers, the tunnel
+ * The port's MTU is the largest inner MTU that fits: the underlay's MTU to
+ * the remote less the overhead (outer IP and UDP headers, the tunnel
  * header and, on L2 ports, the inner Ethernet header), read again each
- * second.
+ * second.  The underlay's MTU is the largest path MTU seen, not one an ICMP
+ * lowered (maybe forged): what does not fit the path MTU now is sent
+ * fragmented, and min-mtu sets a floor below which the path MTU is not
+ * believed at all (tnl-tx.h).
  */
 #ifndef PORT_TUNNEL_H
 #define PORT_TUNNEL_H
@@ -39,7 +42,12 @@ struct tnl_port_info {
 	bool			 has_key;
 	uint32_t		 key;
 	unsigned		 overhead;	/* bytes added to an inner MTU */
-	int			 underlay_mtu;	/* path MTU to the remote */
+	int			 underlay_mtu;	/* the port's MTU follows it */
+	int			 path_mtu;	/* whole datagrams up to it */
+	int			 kernel_mtu;	/* the kernel's path MTU */
+	int			 min_mtu;	/* floor of both; 0: none */
+	uint64_t		 fragmented;	/* datagrams sent fragmented */
+	uint64_t		 icmp_errors;	/* reported to the senders */
 	const struct udp_ep	*ep;
 	enum tnl_gso		 gso;		/* UDP GSO: in use, fell back */
 	int			 gso_error;
@@ -54,5 +62,11 @@ int	tnl_types_register(void);
 bool	tnl_port_is(const struct port *);
 /* Fills info for a tunnel port: 0, or EINVAL for another type. */
 int	tnl_port_get_info(const struct port *, struct tnl_port_info *);
+/*
+ * Sets the floor of the port's path MTU now (0: none), and its MTU with
+ * it: 0, or EINVAL with a message quoting the value or naming the port's
+ * type when it is no tunnel.
+ */
+int	tnl_port_set_min_mtu(struct port *, int mtu, char *err, size_t errlen);
 
 #endif

@@ -31,6 +31,9 @@
 #define IPV6_HLEN	40
 #define UDP_HLEN	8
 
+/* Sends of one message: the first may only report an earlier ICMP. */
+#define TNL_TX_TRIES	3
+
 /* murmur3's block mix and finalizer: cheap, and every input bit counts. */
 static inline uint32_t
 flow_mix(uint32_t h, uint32_t w)
@@ -140,22 +143,38 @@ tnl_tx_nocheck(int fd, int family, bool nocheck)
 	return 0;
 }
 
+/*
+ * PROBE: DF, sized by the device and not by a path MTU someone may have
+ * forged (tnl-tx.h); DONT: fragmented to the path MTU, for the datagrams
+ * that path_mtu says need it.  IPv4 and IPv6 number them alike.
+ */
+static int
+tnl_tx_pmtudisc(int fd, int family, bool frag)
+{
+	int	v;
+
+	if (family == AF_INET) {
+		v = frag ? IP_PMTUDISC_DONT : IP_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v,
+		    sizeof(v)) == -1)
+			return errno;
+	} else {
+		v = frag ? IPV6_PMTUDISC_DONT : IPV6_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v,
+		    sizeof(v)) == -1)
+			return errno;
+	}
+	return 0;
+}
+
 static int
 tnl_tx_sockopts(int fd, int family)
 {
-	int	zero = 0, pmtu, size = TNL_TX_SNDBUF;
+	int	zero = 0, size = TNL_TX_SNDBUF, error;
 
-	if (family == AF_INET) {
-		pmtu = IP_PMTUDISC_DO;
-		if (tnl_tx_nocheck(fd, family, true) != 0 || setsockopt(fd,
-		    IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) == -1)
-			return errno;
-	} else {
-		pmtu = IPV6_PMTUDISC_DO;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu,
-		    sizeof(pmtu)) == -1)
-			return errno;
-	}
+	if ((error = tnl_tx_nocheck(fd, family, true)) != 0 ||
+	    (error = tnl_tx_pmtudisc(fd, family, false)) != 0)
+		return error;
 	/* FORCE passes net.core.wmem_max, with CAP_NET_ADMIN only. */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size,
 	    sizeof(size)) == -1)
@@ -303,6 +322,15 @@ tnl_tx_close(struct tnl_tx *tx)
 	}
 }
 
+static void
+tnl_tx_set_mtus(struct tnl_tx *tx)
+{
+	tx->path_mtu = tx->kernel_mtu > tx->min_mtu ? tx->kernel_mtu :
+	    tx->min_mtu;
+	tx->link_mtu = tx->seen_mtu > tx->min_mtu ? tx->seen_mtu :
+	    tx->min_mtu;
+}
+
 /* Every socket goes to the same remote: the first one speaks for all. */
 void
 tnl_tx_refresh(struct tnl_tx *tx)
@@ -317,8 +345,32 @@ tnl_tx_refresh(struct tnl_tx *tx)
 	} else if (getsockopt(tx->fds[0], IPPROTO_IP, IP_MTU, &mtu, &len) ==
 	    -1)
 		return;
-	if (mtu > 0)
-		tx->path_mtu = mtu;
+	if (mtu <= 0)
+		return;
+	tx->kernel_mtu = mtu;
+	if (mtu > tx->seen_mtu)
+		tx->seen_mtu = mtu;
+	tnl_tx_set_mtus(tx);
+}
+
+int
+tnl_tx_check_min_mtu(int family, int mtu, char *err, size_t errlen)
+{
+	int	low = family == AF_INET6 ? TNL_MIN_MTU_LOW6 : TNL_MIN_MTU_LOW;
+
+	if (mtu == 0 || (mtu >= low && mtu <= TNL_MIN_MTU_HIGH))
+		return 0;
+	snprintf(err, errlen, "invalid min-mtu '%d' over IPv%d (0 for none, "
+	    "or %d to %d)", mtu, family == AF_INET6 ? 6 : 4, low,
+	    TNL_MIN_MTU_HIGH);
+	return EINVAL;
+}
+
+void
+tnl_tx_set_min_mtu(struct tnl_tx *tx, int mtu)
+{
+	tx->min_mtu = mtu;
+	tnl_tx_set_mtus(tx);
 }
 
 /* Shows the datagrams of messages m to m + n - 1 on socket s to a capture. */
@@ -360,7 +412,11 @@ tnl_tx_build(struct tnl_tx *tx, unsigned s, unsigned m, unsigned k)
 		struct cmsghdr	*cm;
 		uint16_t	 size = (uint16_t)tx->lens[s][k];
 
-		run = tx->gso == TNL_GSO_ON ?
+		/*
+		 * A datagram to fragment is longer than any other: no run
+		 * from a shorter one reaches it, and it goes alone.
+		 */
+		run = tx->gso == TNL_GSO_ON && !tx->frag[s][k] ?
 		    tnl_gso_run(&tx->lens[s][k], n - k, max) : 1;
 		*mh = (struct msghdr){
 			.msg_iov = tx->iov[s][k],
@@ -368,6 +424,7 @@ tnl_tx_build(struct tnl_tx *tx, unsigned s, unsigned m, unsigned k)
 		};
 		tx->first[s][m] = (uint8_t)k;
 		tx->segs[s][m] = (uint8_t)run;
+		tx->mfrag[s][m] = tx->frag[s][k];
 		if (run == 1)
 			continue;
 		mh->msg_control = tx->cmsg[s][m].buf;
@@ -391,6 +448,8 @@ tnl_tx_sent(struct tnl_tx *tx, struct port *port, unsigned s, unsigned m)
 		tx->gso_msgs++;
 		tx->gso_segs += n;
 	}
+	if (tx->mfrag[s][m])
+		tx->fragmented++;
 	for (; n > 0; n--, k++) {
 		port->stats.tx_packets++;
 		port->stats.tx_bytes += tx->pkts[s][k]->len;
@@ -405,47 +464,102 @@ tnl_tx_drop(struct port *port, unsigned n, enum drop_reason why)
 }
 
 /*
+ * The errors a connected socket keeps from an ICMP error and fails its next
+ * send with: the ones that reach a socket without IP_RECVERR
+ * (icmp_err_convert(), icmpv6_err_convert() in the kernel).
+ */
+static bool
+tnl_tx_icmp_errno(int error)
+{
+	switch (error) {
+	case ECONNREFUSED:	/* port unreachable */
+	case ENOPROTOOPT:	/* protocol unreachable */
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENONET:
+	case EACCES:		/* IPv6: administratively prohibited */
+	case EPROTO:		/* parameter problem */
+	case EMSGSIZE:		/* fragmentation needed, packet too big */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* How many messages of socket s from m on go alike: fragmented or not. */
+static unsigned
+tnl_tx_span(const struct tnl_tx *tx, unsigned s, unsigned m)
+{
+	unsigned	k = m + 1;
+
+	while (k < tx->nmsgs[s] && tx->mfrag[s][k] == tx->mfrag[s][m])
+		k++;
+	return k - m;
+}
+
+/* Best effort: a socket left as it was sends the datagram whole (DF). */
+static void
+tnl_tx_frag_mode(struct tnl_tx *tx, unsigned s, bool frag)
+{
+	if (tx->frag_mode[s] != frag &&
+	    tnl_tx_pmtudisc(tx->fds[s], tx->family, frag) == 0)
+		tx->frag_mode[s] = frag;
+}
+
+/*
  * sendmmsg() stops at the first message that fails: count it, skip it and
- * go on.  A full socket buffer fails every message after it, so the rest
- * are counted without trying.  A GSO message the kernel cannot take turns
- * GSO off and goes again as single datagrams, with the rest.
+ * go on.  A send that fails with an error an ICMP may have left (see
+ * tnl-tx.h) is tried again first, up to TNL_TX_TRIES times.  A full socket
+ * buffer fails every message after it, so the rest are counted without
+ * trying.  A GSO message the kernel cannot take turns GSO off and goes
+ * again as single datagrams, with the rest.
  */
 static void
 tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 {
-	unsigned	i = 0, n, segs;
-	int		sent;
+	unsigned	i = 0, n, segs, tries = 0;
+	int		sent, error;
 
 	while (i < (n = tx->nmsgs[s])) {
-		sent = sendmmsg(tx->fds[s], &tx->msgs[s][i], n - i, 0);
+		tnl_tx_frag_mode(tx, s, tx->mfrag[s][i]);
+		sent = sendmmsg(tx->fds[s], &tx->msgs[s][i],
+		    tnl_tx_span(tx, s, i), 0);
 		if (sent > 0 && port->hook != NULL)
 			tnl_tx_capture(tx, port, s, i, (unsigned)sent);
 		if (sent > 0) {
+			/* What failed before was only an ICMP reported. */
+			tx->icmp_errors += tries;
+			tries = 0;
 			for (; sent > 0; sent--, i++)
 				tnl_tx_sent(tx, port, s, i);
 			continue;
 		}
-		segs = tx->segs[s][i];
-		switch (errno) {
-		case EINTR:
+		error = errno;
+		if (error == EINTR)
 			continue;
+		if (tnl_tx_icmp_errno(error) && ++tries < TNL_TX_TRIES)
+			continue;
+		tries = 0;
+		segs = tx->segs[s][i];
+		switch (error) {
 		case EAGAIN:
 		case ENOBUFS:
 			for (; i < n; i++)
 				tnl_tx_drop(port, tx->segs[s][i],
 				    DROP_TX_FULL);
+			tnl_tx_frag_mode(tx, s, false);
 			return;
 		case EIO:
 		case EINVAL:
 		case ENOPROTOOPT:
 			if (segs > 1) {
-				tnl_tx_gso_fail(tx, port, errno);
+				tnl_tx_gso_fail(tx, port, error);
 				tnl_tx_build(tx, s, i, tx->first[s][i]);
 				continue;
 			}
 			/* FALLTHROUGH */
 		default:
-			/* ECONNREFUSED: an earlier datagram drew an ICMP. */
 			tnl_tx_drop(port, segs, DROP_TX_ERROR);
 			port->stats.tx_errors++;
 			break;
@@ -456,16 +570,19 @@ tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 		}
 		i++;
 	}
+	tnl_tx_frag_mode(tx, s, false);
 }
 
 void
 tnl_tx_send(struct tnl_tx *tx, struct port *port, const struct pkt_batch *b,
     const uint8_t *hdr, size_t hlen, enum tnl_payload payload)
 {
-	size_t	room = 0;
+	size_t	room = 0, whole = 0;
 
+	if ((size_t)tx->link_mtu > tx->outer + hlen)
+		room = (size_t)tx->link_mtu - tx->outer - hlen;
 	if ((size_t)tx->path_mtu > tx->outer + hlen)
-		room = (size_t)tx->path_mtu - tx->outer - hlen;
+		whole = (size_t)tx->path_mtu - tx->outer - hlen;
 	memset(tx->count, 0, sizeof(tx->count));
 	for (unsigned i = 0; i < b->count; i++) {
 		const struct pkt	*p = b->pkts[i];
@@ -477,6 +594,7 @@ tnl_tx_send(struct tnl_tx *tx, struct port *port, const struct pkt_batch *b,
 		}
 		s = tnl_flow_hash(p->data, p->len, payload) % TNL_TX_SOCKS;
 		k = tx->count[s]++;
+		tx->frag[s][k] = p->len > whole;
 		tx->iov[s][k][0].iov_base = (void *)hdr;
 		tx->iov[s][k][0].iov_len = hlen;
 		tx->iov[s][k][1].iov_base = p->data;

@@ -41,10 +41,37 @@
  *
  * Outer UDP checksum: zero over IPv4 (SO_NO_CHECK), which both RFCs allow,
  * except while UDP GSO is in use (the kernel refuses GSO on a socket with
- * SO_NO_CHECK); computed by the kernel over IPv6.  DF is set and nothing is fragmented
- * here (RFC 7348 section 4.3): a packet whose outer size would exceed the
- * path MTU is dropped and counted as DROP_TOO_BIG on the port.  The MTU is
- * read again by tnl_tx_refresh() (each second) and after EMSGSIZE.
+ * SO_NO_CHECK); computed by the kernel over IPv6.
+ *
+ * MTU.  The kernel learns a path MTU from ICMP "fragmentation needed" and
+ * "packet too big" that quote a datagram of ours, and anyone on the path
+ * can forge one: it lowers the path MTU to a remote for ten minutes.  So
+ * the sockets send with IP_PMTUDISC_PROBE (IPV6_PMTUDISC_PROBE): DF set,
+ * and the kernel neither sizes nor refuses by what it learnt; what the
+ * path MTU is worth is decided here, from IP_MTU (IPV6_MTU) read by
+ * tnl_tx_refresh() each second:
+ *   - path_mtu, the kernel's path MTU but never below min_mtu (a floor the
+ *     user sets, 0 for none): datagrams up to it go whole, with DF;
+ *   - link_mtu, the largest path MTU seen since the sockets opened (what
+ *     the underlay carries when no ICMP lowered it), or min_mtu if more:
+ *     the port's MTU follows it.  Datagrams between path_mtu and link_mtu
+ *     go fragmented (DF clear, the socket switched to IP_PMTUDISC_DONT for
+ *     them), as the kernel's vxlan does by default, and are counted in
+ *     fragmented; larger ones are dropped as DROP_TOO_BIG.
+ * So a forged ICMP costs fragmentation, never a frame, and a real smaller
+ * path MTU is met by fragmenting too (RFC 7348 4.3 leaves fragmentation
+ * to the path; the outer IPv4 packets are fragmented here only when the
+ * path said it needs it).  The receive endpoints (udp-endpoint.h) ignore
+ * such ICMP altogether.
+ *
+ * ICMP errors.  A connected UDP socket reports an ICMP error about an
+ * earlier datagram (port unreachable: a remote host with no listener, or
+ * a forged one) by failing the next send with it (ECONNREFUSED, ...), and
+ * that send was never tried.  Such a send is tried again (up to
+ * TNL_TX_TRIES times): a remote that answers with port unreachable, or a
+ * forger, costs no frame.  The errors consumed so are counted in
+ * icmp_errors; one that persists (no route) is the send's own and counted
+ * as a drop.
  */
 #ifndef TNL_TX_H
 #define TNL_TX_H
@@ -77,8 +104,15 @@ union tnl_tx_cmsg {
 struct tnl_tx {
 	int			 fds[TNL_TX_SOCKS];
 	int			 family;
-	int			 path_mtu;	/* underlay, to the remote */
+	int			 kernel_mtu;	/* IP_MTU now: may be forged */
+	int			 seen_mtu;	/* the largest kernel_mtu seen */
+	int			 min_mtu;	/* the floor; 0: none */
+	int			 path_mtu;	/* whole up to it (see above) */
+	int			 link_mtu;	/* fragmented up to it */
 	unsigned		 outer;		/* IP + UDP header bytes */
+	uint64_t		 fragmented;	/* datagrams sent fragmented */
+	uint64_t		 icmp_errors;	/* reported by failed sends */
+	bool			 frag_mode[TNL_TX_SOCKS];	/* PMTUDISC_DONT */
 	enum tnl_gso		 gso;
 	int			 gso_error;	/* errno when TNL_GSO_FAILED */
 	uint64_t		 gso_msgs;	/* messages sent with GSO */
@@ -93,6 +127,8 @@ struct tnl_tx {
 	struct mmsghdr		 msgs[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	uint8_t			 first[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	uint8_t			 segs[TNL_TX_SOCKS][PKT_BATCH_MAX];
+	bool			 frag[TNL_TX_SOCKS][PKT_BATCH_MAX];	/* by datagram */
+	bool			 mfrag[TNL_TX_SOCKS][PKT_BATCH_MAX];	/* by message */
 	const struct pkt	*pkts[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	uint32_t		 lens[TNL_TX_SOCKS][PKT_BATCH_MAX];
 	struct iovec		 iov[TNL_TX_SOCKS][PKT_BATCH_MAX][2];
@@ -111,6 +147,16 @@ int	tnl_tx_open(struct tnl_tx *, const struct sockaddr_storage *local,
 void	tnl_tx_close(struct tnl_tx *);
 /* Reads the path MTU again. */
 void	tnl_tx_refresh(struct tnl_tx *);
+/*
+ * Sets the floor of path_mtu and link_mtu (0: none); 0, or EINVAL with a
+ * message quoting it when it is neither 0 nor TNL_MIN_MTU_LOW (IPv4;
+ * IPv6: 1280) to TNL_MIN_MTU_HIGH.
+ */
+#define TNL_MIN_MTU_LOW		576
+#define TNL_MIN_MTU_LOW6	1280
+#define TNL_MIN_MTU_HIGH	65535
+int	tnl_tx_check_min_mtu(int family, int mtu, char *err, size_t errlen);
+void	tnl_tx_set_min_mtu(struct tnl_tx *, int mtu);
 /* Uses UDP GSO or not (udp-gso); on again retries after a failure. */
 void	tnl_tx_set_gso(struct tnl_tx *, struct port *, bool on);
 /*

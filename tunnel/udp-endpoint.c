@@ -155,6 +155,28 @@ udp_ep_rcvbuf(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
+/*
+ * The endpoint sends nothing, but the kernel takes an ICMP "fragmentation
+ * needed" or "packet too big" quoting its address and port as news of the
+ * path to whatever address the ICMP names, and lowers the path MTU of
+ * every socket to it for ten minutes: anyone can forge one.  OMIT makes
+ * the kernel ignore those that reach this socket.
+ */
+static int
+udp_ep_pmtudisc(int fd, int family)
+{
+	int	v;
+
+	if (family == AF_INET6) {
+		v = IPV6_PMTUDISC_OMIT;
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v,
+		    sizeof(v)) == -1 ? errno : 0;
+	}
+	v = IP_PMTUDISC_OMIT;
+	return setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)) ==
+	    -1 ? errno : 0;
+}
+
 /* Without UDP_GRO (an old kernel) the endpoint reads datagram by datagram. */
 static void
 udp_ep_set_gro(struct udp_ep *ep, bool on)
@@ -208,6 +230,11 @@ udp_ep_open(struct udp_eps *eps, const struct tnl_proto *proto,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1) {
 		error = errno;
 		snprintf(err, errlen, "%s: IPV6_V6ONLY: %s", a, strerror(error));
+		goto close_fd;
+	}
+	if ((error = udp_ep_pmtudisc(ep->fd, local->ss_family)) != 0) {
+		snprintf(err, errlen, "%s: cannot ignore forged ICMP "
+		    "(IP_PMTUDISC_OMIT): %s", a, strerror(error));
 		goto close_fd;
 	}
 	udp_ep_rcvbuf(ep->fd);
@@ -556,16 +583,24 @@ udp_ep_deliver_gro(struct udp_ep *ep, struct pkt **pkts, const int *seg,
 	ep->nchunk = 0;
 }
 
-/* The datagram size a UDP_GRO control message says, or UDP_EP_WHOLE. */
+/*
+ * The datagram size a UDP_GRO control message says, or UDP_EP_WHOLE.  A
+ * message must lie inside msg_controllen: CMSG_FIRSTHDR() checks only
+ * that a header fits, and a read whose control was cut (MSG_CTRUNC) may
+ * end inside one.
+ */
 static int
 udp_ep_gro_size(struct msghdr *mh)
 {
 	struct cmsghdr	*cm;
+	size_t		 off;
 	int		 seg;
 
 	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		off = (size_t)((char *)cm - (char *)mh->msg_control);
 		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO ||
-		    cm->cmsg_len < CMSG_LEN(sizeof(seg)))
+		    cm->cmsg_len < CMSG_LEN(sizeof(seg)) ||
+		    off + CMSG_LEN(sizeof(seg)) > mh->msg_controllen)
 			continue;
 		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
 		return seg < 0 ? 0 : seg;
@@ -574,16 +609,16 @@ udp_ep_gro_size(struct msghdr *mh)
 }
 
 /*
- * One recvmmsg(): returns how many reads it made.  With UDP GRO each may
- * hold up to 64 KiB of datagrams: large buffers then.
+ * Buffers for a recvmmsg(): how many reads it may make (0 when the pool is
+ * empty).  With UDP GRO each may hold up to 64 KiB of datagrams: large
+ * buffers then.
  */
 static unsigned
-udp_ep_read(struct udp_ep *ep, time_t now)
+udp_ep_prepare(struct udp_ep *ep)
 {
 	struct pkt_pool	*pool = ep->gro ? ep->eps->large : ep->eps->pool;
 	struct pkt	*p;
-	unsigned	 want, k = 0;
-	int		 n;
+	unsigned	 want;
 
 	for (want = 0; want < PKT_BATCH_MAX; want++) {
 		if ((p = pkt_alloc(pool)) == NULL)
@@ -603,20 +638,20 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 			    sizeof(ep->cmsg[want].buf);
 		}
 	}
-	if (want == 0) {
+	if (want == 0)
 		ep->stats.drops[TNL_DROP_NO_BUFFER]++;
-		return 0;
-	}
-	do
-		n = recvmmsg(ep->fd, ep->msgs, want, MSG_DONTWAIT, NULL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		if (errno != EAGAIN)
-			ep->stats.rx_errors++;
-		n = 0;
-	}
+	return want;
+}
+
+/* What n reads of the want prepared brought: counted and delivered. */
+static void
+udp_ep_received(struct udp_ep *ep, unsigned n, unsigned want, time_t now)
+{
+	struct pkt	*p;
+	unsigned	 k = 0;
+
 	/* Datagrams cut to the buffer go; the others close ranks. */
-	for (unsigned i = 0; i < (unsigned)n; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		p = ep->pkts[i];
 		p->data -= UDP_EP_SLACK;
 		p->len = ep->msgs[i].msg_len;
@@ -633,13 +668,73 @@ udp_ep_read(struct udp_ep *ep, time_t now)
 		}
 		k++;
 	}
-	for (unsigned i = (unsigned)n; i < want; i++)
+	for (unsigned i = n; i < want; i++)
 		pkt_free(ep->pkts[i]);
 	if (ep->gro)
 		udp_ep_deliver_gro(ep, ep->pkts, ep->seg, ep->from, k, now);
 	else
 		udp_ep_deliver(ep, ep->pkts, ep->from, k, now);
+}
+
+/* One recvmmsg(): returns how many reads it made. */
+static unsigned
+udp_ep_read(struct udp_ep *ep, time_t now)
+{
+	unsigned	want;
+	int		n;
+
+	if ((want = udp_ep_prepare(ep)) == 0)
+		return 0;
+	do
+		n = recvmmsg(ep->fd, ep->msgs, want, MSG_DONTWAIT, NULL);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno != EAGAIN)
+			ep->stats.rx_errors++;
+		n = 0;
+	}
+	udp_ep_received(ep, (unsigned)n, want, now);
 	return (unsigned)n;
+}
+
+/* What recvmmsg() does with one datagram, as far as the endpoint sees it. */
+static void
+udp_ep_kernel_copy(struct mmsghdr *m, const struct udp_ep_kread *r)
+{
+	struct msghdr	*mh = &m->msg_hdr;
+	size_t		 room = mh->msg_iov[0].iov_len;
+	size_t		 clen = mh->msg_controllen;
+
+	mh->msg_flags = 0;
+	m->msg_len = (unsigned)(r->len < room ? r->len : room);
+	memcpy(mh->msg_iov[0].iov_base, r->data, m->msg_len);
+	if (r->len > room)
+		mh->msg_flags |= MSG_TRUNC;
+	if (r->controllen > clen)
+		mh->msg_flags |= MSG_CTRUNC;
+	else
+		clen = r->controllen;
+	if (clen > 0)
+		memcpy(mh->msg_control, r->control, clen);
+	mh->msg_controllen = clen;
+	memcpy(mh->msg_name, &r->from, sizeof(r->from));
+	mh->msg_namelen = sizeof(r->from);
+}
+
+unsigned
+udp_ep_read_from(struct udp_ep *ep, const struct udp_ep_kread *reads,
+    unsigned n, time_t now)
+{
+	unsigned	want;
+
+	if ((want = udp_ep_prepare(ep)) == 0)
+		return 0;
+	if (n > want)
+		n = want;
+	for (unsigned i = 0; i < n; i++)
+		udp_ep_kernel_copy(&ep->msgs[i], &reads[i]);
+	udp_ep_received(ep, n, want, now);
+	return n;
 }
 
 /* A short batch means the socket (or the pool) is drained. */

@@ -36,6 +36,12 @@
  * then goes the way of any other, in batches of at most PKT_BATCH_MAX.  A read
  * that says a size of 0 is dropped as bad_gro.
  *
+ * ICMP: the socket ignores "fragmentation needed" and "packet too big"
+ * (IP_PMTUDISC_OMIT): one quoting the endpoint's port would otherwise lower
+ * the kernel's path MTU to the address it names (tnl-tx.h says how the
+ * sending side weighs it).  Being unconnected, without IP_RECVERR, the
+ * socket is told of no other ICMP error.
+ *
  * Lookup costs a hash of the source address and a walk of that remote's
  * bindings, usually one.  Only configured remotes are in the table, so a
  * sender cannot grow it or aim collisions into it.
@@ -136,5 +142,25 @@ void			 udp_ep_deliver(struct udp_ep *, struct pkt **pkts,
 void			 udp_ep_deliver_gro(struct udp_ep *, struct pkt **pkts,
 			    const int *seg, const struct sockaddr_storage *from,
 			    unsigned n, time_t now);
+/*
+ * A read as the socket's would make it, with the kernel played by the
+ * caller (a fuzz target): reads[i] is one datagram (or coalesced read) of
+ * len bytes, with its control messages (a UDP_GRO one says a datagram
+ * size), from its sender.  Each is put in the endpoint's buffers as
+ * recvmmsg() would: cut to the buffer with MSG_TRUNC, control cut to its
+ * room (MSG_CTRUNC), and then goes the way of a real read's.  Returns how
+ * many of the n were taken: fewer when the pool runs short (no more than
+ * PKT_BATCH_MAX).
+ */
+struct udp_ep_kread {
+	const uint8_t		*data;
+	size_t			 len;
+	const void		*control;
+	size_t			 controllen;
+	struct sockaddr_storage	 from;
+};
+unsigned		 udp_ep_read_from(struct udp_ep *,
+			    const struct udp_ep_kread *reads, unsigned n,
+			    time_t now);
 
 #endif

@@ -2,7 +2,6 @@
  * capio.c - captures in the event loop.
  */
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,21 +220,6 @@ capio_shutdown(void)
 	capio.notifyfd = -1;
 }
 
-/* Accepted captures to a named file start it afresh; pipes are left be. */
-static int
-empty_file(int fd)
-{
-	struct stat	st;
-
-	if (fstat(fd, &st) == -1)
-		return errno;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	if (ftruncate(fd, 0) == -1 || lseek(fd, 0, SEEK_SET) == -1)
-		return errno;
-	return 0;
-}
-
 int
 capio_add(const struct capio_config *cfg, struct capio **cp, char *err,
     size_t errlen)
@@ -262,10 +246,7 @@ capio_add(const struct capio_config *cfg, struct capio **cp, char *err,
 	cc.outer = cfg->outer;
 	if ((error = cap_create(&cc, &c->cap, err, errlen)) != 0)
 		goto free_c;
-	if (cfg->truncate && (error = empty_file(cc.fd)) != 0)
-		snprintf(err, errlen, "cannot empty the output file: %s",
-		    strerror(error));
-	else if ((error = cap_start(c->cap, capio.notifyfd)) != 0)
+	if ((error = cap_start(c->cap, capio.notifyfd)) != 0)
 		snprintf(err, errlen, "cannot start the writer: %s",
 		    strerror(error));
 	if (error != 0) {

@@ -39,7 +39,6 @@ struct capio_config {
 					   filter; l3 and outer are set here */
 	bool			 outer;
 	const char		*output;	/* what the client named */
-	bool			 truncate;	/* empty a regular file first */
 };
 
 struct capio {

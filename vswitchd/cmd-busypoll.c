@@ -57,5 +57,17 @@ const struct cmd_entry cmd_busypoll_set_entry = {
 	.usage = "USEC",
 	.min_args = 1,
 	.max_args = 1,
+	.flags = CMD_CONFIG,
 	.exec = cmd_busypoll_set_exec,
+};
+
+static void
+cmd_busypoll_save(struct dp *dp, FILE *f)
+{
+	(void)dp;
+	fprintf(f, "busy-poll set %u\n", busypoll_get());
+}
+
+const struct cmd_config_part cmd_busypoll_config = {
+	.save = cmd_busypoll_save,
 };

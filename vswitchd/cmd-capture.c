@@ -4,9 +4,11 @@
  * The output is always a descriptor the client passed (vswctl -w opens the
  * file, or hands over its stdout for "-w -"): the daemon runs privileged
  * and never opens a path a client names, so a client writes only where it
- * could write itself.  The path in argv is a label for capture show, and
- * tells whether a regular file starts empty (a named file does; a stdout
- * redirected with >> is appended to).
+ * could write itself.  The path in argv is a label for capture show.  The
+ * daemon writes where the descriptor stands and never truncates: vswctl
+ * creates a new file (0600, never through a symbolic link) and empties an
+ * existing one only when told to with --force, a word for vswctl that the
+ * daemon accepts and ignores.
  *
  * "-w -" follows the client: the start reply says "more", the capture ends
  * when the client hangs up, and its end is the client's last reply.
@@ -223,9 +225,17 @@ capture_parse(struct cmd_ctx *ctx, int argc, char **argv,
 	};
 	unsigned long	 v;
 	const char	*layer;
+	char		*words[2 + 2 * OPT__MAX];	/* max_args: argc fits */
+	int		 n = 0;
 
 	cfg->port = ctx->port;
-	if (cmd_parse_opts(ctx, argc - 1, argv + 1, opts, OPT__MAX) == -1)
+	/* --force is vswctl's (it opened the file): the options without it. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--force") != 0)
+			words[n++] = argv[i];
+	if (argc - 1 - n > 1)
+		return cmd_error(ctx, "option '--force' given twice");
+	if (cmd_parse_opts(ctx, n, words, opts, OPT__MAX) == -1)
 		return -1;
 	if ((cfg->output = opts[OPT_W].value) == NULL)
 		return cmd_usage(ctx, &cmd_capture_start_entry);
@@ -296,7 +306,6 @@ cmd_capture_start_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		return -1;
 	follow = strcmp(cfg.output, "-") == 0;
 	cfg.cap.fd = ctx->fds[0];
-	cfg.truncate = !follow;
 	ctx->fds[0] = -1;		/* capio_add() takes it */
 	if (capio_add(&cfg, &c, err, sizeof(err)) != 0)
 		return cmd_error(ctx, "cannot capture on '%s': %s",
@@ -329,10 +338,10 @@ cmd_capture_start_print(const json_t *c, FILE *f)
 
 const struct cmd_entry cmd_capture_start_entry = {
 	.name = "capture start",
-	.usage = "PORT -w FILE|- [filter EXPR] [direction rx|tx|both] "
+	.usage = "PORT -w FILE|- [--force] [filter EXPR] [direction rx|tx|both] "
 	    "[layer inner|outer] [snaplen N] [count N] [max-size BYTES]",
 	.min_args = 3,
-	.max_args = 1 + 2 * OPT__MAX,
+	.max_args = 2 + 2 * OPT__MAX,
 	.flags = CMD_FDS | CMD_DEFAULT,
 	.target = { .kind = CMD_TARGET_PORT, .arg = 0 },
 	.exec = cmd_capture_start_exec,

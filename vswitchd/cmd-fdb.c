@@ -17,6 +17,7 @@
 #include "log.h"
 #include "portio.h"
 #include "xmalloc.h"
+#include "xmalloc.h"
 
 #define FDB_AGEING_MAX	1000000
 
@@ -171,6 +172,7 @@ const struct cmd_entry cmd_fdb_add_entry = {
 	.min_args = 3,
 	.max_args = 5,
 	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev" },
+	.flags = CMD_CONFIG,
 	.exec = cmd_fdb_add_exec,
 };
 
@@ -265,5 +267,76 @@ const struct cmd_entry cmd_fdb_set_entry = {
 	.usage = "ageing SECONDS | max N",
 	.min_args = 2,
 	.max_args = 2,
+	.flags = CMD_CONFIG,
 	.exec = cmd_fdb_set_exec,
+};
+
+static void
+cmd_fdb_save(struct dp *dp, FILE *f)
+{
+	fprintf(f, "fdb set ageing %u\n", mac_table_ageing(dp->sw->macs));
+	fprintf(f, "fdb set max %u\n", mac_table_max(dp->sw->macs));
+}
+
+const struct cmd_config_part cmd_fdb_config = { .save = cmd_fdb_save };
+
+/* The static entries, sorted so that a saved file does not depend on slots. */
+static const struct mac_entry **
+fdb_statics(struct dp *dp, unsigned *n)
+{
+	struct mac_table_stats	  st;
+	const struct mac_entry	**v, *e;
+	unsigned		  cursor = 0;
+
+	mac_table_get_stats(dp->sw->macs, &st);
+	v = xcalloc(st.static_count + 1, sizeof(*v));
+	*n = 0;
+	while ((e = mac_table_next(dp->sw->macs, &cursor)) != NULL)
+		if (e->is_static && *n < st.static_count)
+			v[(*n)++] = e;
+	qsort(v, *n, sizeof(*v), fdb_entry_cmp);
+	return v;
+}
+
+static void
+cmd_fdb_static_save(struct dp *dp, FILE *f)
+{
+	const struct mac_entry	**v;
+	const struct port	 *port;
+	char			  mac[CMD_MAC_STRLEN];
+	unsigned		  n;
+
+	v = fdb_statics(dp, &n);
+	for (unsigned i = 0; i < n; i++) {
+		port = v[i]->port;
+		cmd_format_mac(v[i]->mac, mac);
+		fprintf(f, "fdb add %s dev %s", mac, port->name);
+		if (v[i]->vlan != 0)
+			fprintf(f, " vlan %u", v[i]->vlan);
+		fputc('\n', f);
+	}
+	free(v);
+}
+
+static void
+cmd_fdb_static_clear(struct dp *dp)
+{
+	const struct mac_entry	**v;
+	struct mac_entry	 *keys;
+	unsigned		  n;
+
+	/* Copied first: deleting moves entries about in the table. */
+	v = fdb_statics(dp, &n);
+	keys = xcalloc(n + 1, sizeof(*keys));
+	for (unsigned i = 0; i < n; i++)
+		keys[i] = *v[i];
+	for (unsigned i = 0; i < n; i++)
+		mac_table_del(dp->sw->macs, keys[i].mac, keys[i].vlan);
+	free(keys);
+	free(v);
+}
+
+const struct cmd_config_part cmd_fdb_static_config = {
+	.save = cmd_fdb_static_save,
+	.clear = cmd_fdb_static_clear,
 };

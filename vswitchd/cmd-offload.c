@@ -96,5 +96,20 @@ const struct cmd_entry cmd_offload_set_entry = {
 	.usage = "NAME on|off [NAME on|off ...]",
 	.min_args = 2,
 	.max_args = 2 * OFL__MAX,
+	.flags = CMD_CONFIG,
 	.exec = cmd_offload_set_exec,
+};
+
+static void
+cmd_offload_save(struct dp *dp, FILE *f)
+{
+	fputs("offload set", f);
+	for (int i = 0; i < OFL__MAX; i++)
+		fprintf(f, " %s %s", offload_names[i], dp->ofl.on[i] ? "on" :
+		    "off");
+	fputc('\n', f);
+}
+
+const struct cmd_config_part cmd_offload_config = {
+	.save = cmd_offload_save,
 };

@@ -54,6 +54,16 @@ port_offloads_json(const struct port *port)
 }
 
 void
+cmd_state_why_print(const json_t *port, FILE *f, const char *indent)
+{
+	const char	*why = json_string_value(json_object_get(port,
+			    "state_why"));
+
+	if (why != NULL)
+		fprintf(f, "%s  %s: %s\n", indent, cmd_jstr(port, "state"), why);
+}
+
+void
 cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
 {
 	json_t	*list = json_object_get(port, "offloads"), *o;
@@ -71,7 +81,8 @@ cmd_offloads_print(const json_t *port, FILE *f, const char *indent)
 json_t *
 cmd_port_json(const struct port *port)
 {
-	json_t	*o, *t;
+	const char	*why;
+	json_t		*o, *t;
 
 	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:i, s:b, s:o, s:o}",
 	    "name", port->name,
@@ -83,6 +94,9 @@ cmd_port_json(const struct port *port)
 	    "split_horizon", port->split_horizon,
 	    "addresses", port_addresses_json(port),
 	    "offloads", port_offloads_json(port));
+	if (port->ops->state_why != NULL &&
+	    (why = port->ops->state_why(port)) != NULL)
+		json_object_set_new(o, "state_why", json_string(why));
 	if ((t = cmd_tunnel_json(port)) != NULL)
 		json_object_set_new(o, "tunnel", t);
 	return o;
@@ -134,6 +148,7 @@ cmd_port_show_print(const json_t *result, FILE *f)
 		json_array_foreach(json_object_get(p, "addresses"), j, a)
 			fprintf(f, " %s", json_string_value(a));
 		fputc('\n', f);
+		cmd_state_why_print(p, f, "  ");
 		cmd_tunnel_print(p, f, "  ");
 		cmd_offloads_print(p, f, "  ");
 	}

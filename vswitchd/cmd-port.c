@@ -20,7 +20,7 @@
 #include "cmd.h"
 #include "log.h"
 
-#define CMD_PORT_MAX_ARGS	27
+#define CMD_PORT_MAX_ARGS	29
 
 /*
  * Takes the "address ADDR/LEN" pairs out of argv (one IPv4 and one IPv6
@@ -47,6 +47,7 @@ port_parse_addresses(struct cmd_ctx *ctx, int argc, char **argv,
 			    "IPv%d address already", argv[i],
 			    a.family == AF_INET ? 4 : 6);
 		*slot = a;
+		cfg->given |= PORT_SET_ADDRESS;
 	}
 	return n;
 }
@@ -166,6 +167,18 @@ opt_group(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 	return 0;
 }
 
+/* The tunnel type checks the range: it depends on the family. */
+static int
+opt_min_mtu(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	unsigned long	v;
+
+	if (cmd_parse_uint(ctx, "min-mtu", s, 0, INT_MAX, &v) == -1)
+		return -1;
+	cfg->min_mtu = (int)v;
+	return 0;
+}
+
 /*
  * The options of port add after "type", in PORT_SET_* bit order;
  * "address" (NULL here) may be given twice and is taken out before.
@@ -174,11 +187,137 @@ static int (*const port_opts[])(struct cmd_ctx *, const char *,
     struct port_config *) = {
 	opt_mtu, opt_remote, opt_local, opt_dstport, opt_key, opt_key,
 	opt_split_horizon, NULL, opt_path, opt_connect, opt_group,
+	opt_min_mtu,
 };
 #define PORT_NOPTS	(sizeof(port_opts) / sizeof(port_opts[0]))
 
+/*
+ * The other way, for "vswctl save": each given setting as port add takes it,
+ * in the same order, so that parsing a saved line gives the same config.
+ */
+static void
+save_mtu(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " mtu %d", cfg->mtu);
+}
+
+static void
+save_addr(FILE *f, const char *key, const struct sockaddr_storage *ss)
+{
+	char	buf[TNL_ADDR_STRLEN];
+
+	fprintf(f, " %s %s", key, tnl_addr_str(ss, false, buf));
+}
+
+static void
+save_remote(FILE *f, const struct port_config *cfg)
+{
+	save_addr(f, "remote", &cfg->remote);
+}
+
+static void
+save_local(FILE *f, const struct port_config *cfg)
+{
+	save_addr(f, "local", &cfg->local);
+}
+
+static void
+save_dstport(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " dstport %u", cfg->dstport);
+}
+
+static void
+save_vni(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " vni %u", cfg->key);
+}
+
+static void
+save_key(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " key %u", cfg->key);
+}
+
+static void
+save_split_horizon(FILE *f, const struct port_config *cfg)
+{
+	if (cfg->split_horizon != PORT_SH_DEFAULT)
+		fprintf(f, " split-horizon %s",
+		    cfg->split_horizon == PORT_SH_ON ? "on" : "off");
+}
+
+static void
+save_addresses(FILE *f, const struct port_config *cfg)
+{
+	const struct ip_prefix	*a[] = { &cfg->addr4, &cfg->addr6 };
+	char			 buf[CMD_ADDR_STRLEN];
+
+	for (size_t i = 0; i < 2; i++)
+		if (a[i]->family != 0)
+			fprintf(f, " address %s/%u", cmd_format_addr(
+			    a[i]->family, a[i]->addr, buf), a[i]->len);
+}
+
+static void
+save_path(FILE *f, const struct port_config *cfg)
+{
+	fputs(cfg->connect ? " connect " : " path ", f);
+	cmd_save_word(f, cfg->path);
+}
+
+/* The group's name when it has one: a saved file moves between hosts. */
+static void
+save_group(FILE *f, const struct port_config *cfg)
+{
+	struct group	 gr, *g = NULL;
+	char		 buf[4096];
+
+	if (getgrgid_r(cfg->group, &gr, buf, sizeof(buf), &g) == 0 &&
+	    g != NULL) {
+		fputs(" group ", f);
+		cmd_save_word(f, g->gr_name);
+	} else
+		fprintf(f, " group %u", cfg->group);
+}
+
+static void
+save_min_mtu(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " min-mtu %d", cfg->min_mtu);
+}
+
+static void (*const port_saves[])(FILE *, const struct port_config *) = {
+	save_mtu, save_remote, save_local, save_dstport, save_vni, save_key,
+	save_split_horizon, save_addresses, save_path, save_path, save_group,
+	save_min_mtu,
+};
+_Static_assert(sizeof(port_saves) / sizeof(port_saves[0]) == PORT_NOPTS,
+    "one save function per port setting");
+
+void
+cmd_port_write(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, "port add %s type %s", cfg->name, cfg->type);
+	for (size_t i = 0; i < PORT_NOPTS; i++)
+		if (cfg->given & (1u << i))
+			port_saves[i](f, cfg);
+	fputc('\n', f);
+}
+
+static void
+cmd_port_save(struct dp *dp, FILE *f)
+{
+	struct port	*port;
+
+	TAILQ_FOREACH(port, &dp->ports, entry)
+		cmd_port_write(f, &port->cfg);
+}
+
+const struct cmd_config_part cmd_port_config = { .save = cmd_port_save };
+
 static int
-port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
+port_parse_options(struct cmd_ctx *ctx, int argc, char **argv,
     struct port_config *cfg)
 {
 	struct cmd_opt		 opts[PORT_NOPTS + 1] = { { "type", NULL } };
@@ -203,19 +342,33 @@ port_parse_config(struct cmd_ctx *ctx, int argc, char **argv,
 	return 0;
 }
 
+int
+cmd_port_parse(struct cmd_ctx *ctx, int argc, char **argv,
+    struct port_config *cfg)
+{
+	char	err[256] = "";
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (argc < 1)
+		return cmd_usage(ctx, &cmd_port_add_entry);
+	if (port_name_check(argv[0], SIZE_MAX, err, sizeof(err)) != 0)
+		return cmd_error(ctx, "%s", err);
+	if (port_parse_options(ctx, argc - 1, argv + 1, cfg) == -1)
+		return -1;
+	strcpy(cfg->name, argv[0]);
+	return 0;
+}
+
 static int
 cmd_port_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
-	struct port_config	 cfg = { .mtu = 0 };
+	struct port_config	 cfg;
 	struct port		*port;
 	char			 err[256] = "";
 	int			 error;
 
-	if (port_name_check(argv[0], SIZE_MAX, err, sizeof(err)) != 0)
-		return cmd_error(ctx, "%s", err);
-	if (port_parse_config(ctx, argc - 1, argv + 1, &cfg) == -1)
+	if (cmd_port_parse(ctx, argc, argv, &cfg) == -1)
 		return -1;
-	strcpy(cfg.name, argv[0]);
 	if ((error = dp_port_add(ctx->dp, &cfg, &port, err,
 	    sizeof(err))) != 0)
 		return cmd_error(ctx, "%s", err[0] != '\0' ? err :
@@ -229,9 +382,10 @@ const struct cmd_entry cmd_port_add_entry = {
 	.usage = "NAME type TYPE [mtu N] [remote ADDR] [local ADDR] "
 	    "[dstport N] [vni N] [key N] [split-horizon on|off] "
 	    "[address ADDR/LEN]... [path SOCKET|connect SOCKET] "
-	    "[group GROUP]",
+	    "[group GROUP] [min-mtu N]",
 	.min_args = 3,
 	.max_args = CMD_PORT_MAX_ARGS,
+	.flags = CMD_CONFIG,
 	.exec = cmd_port_add_exec,
 };
 

@@ -5,6 +5,7 @@
  * "route -n -A inet6" for -6), from the same JSON the --json flag returns.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* "default" (IPv4, or the gateway's family), else a prefix. */
 static int
@@ -112,7 +114,9 @@ cmd_route_add_exec(struct cmd_ctx *ctx, int argc, char **argv)
 		memcpy(r.gw, gw.addr, sizeof(r.gw));
 	}
 
-	error = rt_add(rtr_table(ctx->dp->rtr, r.dst.family), &r);
+	/* A saved table is restored in one go, whatever resolves first. */
+	error = (ctx->loading ? rt_add_unresolved : rt_add)(
+	    rtr_table(ctx->dp->rtr, r.dst.family), &r);
 	/* The prefix was checked: EINVAL is a route with no next hop. */
 	if (error == EINVAL)
 		return cmd_error(ctx, "route to '%s' needs dev PORT, via GW or "
@@ -144,6 +148,7 @@ const struct cmd_entry cmd_route_add_entry = {
 	.max_args = 7,
 	.target = { .kind = CMD_TARGET_PORT, .arg = -1, .key = "dev",
 	    .optional = true },
+	.flags = CMD_CONFIG,
 	.exec = cmd_route_add_exec,
 };
 
@@ -331,4 +336,93 @@ const struct cmd_entry cmd_route_show_entry = {
 	.flags = CMD_READONLY,
 	.exec = cmd_route_show_exec,
 	.print = cmd_route_show_print,
+};
+
+/*
+ * The route a port's address makes (rtr_port_add()) belongs to the port:
+ * saving it too would make the port's line and the route collide.
+ */
+static bool
+route_is_connected(const struct rt_route *r)
+{
+	const struct port	*port = r->port;
+	const struct ip_prefix	*a;
+	uint8_t			 masked[16];
+
+	if (port == NULL || r->has_gw || r->metric != 0 ||
+	    r->type != RT_UNICAST)
+		return false;
+	a = r->dst.family == AF_INET ? &port->addr4 : &port->addr6;
+	if (a->family != r->dst.family || a->len != r->dst.len)
+		return false;
+	memcpy(masked, a->addr, sizeof(masked));
+	ip_prefix_mask(masked, ip_addr_len(a->family), a->len);
+	return memcmp(masked, r->dst.addr, ip_addr_len(a->family)) == 0;
+}
+
+static void
+route_save(struct rt_route *r, void *arg)
+{
+	FILE			*f = arg;
+	const struct port	*port = r->port;
+	char			 buf[CMD_ADDR_STRLEN];
+
+	if (route_is_connected(r))
+		return;
+	fprintf(f, "route add %s/%u", cmd_format_addr(r->dst.family,
+	    r->dst.addr, buf), r->dst.len);
+	if (r->type == RT_REJECT)
+		fputs(" reject", f);
+	if (port != NULL)
+		fprintf(f, " dev %s", port->name);
+	if (r->has_gw)
+		fprintf(f, " via %s", cmd_format_addr(r->dst.family, r->gw,
+		    buf));
+	if (r->metric != 0)
+		fprintf(f, " metric %u", r->metric);
+	fputc('\n', f);
+}
+
+static void
+cmd_route_save(struct dp *dp, FILE *f)
+{
+	rt_walk(dp->rtr->rt4, route_save, f);
+	rt_walk(dp->rtr->rt6, route_save, f);
+}
+
+struct route_clear {
+	struct rt_route	*v;
+	size_t		 n;
+};
+
+static void
+route_collect(struct rt_route *r, void *arg)
+{
+	struct route_clear	*rc = arg;
+
+	if (!route_is_connected(r))
+		rc->v[rc->n++] = *r;
+}
+
+/* Every route but the connected ones, which go with their ports. */
+static void
+cmd_route_clear(struct dp *dp)
+{
+	struct rt_table		*t[] = { dp->rtr->rt4, dp->rtr->rt6 };
+	struct route_clear	 rc;
+
+	for (size_t i = 0; i < 2; i++) {
+		rc.v = xcalloc(rt_table_count(t[i]) + 1, sizeof(*rc.v));
+		rc.n = 0;
+		rt_walk(t[i], route_collect, &rc);
+		for (size_t j = 0; j < rc.n; j++)
+			rt_del(t[i], rc.v[j].dst.addr, rc.v[j].dst.len,
+			    rc.v[j].metric);
+		free(rc.v);
+	}
+}
+
+const struct cmd_config_part cmd_route_config = {
+	.save = cmd_route_save,
+	.clear = cmd_route_clear,
 };

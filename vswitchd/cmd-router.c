@@ -124,5 +124,35 @@ const struct cmd_entry cmd_router_set_entry = {
 	.usage = "address ADDR|none | icmp-rate N | icmp-burst N",
 	.min_args = 2,
 	.max_args = 2,
+	.flags = CMD_CONFIG,
 	.exec = cmd_router_set_exec,
+};
+
+static void
+cmd_router_save(struct dp *dp, FILE *f)
+{
+	const struct rtr	*r = dp->rtr;
+	const struct ip_prefix	*a[] = { &r->addr4, &r->addr6 };
+	char			 buf[CMD_ADDR_STRLEN];
+
+	fprintf(f, "router set icmp-rate %u\n", r->icmp_rate);
+	fprintf(f, "router set icmp-burst %u\n", r->icmp_burst);
+	for (size_t i = 0; i < 2; i++)
+		if (a[i]->family != 0)
+			fprintf(f, "router set address %s\n", cmd_format_addr(
+			    a[i]->family, a[i]->addr, buf));
+}
+
+/* The addresses: a file without "router set address" has none. */
+static void
+cmd_router_clear(struct dp *dp)
+{
+	struct ip_prefix	none = { .family = 0 };
+
+	rtr_set_address(dp, &none);
+}
+
+const struct cmd_config_part cmd_router_config = {
+	.save = cmd_router_save,
+	.clear = cmd_router_clear,
 };

@@ -38,6 +38,7 @@ cmd_show_print(const json_t *result, FILE *f)
 		    cmd_jstr(p, "name"), cmd_jint(p, "index"),
 		    cmd_jstr(p, "type"), cmd_jstr(p, "state"),
 		    cmd_jint(p, "mtu"));
+		cmd_state_why_print(p, f, "    ");
 		cmd_tunnel_print(p, f, "    ");
 		cmd_offloads_print(p, f, "    ");
 	}

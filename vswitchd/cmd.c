@@ -19,6 +19,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_port_show_entry,
 	&cmd_port_add_entry,
 	&cmd_port_del_entry,
+	&cmd_port_set_entry,
 	&cmd_fdb_show_entry,
 	&cmd_fdb_add_entry,
 	&cmd_fdb_del_entry,
@@ -35,6 +36,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_busypoll_show_entry,
 	&cmd_busypoll_set_entry,
 	&cmd_stats_entry,
+	&cmd_save_entry,
 	&cmd_capture_show_entry,
 	&cmd_capture_start_entry,
 	&cmd_capture_stop_entry,
@@ -65,6 +67,20 @@ cmd_ctx_clear(struct cmd_ctx *ctx)
 	ctx->port = NULL;
 	ctx->held = ctx->more = false;
 	ctx->error[0] = '\0';
+}
+
+void
+cmd_save_word(FILE *f, const char *s)
+{
+	bool	plain = s[0] != '\0' && s[0] != '#';
+
+	for (const char *p = s; *p != '\0' && plain; p++)
+		plain = !isspace((unsigned char)*p) && *p != '\'' &&
+		    *p != '"';
+	if (plain)
+		fputs(s, f);
+	else
+		fprintf(f, strchr(s, '\'') == NULL ? "'%s'" : "\"%s\"", s);
 }
 
 int
@@ -157,8 +173,7 @@ cmd_verb(const struct cmd_entry *cmd)
 	return sp ? sp + 1 : NULL;
 }
 
-/* Resolves argv to an entry; *used is how many words named it. */
-static const struct cmd_entry *
+const struct cmd_entry *
 cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 {
 	struct cmd_word		 objs[CMD_COUNT], verbs[CMD_COUNT], obj;
@@ -284,8 +299,10 @@ cmd_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    argc > cmd->max_args))
 		return cmd_usage(ctx, cmd);
 	if (!ctx->trusted && !(cmd->flags & CMD_READONLY))
-		return cmd_error(ctx, "permission denied: '%s' is for root "
-		    "and the daemon's user", cmd->name);
+		return cmd_error(ctx, "permission denied: %s is read-only: "
+		    "'%s' changes the configuration or state (read-only are "
+		    "help, show, stats and the show verbs)", ctx->readonly_why ?
+		    ctx->readonly_why : "this client", cmd->name);
 	if (ctx->nfds > 0 && !(cmd->flags & CMD_FDS))
 		return cmd_error(ctx, "'%s' takes no descriptor (-w)",
 		    cmd->name);

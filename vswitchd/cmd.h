@@ -48,6 +48,7 @@ struct sw;
 #define CMD_READONLY	0x1	/* changes nothing; allowed to any client */
 #define CMD_FDS		0x2	/* takes descriptors passed by the client */
 #define CMD_DEFAULT	0x4	/* the object's verb when none is given */
+#define CMD_CONFIG	0x8	/* sets what "save" writes: a config file line */
 
 struct cmd_ctx;
 
@@ -83,7 +84,9 @@ struct cmd_entry {
 struct cmd_ctx {
 	struct dp		*dp;
 	bool			 trusted;	/* may change state */
+	const char		*readonly_why;	/* who is read-only, if not */
 	struct ctl_client	*client;	/* NULL from the config file */
+	bool			 loading;	/* a config file is being run */
 	bool			 json;		/* the client wants JSON */
 	int			*fds;		/* passed with the request */
 	unsigned		 nfds;
@@ -98,6 +101,9 @@ struct cmd_ctx {
 void	 cmd_ctx_init(struct cmd_ctx *, struct dp *, bool trusted);
 void	 cmd_ctx_clear(struct cmd_ctx *);
 
+/* Resolves argv to an entry; *used is how many words named it. */
+const struct cmd_entry *cmd_find(struct cmd_ctx *, int argc, char **argv,
+	    int *used);
 /* Finds and runs the command in argv: 0, or -1 with ctx->error set. */
 int	 cmd_run(struct cmd_ctx *, int argc, char **argv);
 /* The text print makes of a result, malloc'd; NULL when out of memory. */
@@ -147,6 +153,8 @@ void	 cmd_capture_ended(struct capio *);
 json_t	*cmd_port_json(const struct port *);
 /* "accepts csum tso4 ..." of a port's JSON, on its own line. */
 void	 cmd_offloads_print(const json_t *port, FILE *, const char *indent);
+/* Why the port's state is what it is, when its type says ("state_why"). */
+void	 cmd_state_why_print(const json_t *port, FILE *, const char *indent);
 
 /* The MAC table's size and counters, for show and stats (cmd-fdb.c). */
 json_t	*cmd_fdb_json(const struct sw *);
@@ -172,10 +180,42 @@ void	 cmd_format_mac(const uint8_t mac[6], char buf[CMD_MAC_STRLEN]);
 long long	 cmd_jint(const json_t *obj, const char *key);
 const char	*cmd_jstr(const json_t *obj, const char *key);
 
+/*
+ * The running configuration, as the commands that recreate it ("vswctl
+ * save", config.h).  Each object that owns a part writes it (save) and
+ * takes back what a reload rewrites in full (clear; NULL for settings,
+ * which the reload sets anyway, and for ports, which it compares).
+ */
+struct cmd_config_part {
+	void	(*save)(struct dp *, FILE *);
+	void	(*clear)(struct dp *);
+};
+extern const struct cmd_config_part cmd_busypoll_config;
+extern const struct cmd_config_part cmd_offload_config;
+extern const struct cmd_config_part cmd_fdb_config;
+extern const struct cmd_config_part cmd_router_config;
+extern const struct cmd_config_part cmd_port_config;
+extern const struct cmd_config_part cmd_route_config;
+extern const struct cmd_config_part cmd_fdb_static_config;
+
+/* A word as config_split() reads it back: quoted when it must be. */
+void	 cmd_save_word(FILE *, const char *);
+
+/*
+ * "port add NAME ..." into cfg, checked as far as the command line goes
+ * (config.c compares a reloaded port with the running one this way), and
+ * back into its line.
+ */
+struct port_config;
+int	 cmd_port_parse(struct cmd_ctx *, int argc, char **argv,
+	    struct port_config *);
+void	 cmd_port_write(FILE *, const struct port_config *);
+
 extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_port_add_entry;
 extern const struct cmd_entry cmd_port_del_entry;
+extern const struct cmd_entry cmd_port_set_entry;
 extern const struct cmd_entry cmd_port_show_entry;
 extern const struct cmd_entry cmd_fdb_show_entry;
 extern const struct cmd_entry cmd_fdb_add_entry;
@@ -195,6 +235,7 @@ extern const struct cmd_entry cmd_offload_show_entry;
 extern const struct cmd_entry cmd_offload_set_entry;
 extern const struct cmd_entry cmd_busypoll_show_entry;
 extern const struct cmd_entry cmd_busypoll_set_entry;
+extern const struct cmd_entry cmd_save_entry;
 extern const struct cmd_entry cmd_help_entry;
 
 #endif

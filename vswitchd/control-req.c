@@ -2,17 +2,25 @@
  * control-req.c - one control request in, one reply out.
  *
  * Apart from the socket code so that a test or fuzz target can feed it
- * bytes without a daemon.
+ * bytes without a daemon.  Every command that is not read-only and
+ * succeeds is logged here with who sent it, so that the log says who
+ * changed what: the words as sent, quoted where a shell would need it and
+ * with control characters escaped, so that a client cannot forge lines.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "control.h"
 #include "ctl-proto.h"
+#include "log.h"
 #include "xmalloc.h"
+
+#define CHANGE_LOG_MAX	400	/* bytes of a command in the log */
 
 json_t *
 control_error(const char *fmt, ...)
@@ -81,6 +89,56 @@ claim_fds(struct ctl_peer *peer, const json_t *nfds, json_t **reply)
 	return 0;
 }
 
+/* Appends s to the line at *off, quoted if it has more than plain words. */
+static void
+log_word(char *line, size_t size, size_t *off, const char *s)
+{
+	static const char	 plain[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+.,:/=@%";
+	bool			 quote = s[0] == '\0' ||
+	    s[strspn(s, plain)] != '\0';
+	int			 n;
+
+	if (*off > 0 && *off < size)
+		line[(*off)++] = ' ';
+	if (quote && *off < size)
+		line[(*off)++] = '\'';
+	for (; *s != '\0' && *off < size; s++) {
+		unsigned char	ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f || ch == '\'' || ch == '\\')
+			n = snprintf(line + *off, size - *off, "\\x%02x", ch);
+		else
+			n = snprintf(line + *off, size - *off, "%c", ch);
+		*off += n > 0 ? (size_t)n : 0;
+	}
+	if (quote && *off < size)
+		line[(*off)++] = '\'';
+	if (*off > size)
+		*off = size;
+}
+
+/* "control: uid U pid P: port add tap0 type tap". */
+static void
+log_change(const struct ctl_peer *peer, int argc, char **argv)
+{
+	char	line[CHANGE_LOG_MAX + 4];
+	size_t	off = 0;
+
+	if (!peer->has_cred)
+		return;
+	for (int i = 0; i < argc && off < CHANGE_LOG_MAX; i++)
+		log_word(line, CHANGE_LOG_MAX, &off, argv[i]);
+	if (off >= CHANGE_LOG_MAX) {
+		off = CHANGE_LOG_MAX;
+		memcpy(line + off, "...", 3);
+		off += 3;
+	}
+	line[off] = '\0';
+	log_info("control: uid %d pid %d: %s", (int)peer->uid, (int)peer->pid,
+	    line);
+}
+
 static void
 close_fds(int *fds, unsigned n)
 {
@@ -125,17 +183,25 @@ control_request(struct dp *dp, struct ctl_peer *peer, const char *buf,
 	}
 
 	cmd_ctx_init(&ctx, dp, peer->trusted);
+	ctx.readonly_why = peer->readonly_why;
 	ctx.client = peer->client;
 	ctx.json = json_is_true(flag);
 	ctx.fds = peer->fds;
 	ctx.nfds = peer->claimed;
-	if (cmd_run(&ctx, (int)argc, argv) == -1)
+	if (cmd_run(&ctx, (int)argc, argv) == -1) {
 		reply = control_error("%s", ctx.error);
-	else if (ctx.held)
+		goto out_ctx;
+	}
+	if (!(ctx.cmd->flags & CMD_READONLY)) {
+		log_change(peer, (int)argc, argv);
+		config_changed(ctx.dp);
+	}
+	if (ctx.held)
 		peer->held = true;
 	else
 		reply = control_reply(ctx.result, ctx.cmd->print, ctx.json,
 		    ctx.more);
+out_ctx:
 	cmd_ctx_clear(&ctx);
 out_argv:
 	free(argv);

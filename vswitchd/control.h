@@ -6,14 +6,33 @@
  * daemon answers is left alone, a stale socket file is replaced.
  * control_start() then serves clients from the event loop.
  *
+ * Who may do what.  The main socket is mode 0600, or 0660 for the group
+ * given to control_open(): the file system decides who connects.  Every
+ * command is then served to root, the daemon's user and members of that
+ * group (SO_PEERCRED, SO_PEERGROUPS); anyone else who got in, as through a
+ * socket made wider by hand, gets the read-only commands (CMD_READONLY).
+ * A read-only socket (control_open_ro(): 0660 for its group, else 0666)
+ * serves only the read-only commands, to everyone, root included, so a
+ * wider group can watch without a way to change anything.  Every command
+ * that is not read-only and succeeds is logged with the client's uid and
+ * pid.
+ *
  * The daemon never blocks on a client.  Sockets are non-blocking; each
  * client has an input and an output buffer; a reply is written as fast as
  * the client reads it, and a client's next request waits until it has read
- * the last reply.  A client that sends garbage gets an error reply and
- * is disconnected, and one that sits for CONTROL_IDLE_SECS without finishing
+ * the last reply.  A client that sends garbage gets an error reply and is
+ * disconnected.  One that has not sent a complete first request within
+ * CONTROL_FIRST_SECS, or later sits for CONTROL_IDLE_SECS without finishing
  * a request or reading its reply, or lets more than CONTROL_MAX_PENDING
- * bytes of replies pile up, is dropped.  At most CONTROL_MAX_CLIENTS are
- * served at once.
+ * bytes of replies pile up, is dropped.
+ *
+ * At most CONTROL_MAX_CLIENTS are served at once, counted over both
+ * sockets.  The last CONTROL_ROOT_SLOTS of them are root's alone, and one
+ * other uid holds at most CONTROL_MAX_PER_UID, so that no user can lock
+ * root out by holding connections open.  A client over a limit is told
+ * why and closed; the first refusal is logged, and further ones only as a
+ * count every CONTROL_REFUSE_LOG_SECS, so a flood of clients cannot flood
+ * the log.
  *
  * Descriptors a client sends (SCM_RIGHTS, see ctl-proto.h) queue up, at
  * most CTL_MAX_FDS, until a complete request claims them in arrival order;
@@ -25,10 +44,17 @@
  * the holder's hangup is called and it may still push; if the client goes
  * away altogether, hold->client becomes NULL before hangup is called, and
  * pushes are dropped.
+ *
+ * The sockets are removed at exit, also when the daemon runs as another
+ * user (control_set_owner()): the socket files and the directory
+ * control_open() made for them (or the default runtime directory) are given
+ * to that user, and the directory is held open, so that the daemon can
+ * still unlink them when it no longer has root's reach.
  */
 #ifndef VSW_CONTROL_H
 #define VSW_CONTROL_H
 
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,6 +64,7 @@
 struct ctl_client;
 struct event_base;
 struct dp;
+struct passwd;
 
 struct ctl_hold {
 	struct ctl_client	*client;	/* NULL once it has gone */
@@ -48,7 +75,11 @@ struct ctl_hold {
 /* What a request came with and what became of it (control_request()). */
 struct ctl_peer {
 	struct ctl_client	*client;	/* NULL in tests */
-	bool			 trusted;	/* root or the daemon's user */
+	bool			 trusted;	/* may run every command */
+	const char		*readonly_why;	/* who is read-only, if not */
+	bool			 has_cred;	/* uid and pid are known */
+	uid_t			 uid;		/* for the log of changes */
+	pid_t			 pid;
 	int			*fds;		/* received, not yet claimed */
 	unsigned		 nfds;
 	unsigned		 claimed;	/* out: taken from fds, now closed
@@ -57,15 +88,32 @@ struct ctl_peer {
 };
 
 #define CONTROL_MAX_CLIENTS	64
+#define CONTROL_ROOT_SLOTS	8	/* of those, for root only */
+#define CONTROL_MAX_PER_UID	16	/* for one uid other than root */
 #define CONTROL_MAX_PENDING	(32u * 1024 * 1024)
+#define CONTROL_FIRST_SECS	2	/* to send the first request */
 #define CONTROL_IDLE_SECS	10
+#define CONTROL_REFUSE_LOG_SECS	5
 
-/* Binds and listens on path (mode 0600); 0, or -1 after logging why. */
-int	control_open(const char *path);
+/*
+ * Binds and listens on path, mode 0600, or 0660 and owned by group if not
+ * NULL (a name or a number).  0, or -1 after logging why.
+ */
+int	control_open(const char *path, const char *group);
+/* The read-only socket: mode 0660 for group if not NULL, else 0666. */
+int	control_open_ro(const char *path, const char *group);
+/*
+ * Before the daemon becomes that user: gives it the sockets and their
+ * directory where control_open() made it (or the default one), so that it
+ * can connect and, at exit, remove them; warns if it still cannot.
+ */
+void	control_set_owner(const struct passwd *);
 /* Starts accepting clients; 0 or an errno. */
 int	control_start(struct event_base *, struct dp *);
-/* Disconnects every client, closes the socket and unlinks it. */
+/* Disconnects every client, closes the sockets and unlinks them. */
 void	control_close(void);
+/* How many clients are connected (both sockets). */
+unsigned control_nclients(void);
 
 /* Holds c for a reply later; hold->hangup and hold->json set by the caller. */
 void	 control_hold(struct ctl_client *c, struct ctl_hold *);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <event2/event.h>
 
 #include "datapath/dp.h"
+#include "datapath/tap-record.h"
 
 #include "log.h"
 #include "portio.h"
@@ -121,8 +123,9 @@ portio_port_event(void *ctx, struct port *port, enum port_event ev,
 	(void)ctx;
 	switch (ev) {
 	case PORT_EV_GONE:
-		log_warnx("port %s: its device is gone; 'vswctl port del %s' "
-		    "removes the port", port->name, port->name);
+		log_warnx("port %s: its device is gone; 'vswctl port add %s "
+		    "...' replaces the port, a device made again under its "
+		    "name is attached", port->name, port->name);
 		break;
 	case PORT_EV_READS_FAILING:
 		log_warnx("port %s: every read fails (%s), polling it once a "
@@ -153,6 +156,28 @@ portio_listen(struct dp *dp)
 	dp_set_events(dp, &portio_events);
 }
 
+static void
+portio_tap_note(const char *msg)
+{
+	log_warnx("%s", msg);
+}
+
+void
+portio_recover_taps(const char *sockpath)
+{
+	char	 path[4096], err[512];
+	size_t	 len = strlen(sockpath);
+
+	if (len > 5 && strcmp(sockpath + len - 5, ".sock") == 0)
+		len -= 5;
+	if ((size_t)snprintf(path, sizeof(path), "%.*s.taps", (int)len,
+	    sockpath) >= sizeof(path))
+		return;
+	if (tap_record_open(path, portio_tap_note, err, sizeof(err)) != 0)
+		log_warnx("%s: persistent taps are not recorded, a crash "
+		    "would leave their offloads on", err);
+}
+
 int
 portio_start(struct event_base *base, struct dp *dp)
 {
@@ -175,6 +200,7 @@ portio_stop(struct dp *dp)
 		log_info("removing port %s", port->name);
 		dp_port_del(dp, port);
 	}
+	tap_record_close();		/* every tap is back as it was */
 	dp_set_io(dp, NULL);
 	if (portio_tick != NULL)
 		event_free(portio_tick);

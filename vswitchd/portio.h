@@ -26,6 +26,13 @@ int	portio_start(struct event_base *, struct dp *);
 void	portio_stop(struct dp *);
 /* Logs what ports say; set at creation, before any port is added. */
 void	portio_listen(struct dp *);
+/*
+ * Puts back the persistent taps a run that died left with offloads on, and
+ * records those held from now on (tap-record.h), in the socket's
+ * directory: SOCKET with ".sock" replaced by (or followed by) ".taps".
+ * Before any port is added; problems are logged, never fatal.
+ */
+void	portio_recover_taps(const char *sockpath);
 
 time_t	portio_now(void);
 /* Read events handled so far: the loop's sign of traffic. */

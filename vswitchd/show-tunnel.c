@@ -1,7 +1,7 @@
 /*
  * show-tunnel.c - no command of its own: what show, port show and stats
- * say about tunnels (each tunnel port's settings and MTUs, each shared
- * endpoint's counters), as JSON and as text.
+ * say about tunnels (each tunnel port's settings, MTUs and what its
+ * sender counts, each shared endpoint's counters), as JSON and as text.
  */
 #include <string.h>
 
@@ -46,7 +46,8 @@ cmd_tunnel_json(const struct port *port)
 	if (tnl_port_get_info(port, &info) != 0)
 		return NULL;
 	key = info.has_key ? json_integer(info.key) : json_null();
-	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i, s:o}",
+	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:I, s:I, s:o}",
 	    "encap", info.proto,
 	    "remote", tnl_addr_str(&info.remote, false, remote),
 	    "local", info.local.ss_family == AF_UNSPEC ? NULL :
@@ -56,6 +57,11 @@ cmd_tunnel_json(const struct port *port)
 	    "overhead", info.overhead,
 	    "underlay_mtu", info.underlay_mtu,
 	    "inner_mtu", port->mtu,
+	    "path_mtu", info.path_mtu,
+	    "kernel_mtu", info.kernel_mtu,
+	    "min_mtu", info.min_mtu,
+	    "fragmented", (json_int_t)info.fragmented,
+	    "icmp_errors", (json_int_t)info.icmp_errors,
 	    "offloads", tunnel_offloads_json(&info));
 }
 
@@ -104,6 +110,14 @@ cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
 	fprintf(f, "%s  overhead %lld, underlay mtu %lld, inner mtu %lld\n",
 	    indent, cmd_jint(t, "overhead"), cmd_jint(t, "underlay_mtu"),
 	    cmd_jint(t, "inner_mtu"));
+	fprintf(f, "%s  path mtu %lld (kernel %lld, ", indent,
+	    cmd_jint(t, "path_mtu"), cmd_jint(t, "kernel_mtu"));
+	if (cmd_jint(t, "min_mtu") != 0)
+		fprintf(f, "min-mtu %lld", cmd_jint(t, "min_mtu"));
+	else
+		fputs("no min-mtu", f);
+	fprintf(f, "), %lld datagrams fragmented, %lld icmp errors\n",
+	    cmd_jint(t, "fragmented"), cmd_jint(t, "icmp_errors"));
 	tunnel_offloads_print(json_object_get(t, "offloads"), f, indent);
 }
 

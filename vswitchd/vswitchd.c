@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,16 +31,23 @@
 #include "control.h"
 #include "ctl-proto.h"
 #include "log.h"
+#include "pidfile.h"
 #include "port-types.h"
 #include "portio.h"
 #include "privs.h"
+#include "sandbox.h"
+#include "service.h"
 #include "xmalloc.h"
 
 struct options {
 	const char	*socket;
+	const char	*socket_group;	/* NULL: the socket is 0600 */
+	const char	*ro_socket;	/* serving read-only commands */
+	const char	*ro_socket_group;	/* NULL: it is 0666 */
 	const char	*config;
+	bool		 autosave;	/* write config after each change */
 	const char	*pidfile;
-	const char	*user;		/* run as; NULL: stay root */
+	const char	*user;		/* run as; NULL: stay who we are */
 	bool		 foreground;
 	bool		 keep_privs;	/* for debugging: drop nothing */
 	enum log_level	 level;
@@ -48,21 +56,36 @@ struct options {
 static _Noreturn void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: vswitchd [--socket PATH] [--config FILE] "
-	    "[--foreground]\n"
+	fprintf(f, "usage: vswitchd [--socket PATH] [--config FILE "
+	    "[--autosave]] [--foreground]\n"
 	    "                [--pidfile FILE] [--log-level LEVEL] [--user USER]\n"
-	    "                [--keep-privileges]\n"
+	    "                [--keep-privileges] [--socket-group GROUP]\n"
+	    "                [--ro-socket PATH [--ro-socket-group GROUP]]\n"
 	    "  -s, --socket PATH     control socket (default %s)\n"
+	    "      --socket-group GROUP\n"
+	    "                        make it mode 0660 for GROUP (default "
+	    "0600)\n"
+	    "      --ro-socket PATH  also a socket serving only the read-only "
+	    "commands\n"
+	    "      --ro-socket-group GROUP\n"
+	    "                        make that one 0660 for GROUP (default "
+	    "0666)\n"
 	    "  -c, --config FILE     run the vswctl commands in FILE at "
-	    "start-up\n"
+	    "start-up;\n"
+	    "                        SIGHUP reloads it\n"
+	    "  -a, --autosave        write the running configuration to the "
+	    "--config FILE\n"
+	    "                        after every change\n"
 	    "  -f, --foreground      stay in the foreground, log to stderr\n"
 	    "  -p, --pidfile FILE    write the process id to FILE\n"
 	    "  -l, --log-level LEVEL error, warn, info (default) or debug\n"
-	    "  -u, --user USER       run as USER once started (keeping only "
+	    "  -u, --user USER       run as USER once started (default: "
+	    PRIVS_DEFAULT_USER " if it\n"
+	    "                        exists; root stays root), keeping only "
 	    "CAP_NET_ADMIN,\n"
 	    "                        CAP_NET_RAW and CAP_NET_BIND_SERVICE, as "
-	    "always)\n"
-	    "      --keep-privileges do not drop capabilities (debugging)\n"
+	    "always\n"
+	    "      --keep-privileges stay root, drop no capability (debugging)\n"
 	    "  -h, --help            this message\n"
 	    "  -V, --version         print the version\n",
 	    CTL_SOCKET_DEFAULT);
@@ -74,7 +97,11 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "socket",	required_argument,	NULL, 's' },
+		{ "socket-group", required_argument,	NULL, 'G' },
+		{ "ro-socket",	required_argument,	NULL, 'R' },
+		{ "ro-socket-group", required_argument,	NULL, 'g' },
 		{ "config",	required_argument,	NULL, 'c' },
+		{ "autosave",	no_argument,		NULL, 'a' },
 		{ "foreground",	no_argument,		NULL, 'f' },
 		{ "pidfile",	required_argument,	NULL, 'p' },
 		{ "log-level",	required_argument,	NULL, 'l' },
@@ -88,14 +115,26 @@ parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .socket = CTL_SOCKET_DEFAULT,
 	    .level = LOG_LEVEL_INFO };
-	while ((ch = getopt_long(argc, argv, "s:c:fp:l:u:hV", longopts,
+	while ((ch = getopt_long(argc, argv, "s:c:afp:l:u:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->socket = optarg;
 			break;
+		case 'G':
+			o->socket_group = optarg;
+			break;
+		case 'R':
+			o->ro_socket = optarg;
+			break;
+		case 'g':
+			o->ro_socket_group = optarg;
+			break;
 		case 'c':
 			o->config = optarg;
+			break;
+		case 'a':
+			o->autosave = true;
 			break;
 		case 'f':
 			o->foreground = true;
@@ -131,6 +170,11 @@ parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "vswitchd: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr, 1);
+	}
+	if (o->ro_socket_group != NULL && o->ro_socket == NULL) {
+		fprintf(stderr, "vswitchd: --ro-socket-group '%s' without "
+		    "--ro-socket\n", o->ro_socket_group);
+		exit(1);
 	}
 }
 
@@ -195,27 +239,42 @@ detach_finish(int ready)
 	close(ready);
 }
 
-static int
-pidfile_write(const char *path)
-{
-	FILE	*f;
+/* What the signal callbacks act on. */
+static struct {
+	struct event_base	*base;
+	struct dp		*dp;
+} daemon_state;
 
-	if ((f = fopen(path, "we")) == NULL)
-		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -1;
+static void
+reload(void)
+{
+	char	err[1024];
+
+	if (config_path() == NULL) {
+		log_warnx("SIGHUP: nothing to reload (started without "
+		    "--config)");
+		return;
+	}
+	log_info("SIGHUP: reloading %s", config_path());
+	service_notify_reloading();
+	if (config_reload(daemon_state.dp, err, sizeof(err)) == -1)
+		log_warnx("reload failed, nothing changed: %s", err);
+	else
+		log_info("reloaded %s", config_path());
+	service_notify_ready();
 }
 
 static void
 signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events;
+	(void)arg;
 	if (sig == SIGHUP) {
-		log_info("SIGHUP ignored: no reload; use vswctl");
+		reload();
 		return;
 	}
 	log_info("%s, shutting down", strsignal(sig));
-	event_base_loopbreak(arg);
+	event_base_loopbreak(daemon_state.base);
 }
 
 int
@@ -226,18 +285,35 @@ main(int argc, char **argv)
 	struct options		 o;
 	struct event_base	*base = NULL;
 	struct dp		*dp = NULL;
-	char			*sockpath, *pidpath = NULL, err[1024];
-	bool			 pid_written = false;
-	int			 ready = -1, rc = 1;
+	const struct passwd	*pw;
+	char			*sockpath, *ropath = NULL, *pidpath = NULL;
+	char			*configpath = NULL;
+	char			 err[1024];
+	bool			 started = false;
+	int			 pidfd = -1, ready = -1, rc = 1;
 
 	parse_options(argc, argv, &o);
 	log_init(true, o.level);
 	signal(SIGPIPE, SIG_IGN);
+	service_raise_nofile();
+	/* Unprivileged is the normal case: see privs.h. */
+	if (o.user == NULL && !o.keep_privs)
+		o.user = privs_default_user();
 
 	sockpath = absolute(o.socket);
-	if (o.pidfile != NULL)
+	if (o.pidfile != NULL) {
 		pidpath = absolute(o.pidfile);
-	if (control_open(sockpath) == -1)
+		/* Before the socket: a second daemon changes nothing. */
+		if (pidfile_open(pidpath, &pidfd, err, sizeof(err)) != 0) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	if (o.ro_socket != NULL)
+		ropath = absolute(o.ro_socket);
+	if (control_open(sockpath, o.socket_group) == -1 ||
+	    (ropath != NULL && control_open_ro(ropath, o.ro_socket_group) ==
+	    -1))
 		goto out;
 	xmalloc_init();
 	if ((errno = port_types_init()) != 0) {
@@ -249,15 +325,23 @@ main(int argc, char **argv)
 		goto out;
 	}
 	portio_listen(dp);
-	if (o.config != NULL && config_load(o.config, dp, err,
-	    sizeof(err)) == -1) {
+	portio_recover_taps(sockpath);
+	if (o.autosave && o.config == NULL) {
+		log_warnx("--autosave needs --config FILE: where to save");
+		goto out;
+	}
+	if (o.config != NULL)
+		configpath = absolute(o.config);
+	if (config_init(dp, configpath, o.autosave, err, sizeof(err)) == -1 ||
+	    config_load(dp, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
+	daemon_state.dp = dp;
 
 	if (!o.foreground)
 		ready = detach_start();
-	if ((base = event_base_new()) == NULL) {
+	if ((base = daemon_state.base = event_base_new()) == NULL) {
 		log_warnx("cannot create the event loop");
 		goto out;
 	}
@@ -273,27 +357,31 @@ main(int argc, char **argv)
 		log_warnx("cannot start the event loop");
 		goto out;
 	}
-	if (pidpath != NULL) {
-		if (pidfile_write(pidpath) == -1) {
-			log_warn("pidfile %s", pidpath);
-			goto out;
-		}
-		pid_written = true;
+	if (pidfd != -1 && (errno = pidfile_write(pidfd)) != 0) {
+		log_warn("pidfile %s", pidpath);
+		goto out;
 	}
 	if (o.keep_privs && o.user != NULL) {
 		log_warnx("--user and --keep-privileges do not go together");
 		goto out;
 	}
-	if (!o.keep_privs && privs_drop(o.user, err, sizeof(err)) == -1) {
+	/* While root can: the user must reach and remove its sockets. */
+	if (!o.keep_privs && o.user != NULL && (pw = getpwnam(o.user)) != NULL)
+		control_set_owner(pw);
+	if (privs_drop(o.user, o.keep_privs, err, sizeof(err)) == -1 ||
+	    (errno = sandbox_enter(err, sizeof(err))) != 0) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	log_info("vswitchd %s started, as %s, %s", VSW_VERSION,
-	    o.user != NULL ? o.user : "root", o.keep_privs ?
+	pw = getpwuid(geteuid());
+	log_info("vswitchd %s started, as %s, %s, seccomp on", VSW_VERSION,
+	    pw != NULL ? pw->pw_name : "?", o.keep_privs ?
 	    "with every capability" : "with CAP_NET_ADMIN, CAP_NET_RAW and "
 	    "CAP_NET_BIND_SERVICE only");
 	if (ready != -1)
 		detach_finish(ready);
+	service_notify_ready();
+	started = true;
 
 	if (busypoll_run(base) == -1)
 		log_warnx("event loop failed");
@@ -301,6 +389,8 @@ main(int argc, char **argv)
 		rc = 0;
 
 out:
+	if (started)
+		service_notify_stopping();
 	/* Events go before the base; ports go whether or not it ran. */
 	capio_shutdown();
 	control_close();
@@ -308,15 +398,18 @@ out:
 		portio_stop(dp);
 		dp_destroy(dp);
 	}
+	config_shutdown();
 	for (size_t i = 0; i < 3; i++)
 		if (sigev[i] != NULL)
 			event_free(sigev[i]);
 	if (base != NULL)
 		event_base_free(base);
-	if (pid_written && unlink(pidpath) == -1)
-		log_warn("cannot remove %s", pidpath);
+	if (pidfd != -1)
+		pidfile_remove(pidpath, pidfd);
 	free(pidpath);
+	free(configpath);
 	free(sockpath);
+	free(ropath);
 	libevent_global_shutdown();
 	log_info("exiting");
 	return rc;

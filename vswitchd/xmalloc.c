@@ -33,6 +33,16 @@ xcalloc(size_t nmemb, size_t size)
 	return p;
 }
 
+void *
+xreallocarray(void *old, size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = reallocarray(old, nmemb, size)) == NULL && nmemb * size != 0)
+		fatal("reallocarray %zu x %zu bytes", nmemb, size);
+	return p;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -15,6 +15,7 @@
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t nmemb, size_t size);
 char	*xstrdup(const char *);
 /* Hands jansson xmalloc() and free(). */
 void	 xmalloc_init(void);

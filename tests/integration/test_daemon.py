@@ -4,7 +4,7 @@ import os
 import signal
 import time
 
-from vswlab import sh, wait_until
+from vswlab import DAEMON_USER, sh, wait_until
 
 
 def pid_alive(pid):
@@ -15,9 +15,11 @@ def pid_alive(pid):
         return False
 
 
-def test_daemonizes_with_pidfile_and_stops_on_sigterm(lab, tmp_path):
+def test_daemonizes_with_pidfile_and_stops_on_sigterm(lab):
     s = lab.netns("S")
-    sock, pidfile = tmp_path / "sock", tmp_path / "vswitchd.pid"
+    # In a directory its user may write, as /run/vswitchd: it removes both.
+    run = lab.rundir()
+    sock, pidfile = run / "sock", run / "vswitchd.pid"
     tap = lab.name("dm")
     # Without --foreground the parent returns once the daemon serves.
     s.run(lab.vswitchd, "--socket", sock, "--pidfile", pidfile, timeout=20)
@@ -77,9 +79,14 @@ def test_drops_capabilities_but_still_adds_ports(lab):
     underlay(s)
     d = lab.daemon(s)
     st = proc_status(daemon_pid(d))
-    for key in ("CapEff", "CapPrm", "CapBnd"):
+    for key in ("CapEff", "CapPrm"):
         assert int(st[key][0], 16) == KEPT, (key, st[key])
-    assert st["Uid"][0] == "0"
+    # Becoming its user clears the bounding set entirely; staying root
+    # keeps the three there.
+    assert int(st["CapBnd"][0], 16) & ~KEPT == 0, st["CapBnd"]
+    assert int(st["CapInh"][0], 16) == 0 and int(st["CapAmb"][0], 16) == 0
+    uid = DAEMON_USER.pw_uid if DAEMON_USER is not None else 0
+    assert st["Uid"] == [str(uid)] * 4
     # What it kept is what ports need: a tap, and a tunnel socket.
     d.ctl("port", "add", lab.name("cp"), "type", "tap", "mtu", "1400")
     d.ctl("port", "add", lab.name("cx"), "type", "vxlan", "remote", "198.18.7.7")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from scapy.all import ARP, ICMP, IP, Ether, Raw
 
-from vswlab import eth_frame, ping, port_stats, raw_send, wait_until
+from vswlab import DAEMON_USER, eth_frame, ping, port_stats, raw_send, wait_until
 
 GUEST_MAC = "02:56:53:00:00:42"
 GUEST_IP = "198.19.0.42"
@@ -35,6 +35,10 @@ def sockdir():
     """A short directory for sockets: sun_path holds 107 characters, and
     pytest's tmp_path can be longer than that."""
     d = Path(tempfile.mkdtemp(prefix="vsw-", dir="/tmp"))
+    # The daemon makes and removes sockets here as its own user.
+    if DAEMON_USER is not None:
+        os.chown(d, DAEMON_USER.pw_uid, DAEMON_USER.pw_gid)
+    d.chmod(0o755)
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -176,6 +180,8 @@ def test_socket_file_mode_and_removal(lab, sockdir):
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(path))
     stale.close()
+    if DAEMON_USER is not None:     # left by the daemon's user
+        os.chown(path, DAEMON_USER.pw_uid, DAEMON_USER.pw_gid)
     d.ctl("port", "add", port, "type", "stream", "path", path)
     res = d.ctl("port", "add", lab.name("v2"), "type", "stream", "path", path,
                 check=False)
@@ -317,6 +323,9 @@ def test_connect_to_a_listening_qemu(lab, sockdir):
     def listen():
         l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         l.bind(str(path))
+        # QEMU's socket, as the daemon's user may connect to it.
+        if DAEMON_USER is not None:
+            os.chown(path, DAEMON_USER.pw_uid, DAEMON_USER.pw_gid)
         l.listen(1)
         l.settimeout(5)
         return l

@@ -63,7 +63,9 @@ def test_show_port_show_and_json(lab):
     assert p["tunnel"] == {"encap": "vxlan", "remote": "198.18.0.2",
                            "local": "198.18.0.1", "dstport": 4789, "vni": 42,
                            "overhead": 50, "underlay_mtu": 1600,
-                           "inner_mtu": 1550}
+                           "inner_mtu": 1550, "path_mtu": 1600,
+                           "kernel_mtu": 1600, "min_mtu": 0,
+                           "fragmented": 0, "icmp_errors": 0}
     assert (offloads["udp_gso"], offloads["udp_gro"], offloads["tcp_gro"]) == \
         ("on", True, True)
     assert p["mtu"] == 1550
@@ -176,7 +178,7 @@ BAD = [
     (["type", "vxlan", "remote", "239.1.1.1"], "remote 239.1.1.1 is not a unicast"),
     (["type", "vxlan", "remote", "198.18.0.2", "vni", "16777216"], "'16777216'"),
     (["type", "vxlan", "remote", "198.18.0.2", "key", "5"],
-     "a vxlan port takes no 'key' (it takes remote, local, dstport, vni, split-horizon)"),
+     "a vxlan port takes no 'key' (it takes remote, local, dstport, vni, split-horizon, min-mtu)"),
     (["type", "gretap", "remote", "198.18.0.2", "vni", "5"], "a gretap port takes no 'vni'"),
     (["type", "gretap", "remote", "198.18.0.2", "key", "4294967296"], "'4294967296'"),
     (["type", "vxlan", "remote", "198.18.0.2", "mtu", "1400"], "a vxlan port takes no 'mtu'"),

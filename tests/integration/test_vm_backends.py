@@ -90,7 +90,7 @@ def test_guest_plugged_in_by_the_ifup_scripts(lab, guest_image, monkeypatch):
 
 def test_guest_on_a_stream_socket_and_its_restart(lab, guest_image, tmp_path):
     s, d, ep = switch_with_endpoint(lab)
-    sock = tmp_path / "vm.sock"
+    sock = lab.rundir() / "vm.sock"       # the daemon removes it as its user
     port = lab.name("vs")
     d.ctl("port", "add", port, "type", "stream", "path", sock)
     assert oct(os.stat(sock).st_mode & 0o777) == "0o660"
@@ -119,7 +119,7 @@ def test_guest_reaches_another_host_over_vxlan(lab, guest_image, tmp_path):
     tunnel(h1, "vx", "vxlan", h2)
     tunnel(h2, "vx", "vxlan", h1)
     e2 = endpoint(lab, h2)                          # 198.19.0.2 behind H2
-    sock = tmp_path / "vm.sock"
+    sock = lab.rundir() / "vm.sock"       # the daemon removes it as its user
     h1.ctl("port", "add", lab.name("vs"), "type", "stream", "path", sock)
     g = Guest(guest_image, lab, ns=h1.ns)
     g.start(["-netdev", f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}",

@@ -323,7 +323,11 @@ test_reader_that_does_not_read(void **state)
 	cfg.fd = p[1];
 	shared = dup(p[1]);		/* the client's copy, say */
 	cap = start(f, &cfg);
-	assert_true(fcntl(shared, F_GETFL) & O_NONBLOCK);
+	/*
+	 * The flag is the client's too (one open file description): left
+	 * alone, so a daemon that dies mid-capture cannot leave it set.
+	 */
+	assert_false(fcntl(shared, F_GETFL) & O_NONBLOCK);
 	for (int i = 0; i < 100; i++) {
 		batch_of(f, &b, 32, ETHERTYPE_ARP, 1000);
 		assert_int_equal(cap_frames(cap, PORT_DIR_RX, &b, &TS),
@@ -336,10 +340,39 @@ test_reader_that_does_not_read(void **state)
 	stop(f, cap, &st);		/* gives up after CAPW_STALL_MS */
 	assert_int_equal(st.written + st.dropped, 3200);
 	assert_true(st.written > 0);
-	/* The descriptor is given back as it came. */
 	assert_false(fcntl(shared, F_GETFL) & O_NONBLOCK);
 	close(shared);
 	close(p[0]);
+}
+
+/* The same through a socket: the client's stdout may be one (ssh, systemd). */
+static void
+test_socket_reader_that_does_not_read(void **state)
+{
+	struct fixture		*f = *state;
+	struct cap_config	 cfg = { .ring_size = 16384 };
+	struct cap_stats	 st;
+	struct pkt_batch	 b;
+	struct cap		*cap;
+	int			 sp[2], shared;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sp), 0);
+	cfg.fd = sp[1];
+	shared = dup(sp[1]);
+	cap = start(f, &cfg);
+	for (int i = 0; i < 100; i++) {
+		batch_of(f, &b, 32, ETHERTYPE_ARP, 1000);
+		cap_frames(cap, PORT_DIR_RX, &b, &TS);
+		pkt_batch_free(&b);
+	}
+	assert_false(fcntl(shared, F_GETFL) & O_NONBLOCK);
+	stop(f, cap, &st);		/* the writer never blocked: it ends */
+	assert_int_equal(st.written + st.dropped, 3200);
+	assert_true(st.dropped > 0);
+	assert_false(fcntl(shared, F_GETFL) & O_NONBLOCK);
+	close(shared);
+	close(sp[0]);
 }
 
 static void
@@ -548,6 +581,7 @@ main(void)
 		cmocka_unit_test(test_max_size_is_never_passed),
 		cmocka_unit_test(test_bad_options_and_filters),
 		cmocka_unit_test(test_reader_that_does_not_read),
+		cmocka_unit_test(test_socket_reader_that_does_not_read),
 		cmocka_unit_test(test_reader_that_goes_away),
 		cmocka_unit_test(test_outer_ipv4),
 		cmocka_unit_test(test_outer_ipv6),

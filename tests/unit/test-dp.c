@@ -35,6 +35,7 @@
 static unsigned	fd_frames;	/* frames to return */
 static int	fd_error;	/* else: fails with this */
 static unsigned	fd_reads;
+static bool	fd_gone;	/* state() says "gone" */
 
 static int
 fdtest_open(struct port *port, const struct port_config *cfg, char *err,
@@ -88,12 +89,20 @@ fdtest_send(struct port *port, struct pkt_batch *b)
 	(void)b;
 }
 
+static const char *
+fdtest_state(const struct port *port)
+{
+	(void)port;
+	return fd_gone ? "gone" : "up";
+}
+
 static const struct port_ops fdtest_ops = {
 	.type		= "fdtest",
 	.open		= fdtest_open,
 	.close		= fdtest_close,
 	.recv_batch	= fdtest_recv,
 	.send_batch	= fdtest_send,
+	.state		= fdtest_state,
 };
 
 /* Same name, another type. */
@@ -213,6 +222,7 @@ setup(void **state)
 	fd_frames = 0;
 	fd_error = 0;
 	fd_reads = 0;
+	fd_gone = false;
 	if ((fx.dp = dp_create()) == NULL)
 		return -1;
 	dp_set_events(fx.dp, &events);
@@ -382,6 +392,60 @@ test_gone_device_is_not_read_again(void **state)
 	dp_port_del(f->dp, p);		/* nothing left to unwatch */
 }
 
+/*
+ * A port whose device is gone does not hold its name: port add of it
+ * replaces the port (its device deleted under it, say); one that is there
+ * still does.
+ */
+static void
+test_gone_port_is_replaced_by_add(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .name = "fd", .type = "fdtest" };
+	struct port		*p, *q;
+	char			 err[256];
+	unsigned		 n, index;
+
+	assert_int_equal(dp_set_io(f->dp, &hooks), 0);
+	p = add(f, "fd", "fdtest");
+	index = p->index;
+	n = f->dp->nports;
+	assert_int_equal(dp_port_add(f->dp, &cfg, &q, err, sizeof(err)),
+	    EEXIST);
+	assert_string_equal(err, "port fd already exists");
+	fd_gone = true;
+	assert_true(dp_port_gone(p));
+	assert_int_equal(dp_port_add(f->dp, &cfg, &q, err, sizeof(err)), 0);
+	assert_int_equal(f->dp->nports, n);
+	assert_ptr_equal(dp_port_find(f->dp, "fd"), q);
+	assert_int_not_equal(q->index, index);
+	assert_non_null(watch_of(f, q->fd));
+	fd_gone = false;
+}
+
+/* A port type that opens its device anew swaps the watched fd. */
+static void
+test_set_fd_moves_the_watch(void **state)
+{
+	struct fixture	*f = *state;
+	struct port	*p;
+	int		 old, sv[2];
+
+	assert_int_equal(dp_set_io(f->dp, &hooks), 0);
+	p = add(f, "fd", "fdtest");
+	old = p->fd;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	close(sv[1]);
+	assert_int_equal(dp_port_set_fd(p, sv[0]), 0);
+	assert_null(watch_of(f, old));
+	assert_non_null(watch_of(f, sv[0]));
+	assert_int_equal(p->fd, sv[0]);
+	close(old);
+	fd_frames = 1;
+	readable(f, p);
+	assert_int_equal(fd_reads, 1);
+}
+
 static void
 test_note(void **state)
 {
@@ -468,6 +532,8 @@ main(void)
 		T(test_input_through_the_watch),
 		T(test_failing_reads_pause_until_the_tick),
 		T(test_gone_device_is_not_read_again),
+		T(test_gone_port_is_replaced_by_add),
+		T(test_set_fd_moves_the_watch),
 		T(test_note),
 		cmocka_unit_test(test_extension_slot),
 		T(test_queue_ownership),

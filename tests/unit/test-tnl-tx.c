@@ -1,12 +1,16 @@
 /*
  * test-tnl-tx.c - how a tunnel sender groups datagrams into UDP_SEGMENT
  * messages (tnl_gso_run()): runs of equal lengths, a shorter last one that
- * ends the run, at most TNL_GSO_SEGS datagrams and 64 KiB of IP.
+ * ends the run, at most TNL_GSO_SEGS datagrams and 64 KiB of IP; and how
+ * min-mtu floors the MTUs a sender reads from the kernel.
  */
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "tunnel/tnl-tx.h"
@@ -125,6 +129,57 @@ test_at_most_64_kib(void **state)
 	assert_int_equal(tnl_gso_run(len, 4, 900), 3);
 }
 
+/*
+ * A forged ICMP lowers the kernel's path MTU (552) below the largest seen
+ * (1500): whole datagrams go up to the path MTU, the port's MTU stays with
+ * the largest; a floor lifts both.
+ */
+static void
+test_min_mtu_floors_path_and_link(void **state)
+{
+	struct tnl_tx	tx;
+
+	(void)state;
+	memset(&tx, 0, sizeof(tx));
+	tx.kernel_mtu = 552;
+	tx.seen_mtu = 1500;
+	tnl_tx_set_min_mtu(&tx, 0);
+	assert_int_equal(tx.path_mtu, 552);
+	assert_int_equal(tx.link_mtu, 1500);
+	tnl_tx_set_min_mtu(&tx, 1400);
+	assert_int_equal(tx.path_mtu, 1400);
+	assert_int_equal(tx.link_mtu, 1500);
+	tnl_tx_set_min_mtu(&tx, 9000);
+	assert_int_equal(tx.path_mtu, 9000);
+	assert_int_equal(tx.link_mtu, 9000);
+	tnl_tx_set_min_mtu(&tx, 0);
+	assert_int_equal(tx.path_mtu, 552);
+	assert_int_equal(tx.link_mtu, 1500);
+}
+
+static void
+test_min_mtu_range_by_family(void **state)
+{
+	char	err[128];
+
+	(void)state;
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET, 0, err, sizeof(err)), 0);
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET, 576, err, sizeof(err)),
+	    0);
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET, 65535, err,
+	    sizeof(err)), 0);
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET, 575, err, sizeof(err)),
+	    EINVAL);
+	assert_string_equal(err, "invalid min-mtu '575' over IPv4 (0 for none, "
+	    "or 576 to 65535)");
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET6, 1279, err,
+	    sizeof(err)), EINVAL);
+	assert_string_equal(err, "invalid min-mtu '1279' over IPv6 (0 for "
+	    "none, or 1280 to 65535)");
+	assert_int_equal(tnl_tx_check_min_mtu(AF_INET6, 65536, err,
+	    sizeof(err)), EINVAL);
+}
+
 int
 main(void)
 {
@@ -136,6 +191,8 @@ main(void)
 		cmocka_unit_test(test_different_lengths_one_each),
 		cmocka_unit_test(test_at_most_64_datagrams),
 		cmocka_unit_test(test_at_most_64_kib),
+		cmocka_unit_test(test_min_mtu_floors_path_and_link),
+		cmocka_unit_test(test_min_mtu_range_by_family),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,11 +77,29 @@ port_event(void *ctx, struct port *port, enum port_event ev, int error)
 	}
 }
 
+/* The link watch's netlink socket (a tunnel with a local address). */
+static struct watch	netlink_watch;
+
+static bool
+is_netlink(int fd)
+{
+	int		domain;
+	socklen_t	len = sizeof(domain);
+
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 &&
+	    domain == AF_NETLINK;
+}
+
+/* Endpoints are what these tests count: the link watch is left aside. */
 static int
 fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
 {
 	struct fixture	*f = ctx;
 
+	if (is_netlink(fd)) {
+		*handle = &netlink_watch;
+		return 0;
+	}
 	for (int i = 0; i < MAX_WATCH; i++) {
 		if (f->w[i].used)
 			continue;
@@ -99,6 +117,8 @@ fake_unwatch(void *ctx, void *handle)
 	struct fixture	*f = ctx;
 	struct watch	*w = handle;
 
+	if (w == &netlink_watch)
+		return;
 	assert_true(w->used);
 	w->used = false;
 	f->unwatches++;
