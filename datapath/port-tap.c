@@ -262,7 +262,7 @@ tap_restore(struct port *port)
 
 	if (tap->created || port->fd == -1)
 		return;
-	tap_record_del(port->name);
+	tap_record_del(port->name, tap->ifindex);
 	if (tap_gone(port))
 		return;
 	ioctl(port->fd, TUNSETOFFLOAD, 0);

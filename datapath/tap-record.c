@@ -62,7 +62,10 @@ tr_write(void)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", tr.path) >=
 	    sizeof(tmp))
 		return ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	/* A new file, never one planted under that name. */
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return errno;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1 || (f = fdopen(fd, "w")) == NULL) {
 		error = errno;
@@ -202,7 +205,7 @@ tap_record_add(const char *type, const char *name, unsigned ifindex,
 
 	if (tr.path == NULL)
 		return;
-	tap_record_del(name);
+	tap_record_del(name, 0);
 	if (tr.n == TAP_RECORD_MAX)
 		return;
 	r = &tr.recs[tr.n++];
@@ -215,12 +218,14 @@ tap_record_add(const char *type, const char *name, unsigned ifindex,
 }
 
 void
-tap_record_del(const char *name)
+tap_record_del(const char *name, unsigned ifindex)
 {
 	if (tr.path == NULL)
 		return;
 	for (unsigned i = 0; i < tr.n; i++) {
-		if (strcmp(tr.recs[i].name, name) != 0)
+		/* A port replacing a gone one has listed its own device. */
+		if (strcmp(tr.recs[i].name, name) != 0 ||
+		    (ifindex != 0 && tr.recs[i].ifindex != ifindex))
 			continue;
 		tr.recs[i] = tr.recs[--tr.n];
 		tr_save();

@@ -43,7 +43,10 @@ void	tap_record_close(void);
 /* A port holds the persistent tap or tun name; brought_up: it set it up. */
 void	tap_record_add(const char *type, const char *name, unsigned ifindex,
 	    bool brought_up);
-/* The port let go of it, and put it back as it was. */
-void	tap_record_del(const char *name);
+/*
+ * The port let go of it, and put it back as it was: the record of that name
+ * and ifindex (0: whatever its ifindex).
+ */
+void	tap_record_del(const char *name, unsigned ifindex);
 
 #endif

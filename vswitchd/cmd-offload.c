@@ -103,11 +103,10 @@ const struct cmd_entry cmd_offload_set_entry = {
 static void
 cmd_offload_save(struct dp *dp, FILE *f)
 {
-	fputs("offload set", f);
+	/* One a line: a reload compares (and defaults) them one by one. */
 	for (int i = 0; i < OFL__MAX; i++)
-		fprintf(f, " %s %s", offload_names[i], dp->ofl.on[i] ? "on" :
-		    "off");
-	fputc('\n', f);
+		fprintf(f, "offload set %s %s\n", offload_names[i],
+		    dp->ofl.on[i] ? "on" : "off");
 }
 
 const struct cmd_config_part cmd_offload_config = {

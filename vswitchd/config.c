@@ -40,6 +40,8 @@ static struct {
 	bool	 autosave;
 	char	*defaults;	/* the settings as they were at start-up */
 	bool	 restoring;	/* undoing a failed reload */
+	char	*initial;	/* the file as read at start-up */
+	bool	 missing;	/* no file yet (autosave makes it) */
 } config_state = { .dirfd = -1 };
 
 int
@@ -130,6 +132,35 @@ config_parse_line(struct cmd_ctx *ctx, char *text, struct config_line *l)
 	return 0;
 }
 
+static const struct config_line *
+config_find_port(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->lines[i].cmd == &cmd_port_add_entry &&
+		    strcmp(c->lines[i].port.name, name) == 0)
+			return &c->lines[i];
+	return NULL;
+}
+
+/* The port a line acts on (its command's target), or NULL. */
+static const char *
+config_target(const struct config_line *l)
+{
+	const struct cmd_target	*t = &l->cmd->target;
+	char *const		*args = l->argv + l->used;
+	int			 nargs = l->argc - l->used;
+
+	if (t->kind != CMD_TARGET_PORT)
+		return NULL;
+	if (t->key != NULL) {
+		for (int i = 0; i + 1 < nargs; i++)
+			if (strcmp(args[i], t->key) == 0)
+				return args[i + 1];
+		return NULL;
+	}
+	return t->arg >= 0 && t->arg < nargs ? args[t->arg] : NULL;
+}
+
 /*
  * The whole text into c, checked as far as it can be without running it:
  * 0, or -1 with "origin:line: message" in err and c empty.
@@ -180,6 +211,20 @@ config_parse(struct dp *dp, const char *text, const char *origin,
 				    c->lines[j].lineno);
 				rc = -1;
 			}
+	/*
+	 * A line may name only a port the file adds: any other is gone once
+	 * the file is applied.  Said now, before anything changes.
+	 */
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		const char *name = config_target(&c->lines[i]);
+
+		if (name != NULL && config_find_port(c, name) == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown port '%s' (the "
+			    "file adds no port of that name)", origin,
+			    c->lines[i].lineno, name);
+			rc = -1;
+		}
+	}
 	cmd_ctx_clear(&ctx);
 	if (rc == -1)
 		config_free(c);
@@ -208,33 +253,41 @@ port_config_same(const struct port_config *a, const struct port_config *b)
 	return same;
 }
 
-static const struct config_line *
-config_find_port(const struct config *c, const char *name)
+
+/*
+ * What a settings line sets: its command, and the setting's name for a
+ * "set" verb that names one ("fdb set ageing"), so that a default is
+ * applied only where the file says nothing.
+ */
+static bool
+config_same_setting(const struct config_line *a, const struct config_line *b)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->lines[i].cmd == &cmd_port_add_entry &&
-		    strcmp(c->lines[i].port.name, name) == 0)
-			return &c->lines[i];
-	return NULL;
+	int	na = a->argc - a->used, nb = b->argc - b->used;
+
+	if (a->cmd != b->cmd)
+		return false;
+	if (na < 2 || nb < 2)
+		return true;
+	return strcmp(a->argv[a->used], b->argv[b->used]) == 0;
 }
 
-/* Runs each line of c, but the port add of a port that is there already. */
+static bool
+config_sets(const struct config *c, const struct config_line *setting)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (config_same_setting(&c->lines[i], setting))
+			return true;
+	return false;
+}
+
 static int
-config_run_lines(struct cmd_ctx *ctx, const struct config *c,
+config_run_line(struct cmd_ctx *ctx, const struct config_line *l,
     const char *origin, char *err, size_t errlen)
 {
-	const struct config_line	*l;
-
-	for (size_t i = 0; i < c->n; i++) {
-		l = &c->lines[i];
-		if (l->cmd == &cmd_port_add_entry &&
-		    dp_port_find(ctx->dp, l->port.name) != NULL)
-			continue;
-		if (cmd_run(ctx, l->argc, (char **)l->argv) == -1) {
-			snprintf(err, errlen, "%s:%u: %s", origin, l->lineno,
-			    ctx->error);
-			return -1;
-		}
+	if (cmd_run(ctx, l->argc, (char **)l->argv) == -1) {
+		snprintf(err, errlen, "%s:%u: %s", origin, l->lineno,
+		    ctx->error);
+		return -1;
 	}
 	return 0;
 }
@@ -242,9 +295,12 @@ config_run_lines(struct cmd_ctx *ctx, const struct config *c,
 /*
  * Makes the running state what c says.  Without defaults it only runs the
  * lines (start-up, on a datapath with nothing yet).  With them it
- * converges: ports whose line changed or went are deleted, what the file
- * rebuilds in full is cleared, the settings go back to the defaults, and
- * then c runs, so that only what c says is left.
+ * converges, in the order that disturbs least and fails before it
+ * destroys: routes, static FDB entries and router addresses are cleared
+ * (the file rebuilds them), the lines run (a port that is there with the
+ * same line is kept, one whose line changed is made again), the settings
+ * the file does not set go back to their defaults (so those it does are
+ * never toggled), and only then do the ports the file no longer has go.
  */
 static int
 config_run(struct dp *dp, const struct config *c, const struct config *dflt,
@@ -260,25 +316,37 @@ config_run(struct dp *dp, const struct config *c, const struct config *dflt,
 
 	cmd_ctx_init(&ctx, dp, true);
 	ctx.loading = true;
-	if (dflt != NULL) {
-		for (port = TAILQ_FIRST(&dp->ports); port != NULL;
-		    port = next) {
-			next = TAILQ_NEXT(port, entry);
-			l = config_find_port(c, port->name);
-			if (l != NULL && port_config_same(&l->port, &port->cfg))
-				continue;
-			log_info("%s: removing port %s (%s)", origin,
-			    port->name, l == NULL ? "not in the file" :
-			    "its line changed");
-			dp_port_del(dp, port);
-		}
+	if (dflt != NULL)
 		for (size_t i = 0; i < sizeof(cleared) / sizeof(cleared[0]);
 		    i++)
 			cleared[i]->clear(dp);
-		rc = config_run_lines(&ctx, dflt, "defaults", err, errlen);
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		l = &c->lines[i];
+		if (l->cmd == &cmd_port_add_entry &&
+		    (port = dp_port_find(dp, l->port.name)) != NULL) {
+			if (port_config_same(&l->port, &port->cfg))
+				continue;
+			log_info("%s: port %s: its line changed, making it "
+			    "again", origin, port->name);
+			dp_port_del(dp, port);
+		}
+		rc = config_run_line(&ctx, l, origin, err, errlen);
 	}
-	if (rc == 0)
-		rc = config_run_lines(&ctx, c, origin, err, errlen);
+	if (dflt != NULL && rc == 0)
+		for (size_t i = 0; i < dflt->n && rc == 0; i++)
+			if (!config_sets(c, &dflt->lines[i]))
+				rc = config_run_line(&ctx, &dflt->lines[i],
+				    "defaults", err, errlen);
+	if (dflt != NULL && rc == 0)
+		for (port = TAILQ_FIRST(&dp->ports); port != NULL;
+		    port = next) {
+			next = TAILQ_NEXT(port, entry);
+			if (config_find_port(c, port->name) != NULL)
+				continue;
+			log_info("%s: removing port %s (not in the file)",
+			    origin, port->name);
+			dp_port_del(dp, port);
+		}
 	cmd_ctx_clear(&ctx);
 	return rc;
 }
@@ -387,6 +455,15 @@ config_init(struct dp *dp, const char *path, bool autosave, char *err,
 		return -1;
 	config_state.dirfd = fd;
 	config_state.autosave = autosave;
+	/*
+	 * Read now, run later (config_load(), once root is given up): the
+	 * file may sit where only root reads, as it may at a reload.
+	 */
+	if ((config_state.initial = config_read(err, errlen)) == NULL) {
+		if (errno != ENOENT || !autosave)
+			return -1;
+		config_state.missing = true;
+	}
 	return 0;
 }
 
@@ -409,6 +486,7 @@ config_shutdown(void)
 		close(config_state.dirfd);
 	free(config_state.path);
 	free(config_state.defaults);
+	free(config_state.initial);
 	memset(&config_state, 0, sizeof(config_state));
 	config_state.dirfd = -1;
 	config_forget();
@@ -434,14 +512,14 @@ config_load(struct dp *dp, char *err, size_t errlen)
 
 	if (config_state.path == NULL)
 		return 0;
-	if ((text = config_read(err, errlen)) == NULL) {
-		if (errno != ENOENT || !config_state.autosave)
-			return -1;
+	if (config_state.missing) {
 		log_info("%s: no such file yet: starting empty, saving there",
 		    config_state.path);
 		config_remember(dp);
 		return 0;
 	}
+	text = config_state.initial;
+	config_state.initial = NULL;
 	rc = config_apply_text(dp, text, config_state.path, false, err,
 	    errlen);
 	free(text);

@@ -41,7 +41,8 @@ int	config_split(char *line, char **argv, int max, const char **err);
 /*
  * Remembers the defaults of dp's settings (call before anything changes
  * them) and where the configuration lives (NULL: nowhere), opening its
- * directory now, while the daemon may still reach it: 0, or -1 with err.
+ * directory and reading the file now, while the daemon may still reach
+ * them: 0, or -1 with err.  config_load() runs what was read.
  */
 int	config_init(struct dp *, const char *path, bool autosave, char *err,
 	    size_t errlen);
@@ -51,8 +52,9 @@ int	config_dirfd(void);
 const char *config_name(void);
 
 /*
- * Runs the file at start-up: 0, or -1 with "file:line: message" in err.
- * A missing file is an empty one when autosaving (the first start).
+ * Runs the file at start-up, as read by config_init(): 0, or -1 with
+ * "file:line: message" in err.  A missing file is an empty one when
+ * autosaving (the first start).
  */
 int	config_load(struct dp *, char *err, size_t errlen);
 /* Converges on the file again (SIGHUP): 0, or -1 and nothing changed. */

@@ -243,8 +243,14 @@ listener_open(struct ctl_listener *l, const char *path, const char *group,
 		log_warn("socket");
 		return -1;
 	}
-	/* Born 0600: wider only once it has its group. */
-	old = umask(S_IXUSR | S_IRWXG | S_IRWXO);
+	/*
+	 * Born with its mode: a chmod by path afterwards could be led by a
+	 * symbolic link planted in a directory the daemon's user owns.  Until
+	 * the chown below, a 0660 socket's group is ours; a client of that
+	 * group is no operator (control-req.c) and gets the read-only
+	 * commands at most.
+	 */
+	old = umask(~mode & (S_IRWXU | S_IRWXG | S_IRWXO));
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		log_warn("bind %s", path);
 		umask(old);
@@ -267,9 +273,8 @@ listener_open(struct ctl_listener *l, const char *path, const char *group,
 	}
 	if (listener_is_ours(l, path_base(path)) == -1 ||
 	    (l->has_group && fchownat(l->dirfd, path_base(path), (uid_t)-1,
-	    l->group, AT_SYMLINK_NOFOLLOW) == -1) ||
-	    fchmodat(l->dirfd, path_base(path), mode, 0) == -1) {
-		log_warn("cannot set the mode of %s", path);
+	    l->group, AT_SYMLINK_NOFOLLOW) == -1)) {
+		log_warn("cannot give %s its group", path);
 		goto fail_dir;
 	}
 	if (l->readonly)

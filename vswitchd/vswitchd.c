@@ -332,8 +332,8 @@ main(int argc, char **argv)
 	}
 	if (o.config != NULL)
 		configpath = absolute(o.config);
-	if (config_init(dp, configpath, o.autosave, err, sizeof(err)) == -1 ||
-	    config_load(dp, err, sizeof(err)) == -1) {
+	/* Its directory now, while root reaches it; its lines only later. */
+	if (config_init(dp, configpath, o.autosave, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
@@ -369,15 +369,25 @@ main(int argc, char **argv)
 	if (!o.keep_privs && o.user != NULL && (pw = getpwnam(o.user)) != NULL)
 		control_set_owner(pw);
 	if (privs_drop(o.user, o.keep_privs, err, sizeof(err)) == -1 ||
-	    (errno = sandbox_enter(err, sizeof(err))) != 0) {
+	    (!o.keep_privs && (errno = sandbox_enter(err, sizeof(err))) != 0)) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	/*
+	 * The file runs with what a reload and any client get: the user, the
+	 * three capabilities, the filter.  A file the daemon's user may write
+	 * (autosave) must not run as root.  Before detaching, so that a bad
+	 * line is still reported where the daemon was started.
+	 */
+	if (config_load(dp, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
 	pw = getpwuid(geteuid());
-	log_info("vswitchd %s started, as %s, %s, seccomp on", VSW_VERSION,
+	log_info("vswitchd %s started, as %s, %s", VSW_VERSION,
 	    pw != NULL ? pw->pw_name : "?", o.keep_privs ?
-	    "with every capability" : "with CAP_NET_ADMIN, CAP_NET_RAW and "
-	    "CAP_NET_BIND_SERVICE only");
+	    "with every capability, no seccomp filter" : "with CAP_NET_ADMIN, "
+	    "CAP_NET_RAW and CAP_NET_BIND_SERVICE only, seccomp on");
 	if (ready != -1)
 		detach_finish(ready);
 	service_notify_ready();

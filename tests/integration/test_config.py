@@ -214,7 +214,7 @@ def test_sighup_applies_the_difference(lab, state_dir):
     # A kept its device (still in A's namespace) and its counters.
     assert ea.run("cat", f"/sys/class/net/{a}/ifindex").stdout == ifindex
     assert port_stats(d, a)["rx_packets"] >= rx
-    assert f"removing port {b} (its line changed)" in d.log_text()
+    assert f"port {b}: its line changed, making it again" in d.log_text()
     assert f"removing port {a}" not in d.log_text()
 
     # A file that does not parse changes nothing and names its line.
@@ -223,13 +223,46 @@ def test_sighup_applies_the_difference(lab, state_dir):
     reload(d, "reload failed")
     assert f"{conf}:2: unterminated quote" in d.log_text()
     assert save_text(d) == before
-    # Nor does one that fails while running: the route names no port.
+    # Nor does one that names a port it does not add: said before running.
     conf.write_text(f"port add {a} type tap\nbusy-poll set 30\n"
                     f"route add 198.19.50.0/24 dev {lab.name('nope')}\n")
     reload(d, "reload failed")
     assert f"{conf}:3: unknown port '{lab.name('nope')}'" in d.log_text()
     assert save_text(d) == before
+    # Nor one that fails while it runs (the kernel refuses the MTU): the
+    # ports it would have removed are still the same devices.
+    ifindexes = {p: s.run("cat", f"/sys/class/net/{p}/ifindex").stdout for p in (b, c)}
+    conf.write_text(f"port add {a} type tap\nbusy-poll set 30\n"
+                    f"port add {lab.name('tX')} type tap mtu 70000\n")
+    reload(d, "reload failed")
+    assert f"{conf}:3: " in d.log_text()
+    assert save_text(d) == before
     assert ea.run("cat", f"/sys/class/net/{a}/ifindex").stdout == ifindex
+    for p, i in ifindexes.items():
+        assert s.run("cat", f"/sys/class/net/{p}/ifindex").stdout == i
+    assert lab.name("tX") not in s.run("ip", "link", "show").stdout
+
+
+def test_reload_keeps_the_settings_it_does_not_change(lab, state_dir):
+    """A reload of the same file touches nothing: a small FDB is not reset
+    to the default size and back (which would drop learned MACs)."""
+    s = lab.netns("S")
+    conf = state_dir / "vswitchd.conf"
+    a, b = lab.name("tA"), lab.name("tB")
+    conf.write_text(f"fdb set max 16\nport add {a} type tap\nport add {b} type tap\n")
+    d = lab.daemon(s, "--config", conf)
+    for port, suffix, addr in ((a, "A", "198.19.0.1/24"), (b, "B", "198.19.0.2/24")):
+        ep = lab.move_port(d, port, suffix)
+        ep.run("ip", "addr", "add", addr, "dev", port)
+        ep.run("ip", "link", "set", port, "up")
+        if suffix == "A":
+            ea = ep
+    ping(ea, "198.19.0.2", count=2)
+    learned = d.ctl("fdb", "show", json_out=True)["fdb"]
+    assert len(learned) >= 2
+    reload(d, "reloaded")
+    assert d.ctl("fdb", "show", json_out=True)["fdb"] == learned
+    assert "fdb max set to 8192" not in d.log_text()
 
 
 @pytest.mark.parametrize("line, message", [
