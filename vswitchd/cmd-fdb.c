@@ -63,13 +63,37 @@ fdb_entry_cmp(const void *a, const void *b)
 	return memcmp(x->mac, y->mac, sizeof(x->mac));
 }
 
+/*
+ * The entries of port (NULL: every port), the static ones only if asked,
+ * sorted by VLAN then MAC so that show and save do not depend on slots.
+ * malloc'd; *n of them.
+ */
+static const struct mac_entry **
+fdb_entries(struct dp *dp, const struct port *port, bool statics,
+    unsigned *n)
+{
+	struct mac_table_stats	  st;
+	const struct mac_entry	**v, *e;
+	unsigned		  cursor = 0;
+
+	mac_table_get_stats(dp->sw->macs, &st);
+	v = xcalloc(st.count + 1, sizeof(*v));
+	*n = 0;
+	while (*n <= st.count &&
+	    (e = mac_table_next(dp->sw->macs, &cursor)) != NULL)
+		if ((port == NULL || e->port == port) &&
+		    (!statics || e->is_static))
+			v[(*n)++] = e;
+	qsort(v, *n, sizeof(*v), fdb_entry_cmp);
+	return v;
+}
+
 static int
 cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct cmd_opt		  opts[] = { { "dev", NULL } };
-	const struct mac_entry	**v, *e;
-	struct mac_table_stats	  st;
-	unsigned		  cursor = 0, n = 0;
+	const struct mac_entry	**v;
+	unsigned		  n;
 	time_t			  now = portio_now();
 	char			  mac[CMD_MAC_STRLEN];
 	json_t			 *o, *list;
@@ -77,14 +101,7 @@ cmd_fdb_show_exec(struct cmd_ctx *ctx, int argc, char **argv)
 	if (cmd_parse_opts(ctx, argc, argv, opts, 1) == -1)
 		return -1;
 
-	/* Sorted by VLAN then MAC so the output is stable. */
-	mac_table_get_stats(ctx->dp->sw->macs, &st);
-	v = xcalloc(st.count + 1, sizeof(*v));
-	while (n <= st.count &&
-	    (e = mac_table_next(ctx->dp->sw->macs, &cursor)) != NULL)
-		if (ctx->port == NULL || e->port == ctx->port)
-			v[n++] = e;
-	qsort(v, n, sizeof(*v), fdb_entry_cmp);
+	v = fdb_entries(ctx->dp, ctx->port, false, &n);
 
 	ctx->result = json_pack("{s:[]}", "fdb");
 	list = json_object_get(ctx->result, "fdb");
@@ -280,24 +297,6 @@ cmd_fdb_save(struct dp *dp, FILE *f)
 
 const struct cmd_config_part cmd_fdb_config = { .save = cmd_fdb_save };
 
-/* The static entries, sorted so that a saved file does not depend on slots. */
-static const struct mac_entry **
-fdb_statics(struct dp *dp, unsigned *n)
-{
-	struct mac_table_stats	  st;
-	const struct mac_entry	**v, *e;
-	unsigned		  cursor = 0;
-
-	mac_table_get_stats(dp->sw->macs, &st);
-	v = xcalloc(st.static_count + 1, sizeof(*v));
-	*n = 0;
-	while ((e = mac_table_next(dp->sw->macs, &cursor)) != NULL)
-		if (e->is_static && *n < st.static_count)
-			v[(*n)++] = e;
-	qsort(v, *n, sizeof(*v), fdb_entry_cmp);
-	return v;
-}
-
 static void
 cmd_fdb_static_save(struct dp *dp, FILE *f)
 {
@@ -306,7 +305,7 @@ cmd_fdb_static_save(struct dp *dp, FILE *f)
 	char			  mac[CMD_MAC_STRLEN];
 	unsigned		  n;
 
-	v = fdb_statics(dp, &n);
+	v = fdb_entries(dp, NULL, true, &n);
 	for (unsigned i = 0; i < n; i++) {
 		port = v[i]->port;
 		cmd_format_mac(v[i]->mac, mac);
@@ -326,7 +325,7 @@ cmd_fdb_static_clear(struct dp *dp)
 	unsigned		  n;
 
 	/* Copied first: deleting moves entries about in the table. */
-	v = fdb_statics(dp, &n);
+	v = fdb_entries(dp, NULL, true, &n);
 	keys = xcalloc(n + 1, sizeof(*keys));
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = *v[i];
