@@ -205,7 +205,8 @@ request(const char *path, int argc, char **argv, bool json,
 	error = ctl_send_fds(fd, frame, len, o->fds, o->n, CTL_TIMEOUT_MS);
 	if (error == ETIMEDOUT)
 		die("daemon did not reply within %d s", CTL_TIMEOUT_MS / 1000);
-	if (error != 0)
+	/* A daemon that refuses a client says why before it closes. */
+	if (error != 0 && error != EPIPE && error != ECONNRESET)
 		die("cannot send to %s: %s", path, strerror(error));
 	free(frame);
 	return fd;
