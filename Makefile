@@ -40,11 +40,11 @@ BUILD	?= build/release
 SANFLAGS =
 endif
 
-PKGS		:= libevent libpcap libcap-ng jansson libseccomp libsystemd
+PKGS		:= libevent libpcap libcap-ng jansson libseccomp libsystemd libsodium libb2
 PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS	:= $(shell pkg-config --libs cmocka 2>/dev/null)
-CTL_LIBS	:= $(shell pkg-config --libs jansson 2>/dev/null)
+CTL_LIBS	:= $(shell pkg-config --libs jansson libsodium 2>/dev/null)
 
 WARNFLAGS	:= -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 		   -Wpointer-arith -Wwrite-strings -Wformat=2 -Wundef
@@ -102,7 +102,7 @@ $(BUILD)/vswitchd: $(DAEMON_OBJS) $(CAP_OBJS) $(DP_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/vswctl: $(CTL_OBJS) $(BUILD)/obj/vswitchd/ctl-proto.o \
-    $(BUILD)/obj/vswitchd/file-atomic.o
+    $(BUILD)/obj/vswitchd/file-atomic.o $(BUILD)/obj/tunnel/wg-key.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TYPES_OBJS) $(CAP_OBJS) $(DP_OBJS)

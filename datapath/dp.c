@@ -182,6 +182,12 @@ dp_port_add(struct dp *dp, const struct port_config *config,
 void
 dp_port_del(struct dp *dp, struct port *port)
 {
+	struct port_user	*u;
+
+	while ((u = LIST_FIRST(&port->users)) != NULL) {
+		port_unuse(u);
+		u->gone(u);
+	}
 	if (port->hook != NULL)
 		port->hook->gone(port->hook, port);
 	if (port->watch != NULL)
@@ -277,9 +283,10 @@ dp_port_readable(void *arg, time_t now)
 void
 dp_input(struct dp *dp, struct port *in, struct pkt_batch *b, time_t now)
 {
-	if (port_is_l3(in))
+	if (port_is_l3(in)) {
+		dp->rtr->now = now;
 		rtr_input(dp, in, b);
-	else
+	} else
 		sw_input(dp, in, b, now);
 }
 

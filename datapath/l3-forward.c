@@ -16,6 +16,7 @@
  * is never IP-fragmented: one whose segments do not fit is answered with
  * Fragmentation Needed (DF, and always for IPv6) or dropped as too_big.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include "dp.h"
@@ -163,6 +164,9 @@ l3_ip4(struct dp *dp, struct port *in, struct pkt *p)
 	if (ip4_martian(h + IP4_OFF_SRC, h + IP4_OFF_DST))
 		return DROP_BAD_ADDRESS;
 	if (rtr_is_local(dp->rtr, AF_INET, h + IP4_OFF_DST)) {
+		if (h[IP4_OFF_PROTO] == IPPROTO_UDP &&
+		    rtr_udp_take(dp, in, p, hlen))
+			return L3_DONE;
 		icmp_local(dp, in, p);
 		return L3_DONE;
 	}
@@ -229,6 +233,9 @@ l3_ip6(struct dp *dp, struct port *in, struct pkt *p)
 	if (ip6_martian(h + IP6_OFF_SRC, h + IP6_OFF_DST))
 		return DROP_BAD_ADDRESS;
 	if (rtr_is_local(dp->rtr, AF_INET6, h + IP6_OFF_DST)) {
+		if (h[IP6_OFF_NXT] == IPPROTO_UDP &&
+		    rtr_udp_take(dp, in, p, IP6_HLEN))
+			return L3_DONE;
 		icmp_local(dp, in, p);
 		return L3_DONE;
 	}
@@ -274,4 +281,5 @@ rtr_input(struct dp *dp, struct port *in, struct pkt_batch *b)
 	}
 	b->count = 0;
 	dp_flush(dp);
+	rtr_udp_flush(dp);
 }

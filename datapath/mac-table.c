@@ -30,7 +30,14 @@
  *     it was already past its age, else as an eviction;
  *   - mac_table_set_max refuses (EBUSY) a max below the number of static
  *     entries, leaving the table unchanged; otherwise it evicts by the same
- *     rule to fit and reallocates, which invalidates cursors.
+ *     rule to fit and reallocates, which invalidates cursors;
+ *   - a port at its limit is refused a newcomer and a MAC that would move
+ *     to it (the entry stays where it is); a stale entry of its own is
+ *     renewed, being counted already;
+ *   - a refused move leaves the entry untouched (its seen too), so forged
+ *     frames cannot keep a MAC held; held are only entries learned on a
+ *     local port: a remote port's entry moves to anyone, and a local port
+ *     takes any entry.
  */
 #include <sys/random.h>
 #include <errno.h>
@@ -201,8 +208,8 @@ mac_hash_insert(struct mac_table *t, uint32_t i)
 	t->buckets[b] = i;
 }
 
-/* A new entry; rec is its port's record, or MAC_STATIC. */
-static void
+/* A new entry; rec is its port's record, or MAC_STATIC.  Returns its slot. */
+static uint32_t
 mac_insert(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
     void *port, time_t seen, uint32_t rec)
 {
@@ -227,6 +234,7 @@ mac_insert(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 	} else
 		mac_own(t, i, rec);
 	t->stats.count++;
+	return i;
 }
 
 static void
@@ -443,13 +451,43 @@ mac_touch(struct mac_table *t, uint32_t i, time_t now)
 	}
 }
 
-/*
- * The per-frame path: one hash probe, and no writes at all for a MAC that
- * was already seen on this port this second.
- */
+/* Whether port holds its limit of learned entries (a hash probe). */
+static bool
+mac_at_limit(const struct mac_table *t, void *port, unsigned limit)
+{
+	uint32_t	rec;
+
+	if (limit == 0 || (rec = mac_ports_find(&t->ports, port)) ==
+	    MAC_PORT_NONE)
+		return false;
+	return t->ports.recs[rec].count >= limit;
+}
+
+unsigned
+mac_table_port_count(const struct mac_table *t, void *port)
+{
+	uint32_t	rec = mac_ports_find(&t->ports, port);
+
+	return rec == MAC_PORT_NONE ? 0 : t->ports.recs[rec].count;
+}
+
 enum mac_learn_result
 mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
     void *port, time_t now)
+{
+	static const struct mac_learner	anyone;
+
+	return mac_table_learn_as(t, mac, vlan, port, &anyone, now);
+}
+
+/*
+ * The per-frame path: one hash probe, and no writes at all for a MAC that
+ * was already seen on this port this second.  A limit costs one more probe
+ * (of the port records) for a MAC new to the port only.
+ */
+enum mac_learn_result
+mac_table_learn_as(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
+    void *port, const struct mac_learner *who, time_t now)
 {
 	struct mac_slot	*s;
 	uint64_t	 key;
@@ -465,12 +503,20 @@ mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 			return MAC_LEARN_STATIC;
 		stale = mac_stale(t, s, now);
 		moved = s->e.port != port;
+		if (moved && !stale && who->remote && !s->e.remote &&
+		    now - s->e.seen < MAC_MOVE_HOLD) {
+			t->stats.move_refused++;
+			return MAC_LEARN_REFUSED;
+		}
+		if (moved && mac_at_limit(t, port, who->limit))
+			return MAC_LEARN_LIMIT;
 		if (now > s->e.seen)
 			mac_touch(t, i, now);
 		if (moved && !mac_move(t, i, port)) {
 			t->stats.learn_failed++;
 			return MAC_LEARN_FULL;
 		}
+		s->e.remote = who->remote;
 		if (stale) {
 			t->stats.expired++;
 			t->stats.learned++;
@@ -483,12 +529,15 @@ mac_table_learn(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 		return MAC_LEARN_REFRESHED;
 	}
 
+	if (mac_at_limit(t, port, who->limit))
+		return MAC_LEARN_LIMIT;
 	if ((t->stats.count >= t->max && !mac_make_room(t, now, true)) ||
 	    (rec = mac_ports_get(&t->ports, port)) == MAC_PORT_NONE) {
 		t->stats.learn_failed++;
 		return MAC_LEARN_FULL;
 	}
-	mac_insert(t, mac, vlan, port, now, rec);
+	i = mac_insert(t, mac, vlan, port, now, rec);
+	t->slots[i].e.remote = who->remote;
 	t->stats.learned++;
 	return MAC_LEARN_NEW;
 }
@@ -576,6 +625,14 @@ mac_table_lookup(const struct mac_table *t, const uint8_t mac[6],
 	    mac_stale(t, &t->slots[i], now))
 		return NULL;
 	return t->slots[i].e.port;
+}
+
+const struct mac_entry *
+mac_table_get(const struct mac_table *t, const uint8_t mac[6], uint16_t vlan)
+{
+	uint32_t	i = mac_find(t, mac_key(mac, vlan));
+
+	return i == MAC_NIL ? NULL : &t->slots[i].e;
 }
 
 /* Entries past their age but not yet expired are included. */

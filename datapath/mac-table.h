@@ -21,6 +21,14 @@
  * Time is passed in by the caller (seconds, monotonic), read once per batch,
  * so the table never calls time() per packet and tests can move the clock.
  *
+ * Port security (mac_table_learn_as()): a port may be held to a number of
+ * learned entries (a newcomer beyond it is refused, nothing is evicted for
+ * it), and a remote port (a tunnel, whose frames anyone on the underlay
+ * may forge) may not take a MAC that a local port sent from less than
+ * MAC_MOVE_HOLD seconds ago: the entry stays, and the caller drops the
+ * frame.  A real move (a VM migrated to another host) completes with the
+ * first frame after the local port has been silent that long.
+ *
  * The hash is seeded per table (getrandom) so a remote sender cannot aim
  * collisions.
  */
@@ -35,6 +43,15 @@
 #define MAC_AGEING_DEFAULT	300
 #define MAC_MAX_DEFAULT		8192
 #define MAC_MAX_LIMIT		(1u << 20)
+/*
+ * How long (seconds) a MAC a local port sent from stays its against frames
+ * from remote ports.  A host that is there talks, or at least answers ARP,
+ * within a few seconds, so a forged frame cannot black-hole it; a VM that
+ * migrated away falls silent, and five seconds later its new host's frames
+ * move it (a migration's gratuitous ARPs are repeated for about that long).
+ * Seen times are whole seconds: the hold is 4 to 5 seconds.
+ */
+#define MAC_MOVE_HOLD		5
 
 struct mac_table;
 
@@ -44,6 +61,7 @@ struct mac_entry {
 	void		*port;
 	time_t		 seen;		/* last time a frame came from it */
 	bool		 is_static;
+	bool		 remote;	/* learned on a remote port (a tunnel) */
 };
 
 struct mac_table_stats {
@@ -54,6 +72,7 @@ struct mac_table_stats {
 	uint64_t	evictions;	/* replaced because full */
 	uint64_t	expired;	/* aged out */
 	uint64_t	learn_failed;	/* full of static entries */
+	uint64_t	move_refused;	/* remote port claimed a live local MAC */
 };
 
 enum mac_learn_result {
@@ -63,6 +82,14 @@ enum mac_learn_result {
 	MAC_LEARN_MOVED,
 	MAC_LEARN_STATIC,	/* a static entry exists; left alone */
 	MAC_LEARN_FULL,		/* no room and nothing to replace */
+	MAC_LEARN_LIMIT,	/* the port holds its limit: not learned */
+	MAC_LEARN_REFUSED,	/* live on a local port: not moved */
+};
+
+/* How a port learns (mac_table_learn_as()). */
+struct mac_learner {
+	unsigned	limit;		/* learned entries it may hold; 0: any */
+	bool		remote;		/* a tunnel's: moves are held back */
 };
 
 /* Basics.  NULL with errno EINVAL unless 1 <= max <= MAC_MAX_LIMIT. */
@@ -83,10 +110,14 @@ void			 mac_table_get_stats(const struct mac_table *,
 /* Memory the table holds, for its max (most of it untouched until used). */
 size_t			 mac_table_bytes(const struct mac_table *);
 
-/* Learning. */
+/* Learning, for a local port without a limit. */
 enum mac_learn_result	 mac_table_learn(struct mac_table *,
 			    const uint8_t mac[6], uint16_t vlan, void *port,
 			    time_t now);
+/* The same, with the port's limit and kind. */
+enum mac_learn_result	 mac_table_learn_as(struct mac_table *,
+			    const uint8_t mac[6], uint16_t vlan, void *port,
+			    const struct mac_learner *, time_t now);
 /* 0, EEXIST-free replace of any entry, ENOSPC when full of statics, EINVAL. */
 int			 mac_table_add_static(struct mac_table *,
 			    const uint8_t mac[6], uint16_t vlan, void *port);
@@ -101,6 +132,12 @@ unsigned		 mac_table_expire(struct mac_table *, time_t now);
 /* Lookup.  An entry past its age but not yet expired is not returned. */
 void			*mac_table_lookup(const struct mac_table *,
 			    const uint8_t mac[6], uint16_t vlan, time_t now);
+/* The entry of (mac, vlan), stale or not, or NULL. */
+const struct mac_entry	*mac_table_get(const struct mac_table *,
+			    const uint8_t mac[6], uint16_t vlan);
+/* How many learned entries port holds. */
+unsigned		 mac_table_port_count(const struct mac_table *,
+			    void *port);
 
 /*
  * Iteration in no particular order: start with *cursor = 0; returns NULL

@@ -30,11 +30,16 @@ const char *const drop_reason_names[DROP__MAX] = {
 	[DROP_REJECT]		= "reject",
 	[DROP_LOCAL]		= "local",
 	[DROP_BAD_OFFLOAD]	= "bad_offload",
+	[DROP_MAC_LIMIT]	= "mac_limit",
+	[DROP_LOCKED]		= "locked",
+	[DROP_MOVE_REFUSED]	= "move_refused",
+	[DROP_BAD_INNER_SOURCE]	= "bad_inner_source",
 };
 
 const char *const port_setting_names[PORT_SET__COUNT] = {
 	"mtu", "remote", "local", "dstport", "vni", "key", "split-horizon",
-	"address", "path", "connect", "group", "min-mtu",
+	"address", "path", "connect", "group", "min-mtu", "private-key",
+	"listen-port", "via", "remote-port", "allowed-ips",
 };
 
 #define PORT_TYPES_MAX	32

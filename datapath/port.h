@@ -72,6 +72,10 @@ enum drop_reason {
 	DROP_REJECT,		/* matched a reject route */
 	DROP_LOCAL,		/* to the router, and nothing it answers */
 	DROP_BAD_OFFLOAD,	/* offload state (vnet header) impossible to honour */
+	DROP_MAC_LIMIT,		/* a new source MAC beyond the port's mac-limit */
+	DROP_LOCKED,		/* locked port: source MAC not static on it */
+	DROP_MOVE_REFUSED,	/* tunnel frame claiming a MAC live on a local port */
+	DROP_BAD_INNER_SOURCE,	/* L3 tunnel: inner source not in allowed-ips */
 	DROP__MAX
 };
 
@@ -108,7 +112,12 @@ struct port_stats {
 #define PORT_SET_CONNECT	0x200	/* a socket to connect to (in path) */
 #define PORT_SET_GROUP		0x400	/* the group of a socket we make */
 #define PORT_SET_MIN_MTU	0x800	/* floor of a tunnel's path MTU */
-#define PORT_SET__COUNT		12
+#define PORT_SET_PRIVATE_KEY	0x1000	/* a key file (wireguard) */
+#define PORT_SET_LISTEN_PORT	0x2000	/* our UDP port (wireguard) */
+#define PORT_SET_VIA		0x4000	/* a tunnel carried by an L3 port */
+#define PORT_SET_REMOTE_PORT	0x8000	/* the remote's UDP source ports */
+#define PORT_SET_ALLOWED_IPS	0x10000	/* inner sources an L3 tunnel takes */
+#define PORT_SET__COUNT		17
 
 /* "mtu", "remote", ... in bit order, as "port add" takes them. */
 extern const char *const port_setting_names[PORT_SET__COUNT];
@@ -118,6 +127,8 @@ enum port_split_horizon {
 	PORT_SH_ON,
 	PORT_SH_OFF,
 };
+
+#define PORT_ALLOWED_MAX	64	/* allowed-ips of an L3 tunnel */
 
 /*
  * What "port add NAME type T [options]" asked for, already parsed; zero
@@ -145,6 +156,17 @@ struct port_config {
 	unsigned		 group;		/* gid */
 	/* Tunnels: the path MTU believed whatever ICMP says; 0: none. */
 	int			 min_mtu;
+	/* WireGuard: the private key's file, the UDP port to listen on. */
+	char			 key_path[256];
+	uint16_t		 listen_port;
+	/* Tunnels: the L3 port that carries the outer packets ("" none). */
+	char			 via[IFNAMSIZ];
+	/* Tunnels: the source ports the remote sends from, inclusive. */
+	uint16_t		 remote_port_min;
+	uint16_t		 remote_port_max;
+	/* L3 tunnels: the inner sources taken from the remote. */
+	struct ip_prefix	 allowed[PORT_ALLOWED_MAX];
+	unsigned		 n_allowed;
 };
 
 enum port_layer {
@@ -227,6 +249,20 @@ struct port_ops {
 	const void	*cls;
 };
 
+/*
+ * A port that carries another's traffic (a tunnel "via" an L3 port) is
+ * used by it: the user links a struct port_user on the carrier with
+ * port_use().  dp_port_del() of the carrier unlinks every user and calls
+ * its gone() first, so no user keeps a pointer to a port that is freed;
+ * the control plane refuses to delete a port that has users.
+ */
+struct port_user {
+	struct port		*port;		/* the user, for messages */
+	struct port		*used;		/* the carrier; NULL: none */
+	void			 (*gone)(struct port_user *);
+	LIST_ENTRY(port_user)	 entry;
+};
+
 struct port {
 	char			 name[IFNAMSIZ];
 	const struct port_ops	*ops;
@@ -253,11 +289,22 @@ struct port {
 	 * whether a reloaded config changes it.
 	 */
 	struct port_config	 cfg;
+	/* The ports carried by this one (struct port_user). */
+	LIST_HEAD(, port_user)	 users;
 	/* The datapath's watch of fd, and its record of failed reads. */
 	struct dp_watch		*watch;
 	unsigned		 error_run;	/* events with errors only */
 	bool			 warned;	/* once per bad spell */
 	TAILQ_ENTRY(port)	 entry;
+	/*
+	 * Port security, what the switch checks of the frames the port
+	 * brings ("port set"); all zero, the default, checks nothing.
+	 */
+	struct port_sec {
+		bool		 no_learning;	/* learns no source MAC */
+		bool		 locked;	/* only static FDB sources send */
+		unsigned	 mac_limit;	/* learned entries; 0: any */
+	}			 sec;
 };
 
 /*
@@ -285,6 +332,23 @@ int			 port_check_config(const struct port_ops *,
 			    const struct port_config *, char *err,
 			    size_t errlen);
 
+/* Links u (u->port, u->gone set) on used, or unlinks it (NULL: none). */
+static inline void
+port_use(struct port *used, struct port_user *u)
+{
+	u->used = used;
+	LIST_INSERT_HEAD(&used->users, u, entry);
+}
+
+static inline void
+port_unuse(struct port_user *u)
+{
+	if (u->used == NULL)
+		return;
+	LIST_REMOVE(u, entry);
+	u->used = NULL;
+}
+
 static inline void
 port_drop(struct port *p, enum drop_reason why)
 {
@@ -295,6 +359,17 @@ static inline bool
 port_is_l3(const struct port *p)
 {
 	return p->ops->layer == PORT_L3;
+}
+
+/*
+ * Whether the port's frames come from across an underlay (a tunnel): the
+ * switch does not let such a frame take a MAC a local port sent from just
+ * now (switch.h).
+ */
+static inline bool
+port_is_remote(const struct port *p)
+{
+	return p->ops->outer;
 }
 
 /* How the offload code (inet.h) parses the port's frames. */

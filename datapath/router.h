@@ -21,7 +21,11 @@
  * which also adds the connected route ADDR/LEN dev PORT, metric 0) and one
  * router-wide address per family.  Packets to them are answered locally:
  * echo requests get echo replies, UDP gets Port Unreachable (so traceroute
- * to the router ends), anything else is dropped as "local".  ICMP errors
+ * to the router ends), anything else is dropped as "local".  A layer above
+ * may listen for UDP to one of these addresses and ports arriving on one L3
+ * port (a tunnel carried "via" that port, rtr-udp.c): such datagrams go to
+ * it instead, checked (UDP length, checksum) and stripped to their payload.
+ * ICMP errors
  * come from the ingress port's address of the packet's family, else the
  * router-wide one, else the first port's address of that family.
  *
@@ -44,8 +48,11 @@
 #ifndef ROUTER_H
 #define ROUTER_H
 
+#include <sys/queue.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <time.h>
 
 #include "ip.h"
@@ -69,6 +76,28 @@ struct rtr_icmp_src {
 };
 
 struct dp;
+
+/*
+ * A listener for UDP to a router address and port that arrives on one L3
+ * port, named (a port made again under that name keeps its listeners).
+ * rx gets the payloads (owning them), each with its source address and
+ * port in from[], at most PKT_BATCH_MAX at a time, once per batch routed.
+ */
+typedef void	(*rtr_udp_fn)(void *arg, struct pkt **pkts,
+		    const struct sockaddr_storage *from, unsigned n,
+		    time_t now);
+
+struct rtr_udp_sink {
+	char			 port[IFNAMSIZ];	/* the ingress port */
+	struct sockaddr_storage	 local;		/* address and UDP port */
+	rtr_udp_fn		 rx;
+	void			*arg;
+	/* The router's: what this batch brought. */
+	unsigned		 n;
+	struct pkt		*pkts[PKT_BATCH_MAX];
+	struct sockaddr_storage	 from[PKT_BATCH_MAX];
+	LIST_ENTRY(rtr_udp_sink) entry;
+};
 
 struct rtr_stats {
 	uint64_t	forwarded;
@@ -106,6 +135,12 @@ struct rtr {
 	uint8_t			 local4[RTR_MAX_LOCAL][4];
 	uint8_t			 local6[RTR_MAX_LOCAL][16];
 	struct ip_prefix	 fallback4, fallback6;
+
+	/* Local UDP listeners, and those with datagrams in this batch. */
+	LIST_HEAD(, rtr_udp_sink) udp_sinks;
+	unsigned		 nudp_active;
+	struct rtr_udp_sink	*udp_active[2 * PKT_BATCH_MAX];	/* see rtr-udp.c */
+	time_t			 now;		/* of the batch (dp_input()) */
 };
 
 struct rtr	*rtr_create(void);
@@ -126,6 +161,20 @@ void		 rtr_set_icmp_limit(struct rtr *, unsigned rate,
 		    unsigned burst);
 bool		 rtr_is_local(const struct rtr *, int family,
 		    const uint8_t *addr);
+
+/*
+ * Local UDP (rtr-udp.c).  rtr_udp_listen(): 0, or EADDRINUSE when a sink
+ * of that port, address and UDP port listens already.  rtr_udp_unlisten()
+ * frees what the sink holds.  rtr_udp_take() (l3-forward.c) is given each
+ * UDP packet to a router address, its IP header of hlen bytes checked:
+ * true when it consumed it (queued or dropped), false when no sink wants
+ * it.  rtr_udp_flush() hands each sink its datagrams.
+ */
+int		 rtr_udp_listen(struct dp *, struct rtr_udp_sink *);
+void		 rtr_udp_unlisten(struct dp *, struct rtr_udp_sink *);
+bool		 rtr_udp_take(struct dp *, struct port *in, struct pkt *p,
+		    unsigned hlen);
+void		 rtr_udp_flush(struct dp *);
 
 /*
  * Forwarding (l3-forward.c): routes one received batch and empties it,

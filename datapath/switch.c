@@ -77,6 +77,40 @@ sw_input(struct dp *dp, struct port *in, struct pkt_batch *b, time_t now)
 }
 
 /*
+ * Port security, then learning: whether the frame from src may go on.  A
+ * port with none set (the usual) costs the learn it always did.
+ */
+static inline bool
+sw_admit(struct mac_table *macs, struct port *in, const uint8_t *src,
+    uint16_t vlan, time_t now, enum drop_reason *why)
+{
+	const struct port_sec	*sec = &in->sec;
+	const struct mac_entry	*e;
+
+	if (sec->locked) {
+		/* Like the Linux bridge's locked port: no learning there. */
+		e = mac_table_get(macs, src, vlan);
+		if (e != NULL && e->is_static && e->port == in)
+			return true;
+		*why = DROP_LOCKED;
+		return false;
+	}
+	if (sec->no_learning)
+		return true;
+	switch (mac_table_learn_as(macs, src, vlan, in, &(struct mac_learner){
+	    .limit = sec->mac_limit, .remote = port_is_remote(in) }, now)) {
+	case MAC_LEARN_LIMIT:
+		*why = DROP_MAC_LIMIT;
+		return false;
+	case MAC_LEARN_REFUSED:
+		*why = DROP_MOVE_REFUSED;
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
  * The VLAN is the outer tag's VID, 802.1Q or 802.1ad, so QinQ traffic is
  * learned per service VLAN.  A tag that is cut short is a runt.
  */
@@ -105,7 +139,8 @@ sw_decide(struct dp *dp, struct port *in, const struct pkt *p, time_t now,
 		vlan = be16_get(p->data + ETH_OFF_TCI) & ETH_VID_MASK;
 	}
 
-	mac_table_learn(macs, src, vlan, in, now);
+	if (__builtin_expect(!sw_admit(macs, in, src, vlan, now, why), 0))
+		return SW_DROP;
 	if (mac_is_multicast(dst))
 		return SW_FLOOD;
 	if ((*out = mac_table_lookup(macs, dst, vlan, now)) == NULL)

@@ -19,6 +19,17 @@
  * The VLAN in the MAC table key is the frame's 802.1Q VID, 0 when untagged:
  * VLANs are carried through and learned independently.
  *
+ * Port security (struct port_sec, "port set"): a port with learning off
+ * forwards without learning; one with a mac-limit drops frames from new
+ * source MACs once it holds that many learned entries (DROP_MAC_LIMIT); a
+ * locked port forwards only frames whose source has a static entry on it
+ * (DROP_LOCKED), and learns nothing.  Frames from remote ports (tunnels:
+ * port_is_remote()) may not move a MAC a local port sent from within
+ * MAC_MOVE_HOLD seconds: the entry stays and the frame, which claims a
+ * host that is live elsewhere, is dropped (DROP_MOVE_REFUSED, and the MAC
+ * table's move_refused), as forged frames from the underlay would
+ * otherwise black-hole local hosts.
+ *
  * L3 ports are not the switch's: the datapath hands what they receive to
  * the router (router.h), and flooding skips them.
  *

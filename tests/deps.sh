@@ -4,12 +4,13 @@
 set -eu
 
 build="gcc clang make pkg-config libevent-dev libpcap-dev libcap-ng-dev libjansson-dev
-       libseccomp-dev libsystemd-dev"
+       libseccomp-dev libsystemd-dev libsodium-dev libb2-dev"
 run="iproute2 iputils-ping procps"
 check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tshark ethtool traceroute util-linux
        systemd passwd mandoc bash
-       qemu-system-x86 busybox-static xz-utils"
-bench="iperf3 jq sockperf"
+       qemu-system-x86 busybox-static xz-utils wireguard-go wireguard-tools python3-cryptography nftables
+       dpdk-dev"
+bench="iperf3 jq sockperf wireguard-go wireguard-tools dpdk-dev"
 
 case "${1:-check}" in
 check)	want="$build $run $check" ;;

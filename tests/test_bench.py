@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,84 @@ def test_bench_system_shape_smoke(tmp_path):
     for r in rows:
         for key in ("tcp1_gbps", "udp64_kpps", "ping_us"):
             assert float(r[key]) > 0, (key, r)
+
+
+def test_bench_wireguard_shapes_smoke(tmp_path):
+    """FAST=1 on the WireGuard shapes: wireguard-go and vswitchd, routed
+    (wg) and VXLAN inside WireGuard (wgvxlan); measured, cleaned up, the
+    wireguard-go processes gone with their sockets; about 40 s."""
+    results = tmp_path / "results"
+    env = dict(os.environ, FAST="1", SHAPES="wg wgvxlan", VARIANTS="on",
+               MAC_BENCH="", RESULTS=str(results),
+               VSWITCHD=str(BUILDS["release"] / "vswitchd"),
+               VSWCTL=str(BUILDS["release"] / "vswctl"))
+    proc = subprocess.Popen(["sh", ROOT / "tests" / "bench" / "bench.sh"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    prefix = f"vb{proc.pid}"
+    leftovers = ours(prefix)
+    for n in leftovers:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        subprocess.run(["ip", "link", "del", n], capture_output=True)
+    wg_socks = [p.name for p in Path("/var/run/wireguard").glob(f"{prefix}*")]
+    assert proc.returncode == 0, out + err
+    assert leftovers == [] and wg_socks == [], "not cleaned up: " + " ".join(leftovers + wg_socks)
+    [summary] = [p for p in results.glob("bench-*.tsv") if not p.name.endswith(".raw.tsv")]
+    rows = list(csv.DictReader(summary.open(), delimiter="\t"))
+    assert [(r["shape"], r["system"]) for r in rows] == \
+        [("wg", "wireguard-go"), ("wg", "vswitchd"),
+         ("wgvxlan", "wireguard-go"), ("wgvxlan", "vswitchd")], rows
+    for r in rows:
+        for key in ("tcp1_gbps", "tcp4_gbps", "udp64_kpps", "ping_us", "vsw_cpu_s_per_gb"):
+            assert float(r[key]) > 0, (key, r)
+    for r in rows[1::2]:
+        assert float(r["tcp1_ratio"]) > 0, r
+
+
+def test_bench_vhost_shape_smoke(tmp_path):
+    """FAST=1 on the "vhost" shape: DPDK's testpmd as the guest of a
+    vhost-user port (virtio_user, --no-huge) and on a tap beside it, both
+    sending into a tap endpoint; measured, tabulated, cleaned up, no testpmd
+    left running; about 30 s."""
+    results = tmp_path / "results"
+    env = dict(os.environ, FAST="1", SHAPES="vhost", MAC_BENCH="", RESULTS=str(results),
+               VSWITCHD=str(BUILDS["release"] / "vswitchd"),
+               VSWCTL=str(BUILDS["release"] / "vswctl"))
+    proc = subprocess.Popen(["sh", ROOT / "tests" / "bench" / "bench.sh"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    prefix = f"vb{proc.pid}"
+    leftovers = ours(prefix)
+    for n in leftovers:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+        subprocess.run(["ip", "link", "del", n], capture_output=True)
+    testpmds = []
+    for c in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if f"--file-prefix={prefix}".encode() in c.read_bytes():
+                testpmds.append(c.parent.name)
+        except OSError:
+            pass
+    assert proc.returncode == 0, out + err
+    assert leftovers == [] and testpmds == [], "not cleaned up: " + " ".join(leftovers + testpmds)
+    assert list(Path("/var/run/dpdk").glob(f"{prefix}*")) == []
+    assert 'shape "vhost"' in out, out
+    table = out.split('shape "vhost"', 1)[1]
+    for row in ("tap port", "vhost-user port"):
+        line = next(l for l in table.splitlines() if l.startswith(row))
+        figures = re.findall(r"(?<![(\d.])\d+\.\d+(?![\d)])", line[len(row):])
+        assert len(figures) == 4 and all(float(v) > 0 for v in figures), line
+    [raw] = list(results.glob("bench-*.raw.tsv"))
+    rows = [r for r in csv.DictReader(raw.open(), delimiter="\t") if r["shape"] == "vhost"]
+    got = {(r["system"], r["figure"]) for r in rows if float(r["value"]) > 0}
+    for system in ("vswitchd tap", "vswitchd vhost-user"):
+        for figure in ("b-pps64", "b-gbps1500", "sink-pps64", "sink-gbps1500"):
+            assert (system, figure) in got, (system, figure, rows)

@@ -4,7 +4,8 @@
  * vswctl knows no commands.  It sends its words and the --json flag to
  * vswitchd, prints the text or JSON that comes back and exits 0, or prints
  * the daemon's error on stderr and exits 1.  Commands, their usage and help
- * all live in the daemon's command table.
+ * all live in the daemon's command table.  The exceptions need no daemon:
+ * "wireguard genkey" and "wireguard pubkey" make keys here (vswctl-wg.h).
  *
  * One thing it does for any command: "-w PATH" names an output that vswctl
  * opens itself, as the user running it, and passes to the daemon as a
@@ -45,6 +46,7 @@
 #include "vswitchd/file-atomic.h"
 
 #include "vswctl-reply.h"
+#include "vswctl-wg.h"
 
 static _Noreturn void
 usage(FILE *f, int status)
@@ -56,7 +58,8 @@ usage(FILE *f, int status)
 	    "  -j, --json         print the result as one JSON document\n"
 	    "  -h, --help         this message\n"
 	    "  -V, --version      print the version\n"
-	    "Run 'vswctl help' for the commands.\n", CTL_SOCKET_DEFAULT);
+	    "Run 'vswctl help' for the commands; 'vswctl wireguard genkey' "
+	    "and 'pubkey'\nmake keys without the daemon.\n", CTL_SOCKET_DEFAULT);
 	exit(status);
 }
 
@@ -342,6 +345,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage(stderr, 1);
+	if (vswctl_wg_is_local(argc, argv))
+		return vswctl_wg_run(argc, argv);
 	if (path == NULL && (path = getenv("VSWCTL_SOCKET")) == NULL)
 		path = CTL_SOCKET_DEFAULT;
 

@@ -19,6 +19,21 @@
  * segment them again for the others.
  * Tunnel ports take nothing (takes is 0): what they send is segmented and
  * checksummed before it reaches them.
+ *
+ * A port given "via PORT" is carried by that L3 port of the router
+ * (tnl-via.h) instead of kernel sockets: its sender is tnl-via.c, its
+ * endpoint one without a socket that the router feeds, and its MTU
+ * follows the carrier's; UDP GSO and the local address watch do not apply.
+ *
+ * Hijacking: anyone on the underlay can forge the remote's address, and
+ * nothing in these encapsulations is authenticated.  A port given
+ * remote-port takes datagrams only from that range of the remote's source
+ * ports (the endpoint drops others as wrong_source_port), which holds off
+ * a forger who does not see the traffic.  An L3 port given allowed-ips
+ * takes only inner packets whose source is in them (others are dropped as
+ * bad_inner_source), as a WireGuard peer's allowed IPs do; what it sends
+ * is not restricted (routes decide).  Neither makes a plain tunnel safe on
+ * a network that is not trusted: WireGuard does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +49,7 @@
 #include "tnl-addr.h"
 #include "tnl-local.h"
 #include "tnl-tx.h"
+#include "tnl-via.h"
 #include "udp-endpoint.h"
 
 /* What tells the types of the class apart: port_ops.cls. */
@@ -57,12 +73,14 @@ struct tnl_port {
 	struct udp_eps		*eps;		/* the datapath's */
 	struct tnl_tx		 tx;
 	struct tnl_local	 lw;		/* is the local address there */
+	bool			 has_via;	/* via, not tx and lw */
+	struct tnl_via		 via;
 };
 
 static unsigned
 tnl_overhead(const struct tnl_port *t)
 {
-	return t->tx.outer + (unsigned)t->hlen +
+	return (t->has_via ? t->via.outer : t->tx.outer) + (unsigned)t->hlen +
 	    (t->payload == TNL_PAYLOAD_ETH ? ETH_HLEN : 0);
 }
 
@@ -81,9 +99,57 @@ static void
 tnl_set_mtu(struct port *port)
 {
 	const struct tnl_port	*t = port->priv;
-	int			 mtu = t->tx.link_mtu - (int)tnl_overhead(t);
+	int			 mtu = (t->has_via ? t->via.link_mtu :
+				    t->tx.link_mtu) - (int)tnl_overhead(t);
 
 	port->mtu = mtu < TNL_INNER_MTU_MIN ? TNL_INNER_MTU_MIN : mtu;
+}
+
+/*
+ * Whether p's inner source is in the port's allowed-ips.  A packet too
+ * short to have one, or of no IP version, goes on: the router drops it
+ * (truncated, bad_version) before it could use the source.
+ */
+static bool
+tnl_allowed(const struct port_config *cfg, const struct pkt *p)
+{
+	const uint8_t	*src;
+	int		 family;
+
+	if (p->len >= IP4_HLEN && ip_version(p->data) == 4) {
+		family = AF_INET;
+		src = p->data + IP4_OFF_SRC;
+	} else if (p->len >= IP6_HLEN && ip_version(p->data) == 6) {
+		family = AF_INET6;
+		src = p->data + IP6_OFF_SRC;
+	} else
+		return true;
+	/* At most PORT_ALLOWED_MAX prefixes: a walk is cheap enough. */
+	for (unsigned i = 0; i < cfg->n_allowed; i++)
+		if (cfg->allowed[i].family == family &&
+		    ip_prefix_match(src, cfg->allowed[i].addr,
+		    cfg->allowed[i].len))
+			return true;
+	return false;
+}
+
+/* Drops the packets of b whose inner source allowed-ips does not take. */
+static void
+tnl_filter_sources(struct port *port, struct pkt_batch *b)
+{
+	unsigned	n = 0;
+
+	for (unsigned i = 0; i < b->count; i++) {
+		struct pkt *p = b->pkts[i];
+
+		if (tnl_allowed(&port->cfg, p))
+			b->pkts[n++] = p;
+		else {
+			port_drop(port, DROP_BAD_INNER_SOURCE);
+			pkt_free(p);
+		}
+	}
+	b->count = n;
 }
 
 /* Frames from the endpoint: counted here, forwarded by the datapath. */
@@ -98,6 +164,9 @@ tnl_rx(void *arg, struct pkt_batch *b, time_t now)
 		port->stats.rx_packets++;
 		port->stats.rx_bytes += b->pkts[i]->len;
 	}
+	/* Without allowed-ips (given on L3 ports only) this is one test. */
+	if (port->cfg.n_allowed > 0)
+		tnl_filter_sources(port, b);
 	if (dp->ofl.on[OFL_TCP_GRO] && b->count > 1)
 		gro_batch(b, t->payload == TNL_PAYLOAD_ETH ? INET_L2 : INET_L3,
 		    dp->large, &t->gro);
@@ -111,7 +180,8 @@ tnl_set_offloads(struct port *port)
 	struct tnl_port		*t = port->priv;
 	const struct dp		*dp = port->dp;
 
-	tnl_tx_set_gso(&t->tx, port, dp->ofl.on[OFL_UDP_GSO]);
+	if (!t->has_via)
+		tnl_tx_set_gso(&t->tx, port, dp->ofl.on[OFL_UDP_GSO]);
 	udp_eps_set_gro(t->eps, dp->ofl.on[OFL_UDP_GRO]);
 	port->takes = 0;
 }
@@ -146,6 +216,17 @@ tnl_check_config(const struct port_config *cfg, const struct tnl_proto *proto,
 		    proto->key_name, cfg->key, proto->key_max);
 		return EINVAL;
 	}
+	if (cfg->via[0] != '\0' && cfg->local.ss_family == AF_UNSPEC) {
+		snprintf(err, errlen, "a %s port via %s needs 'local ADDR' "
+		    "(the router's address it sends from)", cfg->type,
+		    cfg->via);
+		return EINVAL;
+	}
+	if (cfg->via[0] != '\0' && cfg->min_mtu != 0) {
+		snprintf(err, errlen, "min-mtu does not apply to a port via "
+		    "%s (its MTU follows that port's)", cfg->via);
+		return EINVAL;
+	}
 	return tnl_tx_check_min_mtu(cfg->remote.ss_family, cfg->min_mtu, err,
 	    errlen);
 }
@@ -161,7 +242,7 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 	struct tnl_port		*t;
 	uint16_t		 dstport = cfg->dstport ? cfg->dstport :
 				    proto->port;
-	int			 error;
+	int			 error, link_mtu;
 
 	if ((error = tnl_check_config(cfg, proto, err, errlen)) != 0)
 		return error;
@@ -195,28 +276,43 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 		.arg = port,
 		.port = port,
 		.name = port->name,
+		.sport_min = cfg->remote_port_min,
+		.sport_max = cfg->remote_port_max,
 	};
 	if (cfg->local.ss_family != AF_UNSPEC)
 		ec.local = cfg->local;
 	else
 		tnl_addr_any(&ec.local, cfg->remote.ss_family);
 	tnl_addr_set_port(&ec.local, dstport);
+	if (cfg->via[0] != '\0') {
+		if ((error = tnl_via_open(&t->via, port, cfg->via, &t->local,
+		    &t->remote, err, errlen)) != 0)
+			goto free_t;
+		t->has_via = true;
+		ec.via = cfg->via;
+	}
 	if ((t->eps = udp_eps_get(port->dp)) == NULL) {
 		error = errno;
 		snprintf(err, errlen, "cannot open the tunnel endpoints: %s",
 		    strerror(error));
-		goto free_t;
+		goto close_via;
 	}
 	if ((error = udp_ep_bind(t->eps, &ec, &t->bind, err, errlen)) != 0)
-		goto free_t;
-	if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
-	    errlen)) != 0)
-		goto unbind;
-	tnl_tx_set_min_mtu(&t->tx, cfg->min_mtu);
-	if (t->tx.link_mtu - (int)tnl_overhead(t) < TNL_INNER_MTU_MIN) {
-		snprintf(err, errlen, "the path MTU %d to the remote leaves an "
-		    "inner MTU of %d, below %d", t->tx.link_mtu,
-		    t->tx.link_mtu - (int)tnl_overhead(t), TNL_INNER_MTU_MIN);
+		goto close_via;
+	if (t->has_via)
+		link_mtu = t->via.link_mtu;
+	else {
+		if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
+		    errlen)) != 0)
+			goto unbind;
+		tnl_tx_set_min_mtu(&t->tx, cfg->min_mtu);
+		link_mtu = t->tx.link_mtu;
+	}
+	if (link_mtu - (int)tnl_overhead(t) < TNL_INNER_MTU_MIN) {
+		snprintf(err, errlen, "the %s MTU %d leaves an inner MTU of "
+		    "%d, below %d", t->has_via ? cfg->via : "path to the remote",
+		    link_mtu, link_mtu - (int)tnl_overhead(t),
+		    TNL_INNER_MTU_MIN);
 		error = EINVAL;
 		goto close_tx;
 	}
@@ -224,6 +320,8 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 	port->fd = -1;
 	tnl_set_mtu(port);
 	tnl_set_offloads(port);
+	if (t->has_via)
+		return 0;
 	/* Unwatched, the port works the same; its state just stays up. */
 	if ((error = tnl_local_watch(&t->lw, port, &t->local)) != 0)
 		dp_port_note(port, "cannot watch its local address: %s",
@@ -231,9 +329,13 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 	return 0;
 
 close_tx:
-	tnl_tx_close(&t->tx);
+	if (!t->has_via)
+		tnl_tx_close(&t->tx);
 unbind:
 	udp_ep_unbind(t->bind);
+close_via:
+	if (t->has_via)
+		tnl_via_close(&t->via);
 free_t:
 	free(t);
 	return error;
@@ -244,11 +346,25 @@ tnl_close(struct port *port)
 {
 	struct tnl_port	*t = port->priv;
 
-	tnl_local_unwatch(&t->lw);
-	tnl_tx_close(&t->tx);
+	if (t->has_via)
+		tnl_via_close(&t->via);
+	else {
+		tnl_local_unwatch(&t->lw);
+		tnl_tx_close(&t->tx);
+	}
 	udp_ep_unbind(t->bind);
 	free(t);
 	port->priv = NULL;
+}
+
+static void
+tnl_send(struct tnl_port *t, struct port *port, struct pkt_batch *b,
+    const uint8_t *hdr)
+{
+	if (t->has_via)
+		tnl_via_send(&t->via, b, hdr, t->hlen, t->payload);
+	else
+		tnl_tx_send(&t->tx, port, b, hdr, t->hlen, t->payload);
 }
 
 static void
@@ -259,7 +375,7 @@ tnl_send_batch(struct port *port, struct pkt_batch *b)
 	unsigned		 n = 0;
 
 	if (t->payload == TNL_PAYLOAD_ETH) {
-		tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, t->payload);
+		tnl_send(t, port, b, t->hdr);
 		return;
 	}
 	/* The router queues IP packets only: the version nibble is there. */
@@ -274,9 +390,9 @@ tnl_send_batch(struct port *port, struct pkt_batch *b)
 	}
 	b->count = n;
 	if (n > 0)
-		tnl_tx_send(&t->tx, port, b, t->hdr, t->hlen, t->payload);
+		tnl_send(t, port, b, t->hdr);
 	if (v6.count > 0)
-		tnl_tx_send(&t->tx, port, &v6, t->hdr6, t->hlen, t->payload);
+		tnl_send(t, port, &v6, t->hdr6);
 	/* The caller frees the batch: give it every packet back. */
 	for (unsigned i = 0; i < v6.count; i++)
 		b->pkts[b->count++] = v6.pkts[i];
@@ -287,6 +403,8 @@ tnl_state(const struct port *port)
 {
 	const struct tnl_port	*t = port->priv;
 
+	if (t->has_via)
+		return tnl_via_state(&t->via);
 	return tnl_local_state(&t->lw);
 }
 
@@ -295,6 +413,8 @@ tnl_state_why(const struct port *port)
 {
 	const struct tnl_port	*t = port->priv;
 
+	if (t->has_via)
+		return tnl_via_why(&t->via);
 	return tnl_local_why(&t->lw);
 }
 
@@ -304,7 +424,10 @@ tnl_tick(struct port *port, time_t now)
 	struct tnl_port	*t = port->priv;
 
 	(void)now;
-	tnl_tx_refresh(&t->tx);
+	if (t->has_via)
+		tnl_via_tick(&t->via);
+	else
+		tnl_tx_refresh(&t->tx);
 	tnl_set_mtu(port);
 }
 
@@ -350,9 +473,11 @@ tnl_types_register(void)
 				.set_offloads	= tnl_set_offloads,
 				.settings	= PORT_SET_REMOTE |
 				    PORT_SET_LOCAL | PORT_SET_DSTPORT |
-				    PORT_SET_MIN_MTU |
+				    PORT_SET_MIN_MTU | PORT_SET_REMOTE_PORT |
+				    PORT_SET_VIA |
 				    proto->key_setting | (l2 ?
-				    PORT_SET_SPLIT_HORIZON : PORT_SET_ADDRESS),
+				    PORT_SET_SPLIT_HORIZON : PORT_SET_ADDRESS |
+				    PORT_SET_ALLOWED_IPS),
 				.split_horizon	= l2,
 				.outer		= true,
 				.cls		= cls,
@@ -398,6 +523,12 @@ tnl_port_get_info(const struct port *port, struct tnl_port_info *info)
 	info->gso_segs = t->tx.gso_segs;
 	info->tcp_gro = port->dp->ofl.on[OFL_TCP_GRO];
 	info->gro = t->gro;
+	info->via = t->has_via ? t->via.name : NULL;
+	if (t->has_via) {
+		info->underlay_mtu = t->via.link_mtu;
+		info->path_mtu = t->via.link_mtu;
+		info->gso = TNL_GSO_OFF;
+	}
 	return 0;
 }
 
@@ -410,6 +541,12 @@ tnl_port_set_min_mtu(struct port *port, int mtu, char *err, size_t errlen)
 	if (!tnl_port_is(port)) {
 		snprintf(err, errlen, "port %s is of type %s: only tunnels "
 		    "take min-mtu", port->name, port->ops->type);
+		return EINVAL;
+	}
+	if (t->has_via) {
+		snprintf(err, errlen, "port %s is carried via %s: its MTU "
+		    "follows that port's, min-mtu does not apply", port->name,
+		    t->via.name);
 		return EINVAL;
 	}
 	if ((error = tnl_tx_check_min_mtu(t->tx.family, mtu, err,

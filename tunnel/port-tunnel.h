@@ -55,6 +55,7 @@ struct tnl_port_info {
 	uint64_t		 gso_segs;	/* datagrams in them */
 	bool			 tcp_gro;	/* coalescing received TCP */
 	struct gro_stats	 gro;
+	const char		*via;		/* the carrier; NULL: sockets */
 };
 
 /* Registers a port type per payload of each encapsulation; 0 or an errno. */

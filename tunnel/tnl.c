@@ -24,4 +24,5 @@ const char *const tnl_drop_names[TNL_DROP__MAX] = {
 	[TNL_DROP_TOO_BIG]	= "too_big",
 	[TNL_DROP_NO_BUFFER]	= "no_buffer",
 	[TNL_DROP_BAD_GRO]	= "bad_gro",
+	[TNL_DROP_WRONG_SOURCE_PORT] = "wrong_source_port",
 };

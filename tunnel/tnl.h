@@ -45,6 +45,7 @@ enum tnl_drop {
 	TNL_DROP_TOO_BIG,	/* larger than a packet buffer */
 	TNL_DROP_NO_BUFFER,	/* packet pool empty */
 	TNL_DROP_BAD_GRO,	/* coalesced (UDP_GRO) with segment size 0 */
+	TNL_DROP_WRONG_SOURCE_PORT, /* the port's remote-port leaves it out */
 	TNL_DROP__MAX
 };
 

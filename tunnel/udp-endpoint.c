@@ -21,6 +21,7 @@
 
 #include "datapath/dp.h"
 #include "datapath/port.h"
+#include "datapath/router.h"
 
 #include "tnl-addr.h"
 #include "udp-endpoint.h"
@@ -50,6 +51,8 @@ struct udp_ep_bind {
 	void				*arg;
 	const char			*name;
 	struct port			*port;		/* captures, or NULL */
+	uint16_t			 sport_min;	/* max 0: any */
+	uint16_t			 sport_max;
 	struct pkt_batch		 rxq;
 	LIST_ENTRY(udp_ep_bind)		 entry;
 };
@@ -65,7 +68,9 @@ struct udp_ep {
 	struct udp_eps			*eps;
 	const struct tnl_proto		*proto;
 	struct sockaddr_storage		 local;
-	int				 fd;
+	int				 fd;		/* -1: carried by via */
+	char				 via[IFNAMSIZ];	/* "": a socket */
+	struct rtr_udp_sink		 sink;		/* with via */
 	bool				 gro;		/* UDP_GRO is on */
 	struct dp_watch			*watch;
 	unsigned			 nbinds;
@@ -195,8 +200,57 @@ udp_eps_set_gro(struct udp_eps *eps, bool on)
 
 	eps->gro = on;
 	TAILQ_FOREACH(ep, &eps->eps, entry)
-		if (ep->gro != on)
+		if (ep->fd >= 0 && ep->gro != on)
 			udp_ep_set_gro(ep, on);
+}
+
+/* The router hands the endpoint what its via port brought. */
+static void
+udp_ep_sink_rx(void *arg, struct pkt **pkts,
+    const struct sockaddr_storage *from, unsigned n, time_t now)
+{
+	udp_ep_deliver(arg, pkts, from, n, now);
+}
+
+/*
+ * An endpoint of a tunnel carried by an L3 port has no socket: the router
+ * gives it the datagrams that arrive on that port for its address and port
+ * (rtr-udp.c), so it is no host address and binds nothing.
+ */
+static struct udp_ep *
+udp_ep_open_via(struct udp_eps *eps, const struct tnl_proto *proto,
+    const struct sockaddr_storage *local, const char *via, char *err,
+    size_t errlen)
+{
+	struct udp_ep	*ep;
+	char		 a[TNL_ADDR_STRLEN];
+	int		 error;
+
+	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	ep->eps = eps;
+	ep->proto = proto;
+	ep->local = *local;
+	ep->fd = -1;
+	snprintf(ep->via, sizeof(ep->via), "%s", via);
+	for (int i = 0; i < UDP_EP_BUCKETS; i++)
+		LIST_INIT(&ep->remotes[i]);
+	snprintf(ep->sink.port, sizeof(ep->sink.port), "%s", via);
+	ep->sink.local = *local;
+	ep->sink.rx = udp_ep_sink_rx;
+	ep->sink.arg = ep;
+	if ((error = rtr_udp_listen(eps->dp, &ep->sink)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s via %s: %s",
+		    tnl_addr_str(local, true, a), via, strerror(error));
+		free(ep);
+		errno = error;
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&eps->eps, ep, entry);
+	return ep;
 }
 
 static struct udp_ep *
@@ -271,20 +325,25 @@ free_ep:
 static void
 udp_ep_close(struct udp_ep *ep)
 {
-	dp_unwatch(ep->eps->dp, ep->watch);
+	if (ep->fd >= 0) {
+		dp_unwatch(ep->eps->dp, ep->watch);
+		close(ep->fd);
+	} else
+		rtr_udp_unlisten(ep->eps->dp, &ep->sink);
 	TAILQ_REMOVE(&ep->eps->eps, ep, entry);
-	close(ep->fd);
 	free(ep);
 }
 
 static struct udp_ep *
-udp_ep_find(const struct udp_eps *eps, const struct sockaddr_storage *local)
+udp_ep_find(const struct udp_eps *eps, const struct sockaddr_storage *local,
+    const char *via)
 {
 	struct udp_ep	*ep;
 
 	TAILQ_FOREACH(ep, &eps->eps, entry)
 		if (tnl_addr_equal(&ep->local, local) &&
-		    tnl_addr_port(&ep->local) == tnl_addr_port(local))
+		    tnl_addr_port(&ep->local) == tnl_addr_port(local) &&
+		    strcmp(ep->via, via) == 0)
 			return ep;
 	return NULL;
 }
@@ -354,18 +413,24 @@ udp_ep_bind(struct udp_eps *eps, const struct udp_ep_config *cfg,
 	struct udp_ep_remote	*r;
 	struct udp_ep_bind	*b;
 	char			 a[TNL_ADDR_STRLEN];
+	const char		*via = cfg->via != NULL ? cfg->via : "";
 	bool			 opened = false;
 	int			 error;
 
-	if ((ep = udp_ep_find(eps, &cfg->local)) != NULL &&
+	if ((ep = udp_ep_find(eps, &cfg->local, via)) != NULL &&
 	    ep->proto != cfg->proto) {
 		snprintf(err, errlen, "%s already carries %s",
 		    tnl_addr_str(&cfg->local, true, a), ep->proto->name);
 		return EADDRINUSE;
 	}
 	if (ep == NULL) {
-		if ((ep = udp_ep_open(eps, cfg->proto, &cfg->local, err,
-		    errlen)) == NULL)
+		if (via[0] != '\0')
+			ep = udp_ep_open_via(eps, cfg->proto, &cfg->local,
+			    via, err, errlen);
+		else
+			ep = udp_ep_open(eps, cfg->proto, &cfg->local, err,
+			    errlen);
+		if (ep == NULL)
 			return errno;
 		opened = true;
 	}
@@ -385,6 +450,8 @@ udp_ep_bind(struct udp_eps *eps, const struct udp_ep_config *cfg,
 	b->arg = cfg->arg;
 	b->name = cfg->name;
 	b->port = cfg->port;
+	b->sport_min = cfg->sport_min;
+	b->sport_max = cfg->sport_max;
 	LIST_INSERT_HEAD(&r->binds, b, entry);
 	ep->nbinds++;
 	*bp = b;
@@ -434,6 +501,7 @@ udp_ep_get_info(const struct udp_ep *ep, struct udp_ep_info *info)
 {
 	info->proto = ep->proto;
 	info->local = ep->local;
+	info->via = ep->via;
 	info->binds = ep->nbinds;
 	info->gro = ep->gro;
 	info->stats = ep->stats;
@@ -467,6 +535,11 @@ udp_ep_demux(struct udp_ep *ep, struct pkt *p,
 			break;
 	if (b == NULL) {
 		rx.drop = TNL_DROP_UNKNOWN_KEY;
+		goto drop;
+	}
+	if (b->sport_max != 0 && (tnl_addr_port(from) < b->sport_min ||
+	    tnl_addr_port(from) > b->sport_max)) {
+		rx.drop = TNL_DROP_WRONG_SOURCE_PORT;
 		goto drop;
 	}
 	if (b->port != NULL && b->port->hook != NULL)

@@ -19,7 +19,10 @@
  * that fits no binding is freed and counted on the endpoint under one
  * tnl_drop reason, in this order: wrong_source (no binding has that remote:
  * its bytes are not even parsed), header errors, unknown_key (the remote's
- * bindings have other keys or payloads).
+ * bindings have other keys or payloads), wrong_source_port (the binding
+ * takes only a range of the remote's UDP source ports, remote-port, and the
+ * datagram came from another: forged, as the source address is easy to
+ * forge but a sender with fixed source ports only sends from those).
  *
  * A binding may name its port: a capture of that port's underlay is shown
  * each datagram sorted to it, whole, from its source to the endpoint's
@@ -41,6 +44,12 @@
  * the kernel's path MTU to the address it names (tnl-tx.h says how the
  * sending side weighs it).  Being unconnected, without IP_RECVERR, the
  * socket is told of no other ICMP error.
+ *
+ * An endpoint of tunnels carried by an L3 port (udp_ep_config.via) has no
+ * socket: the router hands it the datagrams that arrive on that port for
+ * its address and port (router.h, rtr_udp_listen()), and it demultiplexes
+ * them as it would a socket's.  It is another endpoint than a socket's of
+ * the same address and port, and its fd is -1.
  *
  * Lookup costs a hash of the source address and a walk of that remote's
  * bindings, usually one.  Only configured remotes are in the table, so a
@@ -79,6 +88,10 @@ struct udp_ep_config {
 	void			*arg;
 	const char		*name;		/* for messages; kept */
 	struct port		*port;		/* for captures; may be NULL */
+	const char		*via;		/* the L3 port; NULL: none */
+	/* The remote's source ports, inclusive; max 0: any. */
+	uint16_t		 sport_min;
+	uint16_t		 sport_max;
 };
 
 struct udp_ep_stats {
@@ -93,6 +106,7 @@ struct udp_ep_stats {
 struct udp_ep_info {
 	const struct tnl_proto	*proto;
 	struct sockaddr_storage	 local;
+	const char		*via;		/* "": a socket */
 	unsigned		 binds;
 	bool			 gro;		/* UDP_GRO on the socket */
 	struct udp_ep_stats	 stats;

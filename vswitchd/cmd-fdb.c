@@ -40,7 +40,7 @@ cmd_fdb_json(const struct sw *sw)
 	struct mac_table_stats	st;
 
 	mac_table_get_stats(sw->macs, &st);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "entries", (json_int_t)st.count,
 	    "static", (json_int_t)st.static_count,
 	    "max", (json_int_t)mac_table_max(sw->macs),
@@ -49,7 +49,8 @@ cmd_fdb_json(const struct sw *sw)
 	    "moves", (json_int_t)st.moves,
 	    "evictions", (json_int_t)st.evictions,
 	    "expired", (json_int_t)st.expired,
-	    "learn_failed", (json_int_t)st.learn_failed);
+	    "learn_failed", (json_int_t)st.learn_failed,
+	    "move_refused", (json_int_t)st.move_refused);
 }
 
 static int

@@ -6,6 +6,7 @@
 #include "datapath/dp.h"
 #include "datapath/ip.h"
 #include "datapath/offload.h"
+#include "datapath/switch.h"
 
 #include "cmd.h"
 
@@ -99,7 +100,34 @@ cmd_port_json(const struct port *port)
 		json_object_set_new(o, "state_why", json_string(why));
 	if ((t = cmd_tunnel_json(port)) != NULL)
 		json_object_set_new(o, "tunnel", t);
+	if (!port_is_l3(port))
+		json_object_set_new(o, "security", json_pack("{s:b, s:I, s:b, "
+		    "s:I}",
+		    "learning", !port->sec.no_learning,
+		    "mac_limit", (json_int_t)port->sec.mac_limit,
+		    "locked", port->sec.locked,
+		    "learned", (json_int_t)mac_table_port_count(
+		    port->dp->sw->macs, (void *)port)));
 	return o;
+}
+
+/* Port security, when any is set. */
+static void
+cmd_security_print(const json_t *port, FILE *f, const char *indent)
+{
+	const json_t	*s = json_object_get(port, "security");
+	bool		 learning, locked;
+
+	if (s == NULL)
+		return;
+	learning = json_is_true(json_object_get(s, "learning"));
+	locked = json_is_true(json_object_get(s, "locked"));
+	if (learning && !locked && cmd_jint(s, "mac_limit") == 0)
+		return;
+	fprintf(f, "%s  security learning %s mac-limit %lld locked %s "
+	    "(%lld learned)\n", indent, learning ? "on" : "off",
+	    cmd_jint(s, "mac_limit"), locked ? "on" : "off",
+	    cmd_jint(s, "learned"));
 }
 
 static int
@@ -150,6 +178,7 @@ cmd_port_show_print(const json_t *result, FILE *f)
 		fputc('\n', f);
 		cmd_state_why_print(p, f, "  ");
 		cmd_tunnel_print(p, f, "  ");
+		cmd_security_print(p, f, "  ");
 		cmd_offloads_print(p, f, "  ");
 	}
 }

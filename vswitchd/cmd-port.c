@@ -179,6 +179,72 @@ opt_min_mtu(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
 	return 0;
 }
 
+static int
+opt_private_key(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	if (s[0] == '\0' || strlen(s) >= sizeof(cfg->key_path))
+		return cmd_error(ctx, "invalid private-key file '%s' (1 to %zu "
+		    "characters)", s, sizeof(cfg->key_path) - 1);
+	strcpy(cfg->key_path, s);
+	return 0;
+}
+
+static int
+opt_listen_port(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	unsigned long	v;
+
+	if (cmd_parse_uint(ctx, "listen-port", s, 0, UINT16_MAX, &v) == -1)
+		return -1;
+	cfg->listen_port = (uint16_t)v;
+	return 0;
+}
+
+/* The datapath checks that it names an L3 port. */
+static int
+opt_via(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	if (s[0] == '\0' || strlen(s) >= sizeof(cfg->via))
+		return cmd_error(ctx, "invalid via port '%s' (1 to %zu "
+		    "characters)", s, sizeof(cfg->via) - 1);
+	strcpy(cfg->via, s);
+	return 0;
+}
+
+/* N, or N-M: the remote's source ports. */
+static int
+opt_remote_port(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	char		 buf[16], *dash;
+	unsigned long	 lo, hi;
+
+	if (strlen(s) >= sizeof(buf))
+		return cmd_error(ctx, "invalid remote-port '%s' (expected N "
+		    "or N-M)", s);
+	strcpy(buf, s);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash++ = '\0';
+	if (cmd_parse_uint(ctx, "remote-port", buf, 1, UINT16_MAX, &lo) == -1)
+		return -1;
+	hi = lo;
+	if (dash != NULL &&
+	    cmd_parse_uint(ctx, "remote-port", dash, 1, UINT16_MAX, &hi) == -1)
+		return -1;
+	if (hi < lo)
+		return cmd_error(ctx, "invalid remote-port '%s' (the range is "
+		    "empty)", s);
+	cfg->remote_port_min = (uint16_t)lo;
+	cfg->remote_port_max = (uint16_t)hi;
+	return 0;
+}
+
+static int
+opt_allowed_ips(struct cmd_ctx *ctx, const char *s, struct port_config *cfg)
+{
+	return cmd_parse_prefixes(ctx, "allowed-ips", s, cfg->allowed,
+	    PORT_ALLOWED_MAX, &cfg->n_allowed);
+}
+
 /*
  * The options of port add after "type", in PORT_SET_* bit order;
  * "address" (NULL here) may be given twice and is taken out before.
@@ -187,7 +253,8 @@ static int (*const port_opts[])(struct cmd_ctx *, const char *,
     struct port_config *) = {
 	opt_mtu, opt_remote, opt_local, opt_dstport, opt_key, opt_key,
 	opt_split_horizon, NULL, opt_path, opt_connect, opt_group,
-	opt_min_mtu,
+	opt_min_mtu, opt_private_key, opt_listen_port, opt_via,
+	opt_remote_port, opt_allowed_ips,
 };
 #define PORT_NOPTS	(sizeof(port_opts) / sizeof(port_opts[0]))
 
@@ -287,10 +354,47 @@ save_min_mtu(FILE *f, const struct port_config *cfg)
 	fprintf(f, " min-mtu %d", cfg->min_mtu);
 }
 
+static void
+save_private_key(FILE *f, const struct port_config *cfg)
+{
+	fputs(" private-key ", f);
+	cmd_save_word(f, cfg->key_path);
+}
+
+static void
+save_listen_port(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " listen-port %u", cfg->listen_port);
+}
+
+static void
+save_via(FILE *f, const struct port_config *cfg)
+{
+	fprintf(f, " via %s", cfg->via);
+}
+
+static void
+save_remote_port(FILE *f, const struct port_config *cfg)
+{
+	if (cfg->remote_port_min == cfg->remote_port_max)
+		fprintf(f, " remote-port %u", cfg->remote_port_min);
+	else
+		fprintf(f, " remote-port %u-%u", cfg->remote_port_min,
+		    cfg->remote_port_max);
+}
+
+static void
+save_allowed_ips(FILE *f, const struct port_config *cfg)
+{
+	fputs(" allowed-ips ", f);
+	cmd_save_prefixes(f, cfg->allowed, cfg->n_allowed);
+}
+
 static void (*const port_saves[])(FILE *, const struct port_config *) = {
 	save_mtu, save_remote, save_local, save_dstport, save_vni, save_key,
 	save_split_horizon, save_addresses, save_path, save_path, save_group,
-	save_min_mtu,
+	save_min_mtu, save_private_key, save_listen_port, save_via,
+	save_remote_port, save_allowed_ips,
 };
 _Static_assert(sizeof(port_saves) / sizeof(port_saves[0]) == PORT_NOPTS,
     "one save function per port setting");
@@ -305,13 +409,23 @@ cmd_port_write(FILE *f, const struct port_config *cfg)
 	fputc('\n', f);
 }
 
+/*
+ * In index order, but the ports carried via another after all others: a
+ * carrier made again (a reload that changed its line) has a higher index
+ * than its tunnels, and a tunnel's line must follow its carrier's.
+ * Carriers are never carried themselves (tnl-via.h), so two passes do.
+ */
 static void
 cmd_port_save(struct dp *dp, FILE *f)
 {
 	struct port	*port;
 
 	TAILQ_FOREACH(port, &dp->ports, entry)
-		cmd_port_write(f, &port->cfg);
+		if (port->cfg.via[0] == '\0')
+			cmd_port_write(f, &port->cfg);
+	TAILQ_FOREACH(port, &dp->ports, entry)
+		if (port->cfg.via[0] != '\0')
+			cmd_port_write(f, &port->cfg);
 }
 
 const struct cmd_config_part cmd_port_config = { .save = cmd_port_save };
@@ -382,18 +496,36 @@ const struct cmd_entry cmd_port_add_entry = {
 	.usage = "NAME type TYPE [mtu N] [remote ADDR] [local ADDR] "
 	    "[dstport N] [vni N] [key N] [split-horizon on|off] "
 	    "[address ADDR/LEN]... [path SOCKET|connect SOCKET] "
-	    "[group GROUP] [min-mtu N]",
+	    "[group GROUP] [min-mtu N] [private-key FILE] [listen-port N] "
+	    "[via PORT] [remote-port N[-M]] [allowed-ips PREFIX,...]",
 	.min_args = 3,
 	.max_args = CMD_PORT_MAX_ARGS,
 	.flags = CMD_CONFIG,
 	.exec = cmd_port_add_exec,
 };
 
+/*
+ * A port that carries others (tunnels via it) stays until they go: they
+ * would be down until a port of its name came back.
+ */
 static int
 cmd_port_del_exec(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	const struct port_user	*u;
+	char			 users[128] = "";
+	size_t			 len;
+
 	(void)argc;
 	(void)argv;
+	LIST_FOREACH(u, &ctx->port->users, entry) {
+		len = strlen(users);
+		snprintf(users + len, sizeof(users) - len, "%s%s",
+		    len > 0 ? ", " : "", u->port->name);
+	}
+	if (users[0] != '\0')
+		return cmd_error(ctx, "port %s carries %s: delete %s first",
+		    ctx->port->name, users,
+		    strchr(users, ',') != NULL ? "them" : "it");
 	log_info("removing port %s", ctx->port->name);
 	dp_port_del(ctx->dp, ctx->port);
 	return 0;

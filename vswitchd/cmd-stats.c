@@ -74,7 +74,7 @@ cmd_stats_print(const json_t *result, FILE *f)
 	static const char *const gso_names[] = { "rx", "tx", "segmented" };
 	static const char *const fwd[] = { "unicast", "flooded", NULL };
 	static const char *const fdb[] = { "learned", "moves", "evictions",
-	    "expired", "learn_failed", NULL };
+	    "expired", "learn_failed", "move_refused", NULL };
 	json_t		*p;
 	size_t		 i;
 

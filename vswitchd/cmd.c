@@ -35,6 +35,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_offload_set_entry,
 	&cmd_busypoll_show_entry,
 	&cmd_busypoll_set_entry,
+	&cmd_wg_show_entry,
+	&cmd_wg_peer_add_entry,
+	&cmd_wg_peer_del_entry,
 	&cmd_stats_entry,
 	&cmd_save_entry,
 	&cmd_capture_show_entry,
@@ -173,6 +176,86 @@ cmd_verb(const struct cmd_entry *cmd)
 	return sp ? sp + 1 : NULL;
 }
 
+/* The first word of a verb ("peer" of "peer add"). */
+static struct cmd_word
+verb_first(const struct cmd_word *verb)
+{
+	const char	*sp = memchr(verb->s, ' ', verb->len);
+
+	return (struct cmd_word){ verb->s, sp ? (size_t)(sp - verb->s) :
+	    verb->len };
+}
+
+/*
+ * word_match() on the first words of the verbs: the index of one verb
+ * whose first word s names, -1 for none, -2 if ambiguous.  Verbs of two
+ * words that share their first ("peer add", "peer del") count as one here.
+ */
+static int
+verb_match(const char *s, const struct cmd_word *verbs, size_t n)
+{
+	struct cmd_word	firsts[CMD_COUNT];
+	size_t		which[CMD_COUNT], nfirsts = 0, j;
+	int		f;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cmd_word	w = verb_first(&verbs[i]);
+
+		for (j = 0; j < nfirsts; j++)
+			if (word_is(&firsts[j], w.s, w.len))
+				break;
+		if (j == nfirsts) {
+			which[nfirsts] = i;
+			firsts[nfirsts++] = w;
+		}
+	}
+	if ((f = word_match(s, firsts, nfirsts)) < 0)
+		return f;
+	return (int)which[f];
+}
+
+/*
+ * The second word of a verb of two words ("wireguard peer add"): argv[2]
+ * among the verbs whose first word is first.
+ */
+static const struct cmd_entry *
+cmd_find_second(struct cmd_ctx *ctx, int argc, char **argv,
+    struct cmd_word obj, struct cmd_word first, const struct cmd_word *verbs,
+    const struct cmd_entry *const *byverb, size_t nverbs, int *used)
+{
+	struct cmd_word		 seconds[CMD_COUNT];
+	const struct cmd_entry	*bysecond[CMD_COUNT];
+	size_t			 n = 0;
+	char			 list[256];
+	int			 v;
+
+	for (size_t i = 0; i < nverbs; i++) {
+		struct cmd_word	w = verb_first(&verbs[i]);
+
+		if (!word_is(&w, first.s, first.len) || w.len == verbs[i].len)
+			continue;
+		seconds[n].s = verbs[i].s + w.len + 1;
+		seconds[n].len = verbs[i].len - w.len - 1;
+		bysecond[n++] = byverb[i];
+	}
+	word_list(seconds, n, NULL, list, sizeof(list));
+	if (argc < 3) {
+		cmd_error(ctx, "'%.*s %.*s' needs a verb (%s)", (int)obj.len,
+		    obj.s, (int)first.len, first.s, list);
+		return NULL;
+	}
+	if ((v = word_match(argv[2], seconds, n)) < 0) {
+		if (v == -2)
+			word_list(seconds, n, argv[2], list, sizeof(list));
+		cmd_error(ctx, "%s verb '%s' for '%.*s %.*s' (%s)", v == -2 ?
+		    "ambiguous" : "unknown", argv[2], (int)obj.len, obj.s,
+		    (int)first.len, first.s, list);
+		return NULL;
+	}
+	*used = 3;
+	return bysecond[v];
+}
+
 const struct cmd_entry *
 cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 {
@@ -233,7 +316,7 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 		    list);
 		return NULL;
 	}
-	if ((v = word_match(argv[1], verbs, nverbs)) == -2) {
+	if ((v = verb_match(argv[1], verbs, nverbs)) == -2) {
 		word_list(verbs, nverbs, argv[1], list, sizeof(list));
 		cmd_error(ctx, "ambiguous verb '%s' for '%.*s' (%s)", argv[1],
 		    (int)obj.len, obj.s, list);
@@ -248,8 +331,12 @@ cmd_find(struct cmd_ctx *ctx, int argc, char **argv, int *used)
 		    (int)obj.len, obj.s, list);
 		return NULL;
 	}
-	*used = 2;
-	return byverb[v];
+	if (strchr(verbs[v].s, ' ') == NULL) {
+		*used = 2;
+		return byverb[v];
+	}
+	return cmd_find_second(ctx, argc, argv, obj, verb_first(&verbs[v]),
+	    verbs, byverb, nverbs, used);
 }
 
 int
@@ -433,6 +520,51 @@ cmd_parse_prefix(struct cmd_ctx *ctx, const char *what, const char *s,
 	return 0;
 bad:
 	return cmd_error(ctx, "invalid %s '%s'", what, s);
+}
+
+int
+cmd_parse_prefixes(struct cmd_ctx *ctx, const char *what, const char *s,
+    struct ip_prefix *out, unsigned max, unsigned *n)
+{
+	char	*copy, *word, *save = NULL;
+	int	 rc = 0;
+
+	*n = 0;
+	if ((copy = strdup(s)) == NULL)
+		return cmd_error(ctx, "out of memory");
+	for (word = strtok_r(copy, ",", &save); word != NULL;
+	    word = strtok_r(NULL, ",", &save)) {
+		struct ip_prefix	p;
+
+		if ((rc = cmd_parse_prefix(ctx, what, word, &p)) == -1)
+			break;
+		ip_prefix_mask(p.addr, ip_addr_len(p.family), p.len);
+		for (unsigned i = 0; i < *n && rc == 0; i++)
+			if (memcmp(&out[i], &p, sizeof(p)) == 0)
+				rc = cmd_error(ctx, "%s '%s' given twice", what,
+				    word);
+		if (rc == 0 && *n == max)
+			rc = cmd_error(ctx, "too many %s (at most %u)", what,
+			    max);
+		if (rc == -1)
+			break;
+		out[(*n)++] = p;
+	}
+	if (rc == 0 && *n == 0)
+		rc = cmd_error(ctx, "invalid %s '%s' (expected PREFIX,...)",
+		    what, s);
+	free(copy);
+	return rc;
+}
+
+void
+cmd_save_prefixes(FILE *f, const struct ip_prefix *p, unsigned n)
+{
+	char	buf[CMD_ADDR_STRLEN];
+
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s%s/%u", i > 0 ? "," : "",
+		    cmd_format_addr(p[i].family, p[i].addr, buf), p[i].len);
 }
 
 const char *

@@ -22,7 +22,8 @@
  * Names are matched by unique prefix ("po sh" is "port show"), and an
  * object alone means its show verb ("fdb" is "fdb show").  An object may
  * name a default verb (CMD_DEFAULT) for a second word that is no verb of
- * its own: "capture tap0 -w -" is "capture start tap0 -w -".
+ * its own: "capture tap0 -w -" is "capture start tap0 -w -".  A verb may
+ * be two words ("wireguard peer add"), each matched by prefix in turn.
  *
  * Descriptors a client passed (vswctl -w) reach only commands flagged
  * CMD_FDS; a command keeps one by setting its slot to -1, and the rest are
@@ -142,6 +143,14 @@ int	 cmd_parse_opts(struct cmd_ctx *, int argc, char **argv,
 struct ip_prefix;
 int	 cmd_parse_prefix(struct cmd_ctx *, const char *what, const char *s,
 	    struct ip_prefix *);
+/*
+ * "PREFIX,PREFIX,...", each with its host bits cleared, none twice, at most
+ * max: 0 with *n of them in out, or -1 with the error quoting the bad one.
+ */
+int	 cmd_parse_prefixes(struct cmd_ctx *, const char *what, const char *s,
+	    struct ip_prefix *out, unsigned max, unsigned *n);
+/* The other way: "PREFIX,PREFIX" as cmd_parse_prefixes() reads it. */
+void	 cmd_save_prefixes(FILE *, const struct ip_prefix *, unsigned n);
 #define CMD_ADDR_STRLEN	46	/* INET6_ADDRSTRLEN */
 const char *cmd_format_addr(int family, const uint8_t *addr,
 	    char buf[CMD_ADDR_STRLEN]);
@@ -195,7 +204,9 @@ extern const struct cmd_config_part cmd_offload_config;
 extern const struct cmd_config_part cmd_fdb_config;
 extern const struct cmd_config_part cmd_router_config;
 extern const struct cmd_config_part cmd_port_config;
+extern const struct cmd_config_part cmd_port_sec_config;
 extern const struct cmd_config_part cmd_route_config;
+extern const struct cmd_config_part cmd_wg_peer_config;
 extern const struct cmd_config_part cmd_fdb_static_config;
 
 /* A word as config_split() reads it back: quoted when it must be. */
@@ -235,6 +246,9 @@ extern const struct cmd_entry cmd_offload_show_entry;
 extern const struct cmd_entry cmd_offload_set_entry;
 extern const struct cmd_entry cmd_busypoll_show_entry;
 extern const struct cmd_entry cmd_busypoll_set_entry;
+extern const struct cmd_entry cmd_wg_show_entry;
+extern const struct cmd_entry cmd_wg_peer_add_entry;
+extern const struct cmd_entry cmd_wg_peer_del_entry;
 extern const struct cmd_entry cmd_save_entry;
 extern const struct cmd_entry cmd_help_entry;
 

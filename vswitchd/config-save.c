@@ -4,7 +4,8 @@
  * Each part is written by the object that owns it (struct cmd_config_part),
  * in an order that loads: settings first (the FDB's size before its static
  * entries, the offloads before the ports that take them), then ports, the
- * routes out of them and the static FDB entries on them.
+ * WireGuard peers of their ports, the routes out of them and the static FDB
+ * entries on them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ static const struct cmd_config_part *const config_parts[] = {
 	&cmd_fdb_config,
 	&cmd_router_config,
 	&cmd_port_config,
+	&cmd_port_sec_config,
+	&cmd_wg_peer_config,
 	&cmd_route_config,
 	&cmd_fdb_static_config,
 };

@@ -225,6 +225,21 @@ config_parse(struct dp *dp, const char *text, const char *origin,
 			rc = -1;
 		}
 	}
+	/* So may "via": on an earlier line, the tunnel's open finds it. */
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		const struct config_line *t = &c->lines[i], *carrier;
+
+		if (t->cmd != &cmd_port_add_entry || t->port.via[0] == '\0')
+			continue;
+		if ((carrier = config_find_port(c, t->port.via)) == NULL ||
+		    carrier > t) {
+			snprintf(err, errlen, "%s:%u: via port '%s' (the file "
+			    "adds no port of that name%s)", origin, t->lineno,
+			    t->port.via, carrier == NULL ? "" : " before this "
+			    "line");
+			rc = -1;
+		}
+	}
 	cmd_ctx_clear(&ctx);
 	if (rc == -1)
 		config_free(c);
@@ -296,11 +311,13 @@ config_run_line(struct cmd_ctx *ctx, const struct config_line *l,
  * Makes the running state what c says.  Without defaults it only runs the
  * lines (start-up, on a datapath with nothing yet).  With them it
  * converges, in the order that disturbs least and fails before it
- * destroys: routes, static FDB entries and router addresses are cleared
- * (the file rebuilds them), the lines run (a port that is there with the
- * same line is kept, one whose line changed is made again), the settings
- * the file does not set go back to their defaults (so those it does are
- * never toggled), and only then do the ports the file no longer has go.
+ * destroys: routes, static FDB entries, router addresses, port security
+ * settings and WireGuard peers are cleared (the file rebuilds them; a
+ * peer's sessions go with it and are remade by a handshake), the lines run
+ * (a port that is there with the same line is kept, one whose line changed
+ * is made again), the settings the file does not set go back to their
+ * defaults (so those it does are never toggled), and only then do the
+ * ports the file no longer has go.
  */
 static int
 config_run(struct dp *dp, const struct config *c, const struct config *dflt,
@@ -308,6 +325,7 @@ config_run(struct dp *dp, const struct config *c, const struct config *dflt,
 {
 	static const struct cmd_config_part *const cleared[] = {
 		&cmd_route_config, &cmd_fdb_static_config, &cmd_router_config,
+		&cmd_wg_peer_config, &cmd_port_sec_config,
 	};
 	const struct config_line	*l;
 	struct port			*port, *next;

@@ -7,7 +7,9 @@
 #include "datapath/port-system.h"
 #include "datapath/port-stream.h"
 #include "datapath/port-tap.h"
+#include "datapath/port-vhost.h"
 #include "tunnel/port-tunnel.h"
+#include "tunnel/port-wg.h"
 
 #include "port-types.h"
 
@@ -22,7 +24,9 @@ port_types_init(void)
 	    (error = port_type_register(&port_dummy_ops)) != 0 ||
 	    (error = port_type_register(&port_dummy_l3_ops)) != 0 ||
 	    (error = port_type_register(&port_stream_ops)) != 0 ||
-	    (error = tnl_types_register()) != 0)
+	    (error = port_type_register(&port_vhost_ops)) != 0 ||
+	    (error = tnl_types_register()) != 0 ||
+	    (error = wg_types_register()) != 0)
 		return error;
 	return 0;
 }

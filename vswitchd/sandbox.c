@@ -61,6 +61,8 @@ static const char *const allowed[] = {
 	"set_robust_list", "get_robust_list", "rseq", "sched_yield",
 	"sched_getaffinity", "getrandom", "exit", "exit_group",
 	"restart_syscall", "uname", "sysinfo",
+	/* libsodium's locked memory for keys (sodium_malloc, sodium_mlock) */
+	"mlock", "munlock",
 	/* time: the loop's timeouts, ageing, the capture clock */
 	"clock_gettime", "clock_getres", "gettimeofday", "time",
 	"clock_nanosleep", "nanosleep", "timerfd_create", "timerfd_settime",

@@ -46,9 +46,10 @@ cmd_tunnel_json(const struct port *port)
 	if (tnl_port_get_info(port, &info) != 0)
 		return NULL;
 	key = info.has_key ? json_integer(info.key) : json_null();
-	return json_pack("{s:s, s:s, s:s?, s:i, s:o, s:i, s:i, s:i, s:i, s:i, "
-	    "s:i, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:s*, s:s, s:s?, s:i, s:o, s:i, s:i, s:i, s:i, "
+	    "s:i, s:i, s:I, s:I, s:o}",
 	    "encap", info.proto,
+	    "via", info.via,
 	    "remote", tnl_addr_str(&info.remote, false, remote),
 	    "local", info.local.ss_family == AF_UNSPEC ? NULL :
 	    tnl_addr_str(&info.local, false, local),
@@ -95,6 +96,9 @@ cmd_tunnel_print(const json_t *port, FILE *f, const char *indent)
 	fprintf(f, "%s  remote %s local %s dstport %lld", indent,
 	    cmd_jstr(t, "remote"), local[0] ? local : "any",
 	    cmd_jint(t, "dstport"));
+	/* Absent, not null, on tunnels of the host's sockets. */
+	if (json_is_string(json_object_get(t, "via")))
+		fprintf(f, " via %s", cmd_jstr(t, "via"));
 	if ((key = json_object_get(t, "vni")) != NULL)
 		fprintf(f, " vni %lld", json_integer_value(key));
 	else if ((key = json_object_get(t, "key")) != NULL &&
@@ -128,9 +132,10 @@ endpoint_json(const struct udp_ep *ep)
 	char			a[TNL_ADDR_STRLEN];
 
 	udp_ep_get_info(ep, &info);
-	return json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:I, s:I, "
-	    "s:o}",
+	return json_pack("{s:s, s:s*, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:I, "
+	    "s:I, s:o}",
 	    "encap", info.proto->name,
+	    "via", info.via[0] != '\0' ? info.via : NULL,
 	    "local", tnl_addr_str(&info.local, false, a),
 	    "port", tnl_addr_port(&info.local),
 	    "ports", (json_int_t)info.binds,
@@ -173,9 +178,11 @@ cmd_endpoints_print(const json_t *list, FILE *f)
 	json_array_foreach(list, i, e) {
 		local = cmd_jstr(e, "local");
 		v6 = strchr(local, ':') != NULL;
-		fprintf(f, "endpoint %s %s%s%s:%lld (%lld port%s)\n",
-		    cmd_jstr(e, "encap"), v6 ? "[" : "", local, v6 ? "]" : "",
-		    cmd_jint(e, "port"), cmd_jint(e, "ports"),
+		fprintf(f, "endpoint %s %s%s%s:%lld", cmd_jstr(e, "encap"),
+		    v6 ? "[" : "", local, v6 ? "]" : "", cmd_jint(e, "port"));
+		if (json_is_string(json_object_get(e, "via")))
+			fprintf(f, " via %s", cmd_jstr(e, "via"));
+		fprintf(f, " (%lld port%s)\n", cmd_jint(e, "ports"),
 		    cmd_jint(e, "ports") == 1 ? "" : "s");
 		fprintf(f, "  %-6s packets %lld bytes %lld errors %lld\n", "rx",
 		    cmd_jint(e, "rx_packets"), cmd_jint(e, "rx_bytes"),

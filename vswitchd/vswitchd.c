@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "datapath/dp.h"
+#include "tunnel/port-wg.h"
 
 #include "busypoll.h"
 #include "capio.h"
@@ -51,6 +53,7 @@ struct options {
 	bool		 foreground;
 	bool		 keep_privs;	/* for debugging: drop nothing */
 	enum log_level	 level;
+	unsigned	 wg_rekey_after;	/* 0: WireGuard's 120 s */
 };
 
 static _Noreturn void
@@ -86,6 +89,10 @@ usage(FILE *f, int status)
 	    "                        CAP_NET_RAW and CAP_NET_BIND_SERVICE, as "
 	    "always\n"
 	    "      --keep-privileges stay root, drop no capability (debugging)\n"
+	    "      --wg-rekey-after SECONDS\n"
+	    "                        rekey WireGuard sessions this often, not "
+	    "every 120 s\n"
+	    "                        (testing)\n"
 	    "  -h, --help            this message\n"
 	    "  -V, --version         print the version\n",
 	    CTL_SOCKET_DEFAULT);
@@ -107,11 +114,14 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "log-level",	required_argument,	NULL, 'l' },
 		{ "user",	required_argument,	NULL, 'u' },
 		{ "keep-privileges", no_argument,	NULL, 'K' },
+		{ "wg-rekey-after", required_argument,	NULL, 'W' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	ch, level;
+	unsigned long	 v;
+	char		*end;
+	int		 ch, level;
 
 	*o = (struct options){ .socket = CTL_SOCKET_DEFAULT,
 	    .level = LOG_LEVEL_INFO };
@@ -156,6 +166,18 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'K':
 			o->keep_privs = true;
+			break;
+		case 'W':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || v < 1 || v > 120) {
+				fprintf(stderr, "vswitchd: invalid "
+				    "--wg-rekey-after '%s' (expected 1..120 "
+				    "seconds)\n", optarg);
+				exit(1);
+			}
+			o->wg_rekey_after = (unsigned)v;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -293,7 +315,17 @@ main(int argc, char **argv)
 	int			 pidfd = -1, ready = -1, rc = 1;
 
 	parse_options(argc, argv, &o);
+	if (o.wg_rekey_after != 0)
+		wg_set_rekey_after(o.wg_rekey_after);
 	log_init(true, o.level);
+	/*
+	 * Before the filter and the privilege drop: libsodium picks its
+	 * random source (getrandom, or /dev/urandom opened now) once.
+	 */
+	if (sodium_init() < 0) {
+		log_warnx("cannot initialise libsodium");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	service_raise_nofile();
 	/* Unprivileged is the normal case: see privs.h. */

@@ -20,6 +20,15 @@
 #     198.19.1.1 -- vswitchd (tun) == ipip ==== vswitchd (tun) -- 198.19.2.1 (tun)
 #   each router's near subnet is .254 on its tun port or veth.
 #
+# "vhost", a vhost-user port with DPDK's testpmd (virtio_user) as the guest,
+# beside a tap port, both sending into a tap endpoint: see shape_vhost.
+#
+# "wg", the routed shape over WireGuard instead of ipip, and "wgvxlan", the
+# vxlan shape inside WireGuard (VXLAN between 198.19.9.1 and .2 carried by
+# WireGuard): their baseline is Debian's wireguard-go (a userspace WireGuard
+# on a tun device) with the kernel forwarding or bridging, not a kernel
+# WireGuard (this kernel has none); see shape_wg and shape_wgvxlan below.
+#
 # vswitchd creates its taps and tuns in its own namespace (s, h1, h2); they
 # are then moved into a and b, where they get their address, the daemon
 # keeping its file descriptors.
@@ -56,7 +65,7 @@
 # Usage (root, after make):  sh tests/bench/bench.sh
 #   REPS=3 DUR=5 PING_N=200 SP_DUR=3  repetitions, seconds per iperf3 run,
 #                            pings per rep, seconds per sockperf run
-#   SHAPES="single system vxlan routed"  shapes to run, in order
+#   SHAPES="single system vxlan routed wg wgvxlan vhost"  shapes to run, in order
 #   VARIANTS="on off ..."    vswitchd variants for every shape (default: each
 #                            shape's own list, see shape_NAME)
 #   FAST=1                   a smoke run: REPS=1 DUR=1 PING_N=20 SP_DUR=1
@@ -98,7 +107,7 @@ REPS=${REPS:-3}
 DUR=${DUR:-5}
 PING_N=${PING_N:-200}
 SP_DUR=${SP_DUR:-3}
-SHAPES=${SHAPES:-single system vxlan routed}
+SHAPES=${SHAPES:-single system vxlan routed wg wgvxlan vhost}
 VARIANTS=${VARIANTS:-}
 KEEP=${KEEP:-0}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -369,6 +378,276 @@ setup_routed_vswitchd() {
 	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
 	routed_ends "$t" "$a" "$b" "$P${t}A" "$P${t}B" || return 1
 	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "vswitchd x2 (tun + ipip port each, routes), ipip over the veth underlay"
+}
+
+# ------------------------------------------------------------ shape "wg"
+#
+# The routed shape with the two routers joined by WireGuard: vswitchd's
+# wireguard ports on one side, Debian's wireguard-go (a tun device, kernel
+# forwarding) on the other, the baseline of the ratios.  Tunnel MTU 1500,
+# so that the endpoints' 1500-byte packets go through whole (underlay 1600
+# >= 1500 + 60).  wireguard-go is a daemon of the baseline: its CPU time is
+# in the "vsw s/GB" column of its row, and its RSS.
+
+WG_PORT=51820
+
+shape_wg() {
+	echo "wireguard-go|two routers joined by WireGuard: a (198.19.1.1) -- h1 == WireGuard over veth, MTU $UL_MTU == h2 -- b (198.19.2.1), tunnel MTU 1500|on off"
+}
+
+# wg_keys TAG: private keys k1 k2 and public keys p1 p2 in $W/TAG, the
+# private ones mode 0600 and owned by the user vswitchd becomes (it opens
+# them itself after dropping root)
+wg_keys() {
+	local d=$W/$1 n
+	chmod o+x "$W" "$d" || return 1		# the key files' directory, for the daemon's user
+	for n in 1 2; do
+		(umask 077; wg genkey > "$d/k$n") && wg pubkey < "$d/k$n" > "$d/p$n" || return 1
+		if id -u vswitch > /dev/null 2>&1; then chown vswitch: "$d/k$n" || return 1; fi
+	done
+}
+
+# wggo_start TAG NS IF N PEER_N PEER_ADDR ALLOWED: wireguard-go device IF
+# in NS with key kN, peer pPEER_N at PEER_ADDR; listed in $W/TAG/pid
+wggo_start() {
+	local t=$1 ns=$2 dev=$3 i=0 pid
+	WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" wireguard-go -f "$dev" > "$W/$t/$dev.log" 2>&1 &
+	pid=$!
+	PID_LIST="$PID_LIST $pid"
+	echo "$pid" >> "$W/$t/pid"
+	until [ -S "/var/run/wireguard/$dev.sock" ]; do
+		alive "$pid" && [ $i -lt 100 ] || { log "wireguard-go did not start:"; cat "$W/$t/$dev.log" >&2; return 1; }
+		sleep 0.05; i=$((i + 1))
+	done
+	ip netns exec "$ns" wg set "$dev" private-key "$W/$t/k$4" listen-port $WG_PORT \
+	    peer "$(cat "$W/$t/p$5")" endpoint "$6:$WG_PORT" allowed-ips "$7" &&
+	ip -n "$ns" link set "$dev" mtu 1500 up
+}
+
+setup_wg_kernel() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b n
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" && wg_keys "$t" || return 1
+	veth "$a" "$P${t}A" "$h1" "$P${t}Ar" && veth "$b" "$P${t}B" "$h2" "$P${t}Br" || return 1
+	for n in "$h1" "$h2"; do ip netns exec "$n" sysctl -qw net.ipv4.ip_forward=1 || return 1; done
+	ep_up "$h1" "$P${t}Ar" 198.19.1.254 && ep_up "$h2" "$P${t}Br" 198.19.2.254 || return 1
+	wggo_start "$t" "$h1" "$P${t}w1" 1 2 198.18.0.2 198.19.2.0/24 &&
+	wggo_start "$t" "$h2" "$P${t}w2" 2 1 198.18.0.1 198.19.1.0/24 || return 1
+	ip -n "$h1" route add 198.19.2.0/24 dev "$P${t}w1" &&
+	ip -n "$h2" route add 198.19.1.0/24 dev "$P${t}w2" || return 1
+	routed_ends "$t" "$a" "$b" "$P${t}A" "$P${t}B" || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "wireguard-go $(wireguard-go --version | awk '{ print $2; exit }') x2 (tun), kernel IP forwarding in h1 and h2"
+}
+
+setup_wg_vswitchd() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && underlay "$t" "$h1" "$h2" && wg_keys "$t" || return 1
+	vsw_start "$t" "$h1" h1 && vsw_start "$t" "$h2" h2 || return 1
+	vsw "$t/h1" port add "$P${t}A" type tun address 198.19.1.254/24 &&
+	vsw "$t/h2" port add "$P${t}B" type tun address 198.19.2.254/24 &&
+	vsw "$t/h1" port add "$P${t}w" type wireguard private-key "$W/$t/k1" listen-port $WG_PORT mtu 1500 &&
+	vsw "$t/h2" port add "$P${t}w" type wireguard private-key "$W/$t/k2" listen-port $WG_PORT mtu 1500 &&
+	vsw "$t/h1" wireguard peer add "$P${t}w" "$(cat "$W/$t/p2")" endpoint 198.18.0.2:$WG_PORT allowed-ips 198.19.2.0/24 &&
+	vsw "$t/h2" wireguard peer add "$P${t}w" "$(cat "$W/$t/p1")" endpoint 198.18.0.1:$WG_PORT allowed-ips 198.19.1.0/24 &&
+	vsw "$t/h1" route add 198.19.2.0/24 dev "$P${t}w" &&
+	vsw "$t/h2" route add 198.19.1.0/24 dev "$P${t}w" || return 1
+	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
+	routed_ends "$t" "$a" "$b" "$P${t}A" "$P${t}B" || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" 198.19.2.1 "vswitchd x2 (tun + wireguard port each, routes), WireGuard over the veth underlay"
+}
+
+# ------------------------------------------------------------ shape "wgvxlan"
+#
+# L2 inside WireGuard: the vxlan shape with the VXLAN tunnel carried by a
+# WireGuard tunnel between 198.19.9.1 and 198.19.9.2.  Baseline: the
+# kernel's vxlan + bridge over wireguard-go's tun; vswitchd: a vxlan port
+# "via" its wireguard port.  Endpoints MTU 1500, so the WireGuard tunnel
+# carries 1550 and the underlay 1610: its MTU is 1700 here.
+
+WGX_UL_MTU=1700
+
+shape_wgvxlan() {
+	echo "wireguard-go|two hosts: a -- h1 == VXLAN VNI $VNI (198.19.9.1 -> .2) inside WireGuard over veth, MTU $WGX_UL_MTU == h2 -- b, endpoints MTU 1500|on off"
+}
+
+wgx_underlay() {
+	local t=$1
+	underlay "$@" &&
+	ip -n "$2" link set "$P${t}u1" mtu $WGX_UL_MTU && ip -n "$3" link set "$P${t}u2" mtu $WGX_UL_MTU
+}
+
+setup_wgvxlan_kernel() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && wgx_underlay "$t" "$h1" "$h2" && wg_keys "$t" || return 1
+	wggo_start "$t" "$h1" "$P${t}w1" 1 2 198.18.0.2 198.19.9.2/32 &&
+	wggo_start "$t" "$h2" "$P${t}w2" 2 1 198.18.0.1 198.19.9.1/32 || return 1
+	ip -n "$h1" link set "$P${t}w1" mtu 1550 && ip -n "$h2" link set "$P${t}w2" mtu 1550 &&
+	ip -n "$h1" addr add 198.19.9.1/24 dev "$P${t}w1" && ip -n "$h2" addr add 198.19.9.2/24 dev "$P${t}w2" || return 1
+	kernel_vtep "$t" 1 "$h1" "$a" "$P${t}A" 198.19.9.1 198.19.9.2 &&
+	kernel_vtep "$t" 2 "$h2" "$b" "$P${t}B" 198.19.9.2 198.19.9.1 || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "kernel vxlan id $VNI + bridge + veth per host, over wireguard-go x2 (tun, MTU 1550)"
+}
+
+setup_wgvxlan_vswitchd() {
+	local t=$1 a=$P-$1-a h1=$P-$1-1 h2=$P-$1-2 b=$P-$1-b
+	ns_add "$a" "$h1" "$h2" "$b" && wgx_underlay "$t" "$h1" "$h2" && wg_keys "$t" || return 1
+	vsw_start "$t" "$h1" h1 && vsw_start "$t" "$h2" h2 || return 1
+	vsw "$t/h1" port add "$P${t}w" type wireguard private-key "$W/$t/k1" listen-port $WG_PORT address 198.19.9.1/24 mtu 1550 &&
+	vsw "$t/h2" port add "$P${t}w" type wireguard private-key "$W/$t/k2" listen-port $WG_PORT address 198.19.9.2/24 mtu 1550 &&
+	vsw "$t/h1" wireguard peer add "$P${t}w" "$(cat "$W/$t/p2")" endpoint 198.18.0.2:$WG_PORT allowed-ips 198.19.9.2/32 &&
+	vsw "$t/h2" wireguard peer add "$P${t}w" "$(cat "$W/$t/p1")" endpoint 198.18.0.1:$WG_PORT allowed-ips 198.19.9.1/32 &&
+	vsw "$t/h1" port add "$P${t}x" type vxlan remote 198.19.9.2 local 198.19.9.1 vni $VNI via "$P${t}w" &&
+	vsw "$t/h2" port add "$P${t}x" type vxlan remote 198.19.9.1 local 198.19.9.2 vni $VNI via "$P${t}w" &&
+	vsw "$t/h1" port add "$P${t}A" type tap && vsw "$t/h2" port add "$P${t}B" type tap || return 1
+	ip -n "$h1" link set "$P${t}A" netns "$a" && ip -n "$h2" link set "$P${t}B" netns "$b" || return 1
+	ep_up "$a" "$P${t}A" $IP_A && ep_up "$b" "$P${t}B" $IP_B || return 1
+	sys_set "$t" "$a" "$b" "$P${t}B" $IP_B "vswitchd x2 (tap, wireguard port, vxlan port via it), over the veth underlay"
+}
+
+# ------------------------------------------------------------ shape "vhost"
+#
+# The vhost-user port measured without a VM (an emulated guest measures the
+# emulator): DPDK's testpmd plays the guest, its virtio_user driver on the
+# port's socket (--no-huge: EAL then backs its memory with a memfd, which
+# it shares with the switch as QEMU shares guest RAM), sending frames to
+# the tap endpoint b (txonly, unicast to b's MAC, which the switch has
+# learnt).  Beside it, in the same daemon and taking turns, the same testpmd
+# on the far side of a tap port (its af_packet driver on the tap in ns a):
+# the same generator, the frames entering by a tap instead.
+#     testpmd (virtio_user) == SOCKET + memfd ==> vswitchd (ns s) --tap--> b
+#     testpmd (af_packet) in a --tap----------> vswitchd (ns s) --tap--> b
+# Figures: what reaches b's interface (rx_packets, rx_bytes) per second
+# over DUR s, at 64 and at 1500 bytes, the switch's forwarding rate from
+# each port into a tap; and the same into a sink, a "dummy" port (a static
+# MAC entry; it copies each frame into a ring and counts it), which leaves
+# out the tap write on the way out: the receiving port's own rate.
+# (x.xx) = vhost-user / tap.  testpmd busy-polls one CPU: on a 2-CPU
+# machine that leaves one for the switch.  Its own table, its figures in
+# RAW only (the summary's columns are iperf3's).
+
+VH_MAC=02:00:00:00:76:01
+VH_SINK_MAC=02:00:00:00:76:0d
+
+shape_vhost() {
+	echo "tap port|vhost-user port vs tap port into a tap endpoint, testpmd txonly 64 B and 1500 B frames|on"
+}
+
+vh_setup() {
+	local t=vh s=$P-vh-s a=$P-vh-a b=$P-vh-b d=$W/vh/sockdir n
+	ns_add "$s" "$a" "$b" || return 1
+	vsw_start "$t" "$s" || return 1
+	# The daemon makes its socket after dropping root: a directory of its user's.
+	mkdir -p "$d" && chmod o+x "$W" "$W/$t" || return 1
+	if id -u vswitch > /dev/null 2>&1; then chown vswitch: "$d" || return 1; fi
+	vsw "$t" port add "${P}vhU" type vhost-user path "$d/vh.sock" &&
+	vsw "$t" port add "${P}vhA" type tap && vsw "$t" port add "${P}vhB" type tap &&
+	vsw "$t" port add "${P}vhD" type dummy && vsw "$t" fdb add $VH_SINK_MAC dev "${P}vhD" || return 1
+	ip -n "$s" link set "${P}vhA" netns "$a" && ip -n "$s" link set "${P}vhB" netns "$b" || return 1
+	for n in a b; do
+		ip netns exec "$P-vh-$n" sysctl -qw "net.ipv6.conf.${P}vh$(echo $n | tr ab AB).disable_ipv6=1" || return 1
+	done
+	ip -n "$a" link set "${P}vhA" up && ep_up "$b" "${P}vhB" $IP_B || return 1
+	# b's MAC into the switch's table (its ARP request), so frames to it are not flooded
+	ip netns exec "$b" ping -c 1 -W 1 198.19.0.9 > /dev/null 2>&1
+	ip -n "$b" -j link show "${P}vhB" | jq -r '.[0].address' > "$W/$t/bmac"
+	vsw "$t" fdb show | grep -qi "$(cat "$W/$t/bmac")" || { log "b's MAC not learnt"; return 1; }
+}
+
+# vh_counter TO FIELD: b's interface counter or the sink port's (packets, bytes)
+vh_counter() {
+	case $1 in
+	b)	ip netns exec "$P-vh-b" cat "/sys/class/net/${P}vhB/statistics/rx_$2" ;;
+	sink)	vsw vh --json stats "${P}vhD" | jq ".ports[0].tx_$2" ;;
+	esac
+}
+
+# vh_run FROM TO LEN REP: testpmd sends LEN-byte frames from FROM (vhost:
+# virtio_user on the port's socket; tap: af_packet on a's tap) to TO (b or
+# sink) for DUR s; records FROM, TO-ppsLEN and TO-gbpsLEN
+vh_run() {
+	local from=$1 to=$2 len=$3 r=$4 t=vh ns vdev pid p0 p1 b0 b1 i=0 peer
+	peer=$VH_SINK_MAC
+	[ "$to" = b ] && peer=$(cat "$W/$t/bmac")
+	case $from in
+	vhost)	ns=$P-vh-s vdev="net_virtio_user0,path=$W/$t/sockdir/vh.sock,queues=1,mac=$VH_MAC" ;;
+	tap)	ns=$P-vh-a vdev="net_af_packet0,iface=${P}vhA" ;;
+	esac
+	ip netns exec "$ns" dpdk-testpmd -l 0-1 --no-huge -m 512 --no-pci \
+	    --file-prefix="$P$from" --vdev="$vdev" -- --forward-mode=txonly \
+	    --txpkts="$len" --eth-peer=0,"$peer" --nb-cores=1 \
+	    --total-num-mbufs=16384 --stats-period 1 < /dev/null > "$W/$t/testpmd-$from-$to-$len.$r.log" 2>&1 &
+	pid=$!
+	PID_LIST="$PID_LIST $pid"
+	# started when the counter moves
+	p0=$(vh_counter "$to" packets)
+	while [ "$(vh_counter "$to" packets)" -lt $((p0 + 1000)) ]; do
+		alive "$pid" && [ $i -lt 200 ] || { log "vhost: testpmd ($from) sends nothing:"; tail -n 20 "$W/$t/testpmd-$from-$to-$len.$r.log" >&2; kill_pids "$pid"; return 1; }
+		sleep 0.05; i=$((i + 1))
+	done
+	sleep 1
+	p0=$(vh_counter "$to" packets); b0=$(vh_counter "$to" bytes)
+	sleep "$DUR"
+	p1=$(vh_counter "$to" packets); b1=$(vh_counter "$to" bytes)
+	kill_pids "$pid"
+	rm -rf "/var/run/dpdk/$P$from"
+	rec "$from" "$to-pps$len" "$r" "$(awk -v n=$((p1 - p0)) -v d="$DUR" 'BEGIN { printf "%.0f", n / d }')"
+	rec "$from" "$to-gbps$len" "$r" "$(awk -v n=$((b1 - b0)) -v d="$DUR" 'BEGIN { printf "%.3f", n * 8 / d / 1e9 }')"
+	log "  vhost rep $r: from $from to $to, $len B: $(( (p1 - p0) / DUR )) frames/s"
+}
+
+# run_vhost: set up, measure tap and vhost-user in turns, print, tear down
+run_vhost() {
+	local r=1 order f len rc=0
+	mkdir -p "$W/vh"
+	: > "$W/results.tsv"
+	log "vhost: setting up"
+	if ! vh_setup > "$W/vh/setup.log" 2>&1; then
+		log "vhost: setup failed:"; sed 's/^/    /' "$W/vh/setup.log" "$W/vh/vswitchd.log" >&2
+		teardown
+		return 1
+	fi
+	while [ $r -le "$REPS" ]; do
+		if [ $((r % 2)) = 1 ]; then order="tap vhost"; else order="vhost tap"; fi
+		for f in $order; do
+			for len in 64 1500; do
+				vh_run "$f" b "$len" "$r" && vh_run "$f" sink "$len" "$r" || rc=1
+			done
+		done
+		r=$((r + 1))
+	done
+	for f in $(cat "$W/vh/pid"); do
+		alive "$f" || { log "vhost: vswitchd (pid $f) exited during the run"; rc=1; }
+	done
+	echo
+	echo "shape \"vhost\": $(shape_vhost | cut -d'|' -f2); $(dpdk-testpmd -v 2>&1 | awk -F"'" '/RTE Version/ { print $2; exit }')"
+	awk -F'\t' '
+	function med(k,   n, i, j, t, a) {
+		n = cnt[k]; if (!n) return ""
+		for (i = 1; i <= n; i++) a[i] = val[k, i]
+		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$4 != "" { k = $1 SUBSEP $2; cnt[k]++; val[k, cnt[k]] = $4 + 0 }
+	END {
+		f = "%-17s %-19s %-19s %-19s %-19s\n"
+		printf f, "from", "to b: 64 B Mpps", "1500 B Gbit/s", "to sink: 64 B Mpps", "1500 B Gbit/s"
+		split("b-pps64 b-gbps1500 sink-pps64 sink-gbps1500", m, " ")
+		for (s = 1; s <= 2; s++) {
+			sys = s == 1 ? "tap" : "vhost"
+			for (j = 1; j <= 4; j++) {
+				v = med(sys SUBSEP m[j]); kv = med("tap" SUBSEP m[j])
+				if (j % 2) { if (v != "") v /= 1e6; if (kv != "") kv /= 1e6 }
+				c[j] = v == "" ? "-" : sprintf(j % 2 ? "%.3f" : "%.2f", v)
+				if (s == 2 && v != "" && kv > 0) c[j] = c[j] sprintf(" (%.2f)", v / kv)
+			}
+			printf f, sys == "tap" ? "tap port" : "vhost-user port", c[1], c[2], c[3], c[4]
+		}
+	}' "$W/results.tsv"
+	awk -F'\t' '{ print "vhost\t" ($1 == "tap" ? "vswitchd tap" : "vswitchd vhost-user") "\ton\t" $2 "\t" $3 "\t" $4 }' \
+	    "$W/results.tsv" >> "$RAW"
+	teardown
+	mkdir -p "$W/vhost" && mv "$W/vh" "$W/results.tsv" "$W/vhost/"
+	return $rc
 }
 
 # ------------------------------------------------------------ offload variants
@@ -693,7 +972,9 @@ main() {
 		[ -x "$f" ] || die "missing $f (run make first)"
 	done
 	for shape in $SHAPES; do
-		command -v "shape_$shape" > /dev/null || die "unknown shape '$shape' (known: single vxlan routed)"
+		command -v "shape_$shape" > /dev/null || die "unknown shape '$shape' (known: single system vxlan routed wg wgvxlan vhost)"
+		[ "$shape" != vhost ] || command -v dpdk-testpmd > /dev/null ||
+		    die "shape vhost needs dpdk-testpmd (sh tests/deps.sh bench: dpdk-dev)"
 		for v in $(shape_variants "$shape"); do
 			variant_check "$v" || die "unknown variant '$v' (on, off, or NAME[,NAME...] among: $OFFLOADS)"
 			n=$((n + 1))
@@ -724,7 +1005,7 @@ main() {
 	echo "machine: compare rows of one run, not runs.  (x.xx) = vswitchd / kernel."
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	for shape in $SHAPES; do
-		run_shape "$shape" || rc=1
+		if [ "$shape" = vhost ]; then run_vhost || rc=1; else run_shape "$shape" || rc=1; fi
 	done
 	cat <<'EOT'
 
@@ -732,7 +1013,8 @@ TCP1, TCP4: iperf3, 1 and 4 streams (-P 4), receiver Gbit/s.  UDP64: iperf3 -u -
 packets received by the iperf3 server per second (sent - lost; the TSV also has what reached
 b's interface).  ping: -i 0.01 average RTT.  sockperf: UDP ping-pong, 64 B, RTT = 2 x average
 latency.  host s/GB: the whole machine's busy CPU seconds (iperf3 and the kernel included) per
-GB received over both TCP runs; vsw s/GB: the same for vswitchd's daemons alone (utime+stime).
+GB received over both TCP runs; vsw s/GB: the same for vswitchd's daemons alone (utime+stime),
+in a wireguard-go row for its two wireguard-go processes.
 RSS: the largest daemon's VmRSS after setup, before traffic / its VmHWM at the end.
 (x.xx): vswitchd's median / the kernel's; > 1 is better for TCP and UDP, worse for the others.
 Variants: "NAME off" = that offload switch off (vswctl offload set NAME off), the rest on.

@@ -3,8 +3,9 @@
 
     guest eth0 198.19.8.10 --backend-- vswitchd (ns S) --tap-- ns E 198.19.8.1
 
-Backends: "system" (a tap QEMU holds, attached as a system port) and
-"stream" (QEMU -netdev stream on the port's Unix socket).  The guest runs
+Backends: "system" (a tap QEMU holds, attached as a system port),
+"stream" (QEMU -netdev stream on the port's Unix socket) and "vhost-user"
+(the guest's rings in its shared memory, read and written by the switch).  The guest runs
 under software emulation (-accel tcg), which dominates every figure: they
 compare the backends with each other, not with anything else.  The guest
 sends BYTES with busybox dd | nc, a sink in E counts them; each figure is
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vmlab import Guest, build_image, virtio_nic  # noqa: E402
+from vmlab import Guest, build_image, vhost_user_nic, virtio_nic  # noqa: E402
 from vswlab import Lab, wait_until  # noqa: E402
 
 REPS = int(os.environ.get("REPS", "3"))
@@ -50,12 +51,20 @@ def backend(lab, image, d, s, kind, tmp):
         s.run("ip", "link", "set", tap, "up")
         d.ctl("port", "add", tap, "type", "system")
         netdev = f"tap,id=n0,ifname={tap},script=no,downscript=no"
+    elif kind == "vhost-user":
+        sock = lab.rundir() / "vm.sock"     # the daemon makes it as its user
+        d.ctl("port", "add", lab.name("vh"), "type", "vhost-user", "path", sock)
+        netdev = None
     else:
-        sock = Path(tmp) / "vm.sock"
+        sock = lab.rundir() / "vm.sock"     # the daemon makes it as its user
         d.ctl("port", "add", lab.name("vs"), "type", "stream", "path", sock)
         netdev = f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}"
-    g.start(["-netdev", netdev, *virtio_nic("n0", "52:54:00:56:53:20")],
-            kernel_args=[f"vsw.ip={GUEST}/24"])
+    if netdev is None:
+        g.start(vhost_user_nic(sock, "52:54:00:56:53:20"), shared_mem=True,
+                kernel_args=[f"vsw.ip={GUEST}/24"])
+    else:
+        g.start(["-netdev", netdev, *virtio_nic("n0", "52:54:00:56:53:20")],
+                kernel_args=[f"vsw.ip={GUEST}/24"])
     g.wait_booted(timeout=120)
     wait_until(lambda: g.run(f"ping -c 1 -W 1 {EP}")[0] == 0, timeout=60,
                interval=0.5, what="the guest's first ping")
@@ -80,7 +89,7 @@ def main():
     image = build_image()
     tmp = tempfile.mkdtemp(prefix="vswitch-vm-bench.")
     lab = Lab("release", Path(tmp))
-    figures = {"system": [], "stream": []}
+    figures = {"system": [], "stream": [], "vhost-user": []}
     try:
         for rep in range(REPS):
             kinds = list(figures) if rep % 2 == 0 else list(reversed(figures))
@@ -103,7 +112,7 @@ def main():
     base = statistics.median(figures["system"])
     for kind, v in figures.items():
         m = statistics.median(v)
-        print(f"{kind:8s} {m:8.0f} Mbit/s  ({m / base:.2f} of system)")
+        print(f"{kind:10s} {m:8.0f} Mbit/s  ({m / base:.2f} of system)")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@
  * a batch of one.  With bit 7 of that byte set, the packet's first 10 bytes
  * are its vnet header (offload state, as a tun with offloads hands over);
  * fz1 takes checksums and TSO, the others nothing, so super-frames go out
- * whole or segmented.  Every packet must be consumed exactly once: at the
- * end the pool is full again.
+ * whole or segmented.  UDP to fz0's addresses on port 4789 goes to a
+ * listener (rtr-udp.c, as a tunnel carried by fz0 has), which frees what it
+ * gets.  Every packet must be consumed exactly once: at the end the pool
+ * is full again.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +34,36 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct dp	*dp;
 static struct port	*ports[NPORTS];
+static struct rtr_udp_sink sinks[2];
+
+static void
+sink_rx(void *arg, struct pkt **pkts, const struct sockaddr_storage *from,
+    unsigned n, time_t now)
+{
+	(void)arg;
+	(void)from;
+	(void)now;
+	for (unsigned i = 0; i < n; i++)
+		pkt_free(pkts[i]);
+}
+
+static void
+listen_udp(struct rtr_udp_sink *s, const struct ip_prefix *a)
+{
+	strcpy(s->port, "fz0");
+	s->local.ss_family = a->family;
+	if (a->family == AF_INET) {
+		memcpy(&((struct sockaddr_in *)&s->local)->sin_addr, a->addr, 4);
+		((struct sockaddr_in *)&s->local)->sin_port = htons(4789);
+	} else {
+		memcpy(&((struct sockaddr_in6 *)&s->local)->sin6_addr, a->addr,
+		    16);
+		((struct sockaddr_in6 *)&s->local)->sin6_port = htons(4789);
+	}
+	s->rx = sink_rx;
+	if (rtr_udp_listen(dp, s) != 0)
+		abort();
+}
 
 static void
 route(int family, const uint8_t *dst, unsigned plen, struct port *port,
@@ -77,6 +111,8 @@ setup(void)
 	route(AF_INET, rej, 24, NULL, NULL, RT_REJECT);
 	route(AF_INET6, v6, 32, ports[2], NULL, RT_UNICAST);
 	rtr_set_icmp_limit(dp->rtr, 1000000, 1000000);
+	listen_udp(&sinks[0], &ports[0]->addr4);
+	listen_udp(&sinks[1], &ports[0]->addr6);
 }
 
 int

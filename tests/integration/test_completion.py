@@ -88,3 +88,19 @@ def test_socket_option_is_followed(complete, tmp_path):
     other = ["vswctl", "--socket", str(tmp_path / "none"), ""]
     assert complete(*other) == []   # no daemon there: nothing to offer
     assert "port" in complete("vswctl", "--socket", str(complete.daemon.sock), "")
+
+
+def test_verbs_of_two_words_and_vswctl_own(complete):
+    """wireguard: "peer add"/"peer del" from the daemon's usage lines, and
+    genkey/pubkey, which vswctl runs itself."""
+    assert complete("vswctl", "wireguard", "") == ["genkey", "peer", "pubkey", "show"]
+    assert complete("vswctl", "wi", "pe", "") == ["add", "del"]
+    assert complete("vswctl", "wireguard", "genkey", "") == []
+    assert complete("vswctl", "wireguard", "peer", "add", "") == complete.ports
+    assert complete("vswctl", "wireguard", "show", "") == complete.ports
+    words = complete("vswctl", "wireguard", "peer", "add", complete.ports[0], "KEY", "")
+    assert {"endpoint", "allowed-ips", "preshared-key", "persistent-keepalive"} <= set(words)
+    assert "add" not in words and "peer" not in words
+    # A verb whose one line goes on in keywords is no verb of two words.
+    assert complete("vswctl", "fdb", "set", "") == ["ageing", "max"]
+    assert {"address", "icmp-rate", "icmp-burst"} <= set(complete("vswctl", "router", "set", ""))

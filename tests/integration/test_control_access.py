@@ -151,7 +151,7 @@ def test_ro_socket_serves_reads_and_refuses_changes(lab, account):
     for cmd in d.ctl("help", json_out=True)["commands"]:
         assert cmd["readonly"] == (cmd["command"] in {
             "show", "stats", "help", "port show", "fdb show", "route show", "router show",
-            "offload show", "busy-poll show", "capture show"}), cmd
+            "offload show", "busy-poll show", "capture show", "wireguard show"}), cmd
     # Both sockets go at exit.
     assert d.stop() == 0
     assert not ro.exists() and not d.sock.exists()

@@ -85,7 +85,7 @@ def test_show_port_show_and_json(lab):
     assert set(ep["drops"]) == {"wrong_source", "unknown_key", "truncated",
                                 "bad_flags", "bad_version", "bad_checksum",
                                 "bad_proto", "too_big", "no_buffer",
-                                "bad_gro"}
+                                "bad_gro", "wrong_source_port"}
     assert "split_horizon" in find_port(stats, tun)["drops"]
     assert h1.ctl("stats", e1.port, json_out=True)["endpoints"] == []
     text = h1.ctl("stats", tun).stdout
@@ -178,7 +178,8 @@ BAD = [
     (["type", "vxlan", "remote", "239.1.1.1"], "remote 239.1.1.1 is not a unicast"),
     (["type", "vxlan", "remote", "198.18.0.2", "vni", "16777216"], "'16777216'"),
     (["type", "vxlan", "remote", "198.18.0.2", "key", "5"],
-     "a vxlan port takes no 'key' (it takes remote, local, dstport, vni, split-horizon, min-mtu)"),
+     "a vxlan port takes no 'key' (it takes remote, local, dstport, vni, split-horizon, "
+     "min-mtu, via, remote-port)"),
     (["type", "gretap", "remote", "198.18.0.2", "vni", "5"], "a gretap port takes no 'vni'"),
     (["type", "gretap", "remote", "198.18.0.2", "key", "4294967296"], "'4294967296'"),
     (["type", "vxlan", "remote", "198.18.0.2", "mtu", "1400"], "a vxlan port takes no 'mtu'"),

@@ -875,6 +875,124 @@ test_random_against_model(void **state)
 	mac_table_destroy(t);
 }
 
+static const struct mac_learner	local_port, remote_port = { .remote = true };
+
+/*
+ * A MAC a local port sent from within MAC_MOVE_HOLD seconds is not taken by
+ * a remote port: the entry stays, untouched, and the refusal is counted.
+ */
+static void
+test_move_refused_while_live(void **state)
+{
+	struct mac_table	*t = mac_table_create(16, 300);
+	const struct mac_entry	*e;
+
+	(void)state;
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(1), &local_port,
+	    100), MAC_LEARN_NEW);
+	for (time_t now = 100; now < 100 + MAC_MOVE_HOLD; now++)
+		assert_int_equal(mac_table_learn_as(t, M(1), 0, P(2),
+		    &remote_port, now), MAC_LEARN_REFUSED);
+	assert_ptr_equal(mac_table_lookup(t, M(1), 0, 104), P(1));
+	e = mac_table_get(t, M(1), 0);
+	assert_non_null(e);
+	assert_int_equal(e->seen, 100);		/* forgeries keep nothing alive */
+	assert_int_equal(stats(t).move_refused, MAC_MOVE_HOLD);
+	assert_int_equal(stats(t).moves, 0);
+	/* The local port speaks again: the hold starts over. */
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(1), &local_port,
+	    103), MAC_LEARN_REFRESHED);
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(2), &remote_port,
+	    103 + MAC_MOVE_HOLD - 1), MAC_LEARN_REFUSED);
+	/* Silent that long: a real move (a migrated VM) completes. */
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(2), &remote_port,
+	    103 + MAC_MOVE_HOLD), MAC_LEARN_MOVED);
+	assert_ptr_equal(mac_table_lookup(t, M(1), 0, 110), P(2));
+	assert_true(mac_table_get(t, M(1), 0)->remote);
+	assert_int_equal(stats(t).moves, 1);
+	mac_table_destroy(t);
+}
+
+/* Held are local entries against remote ports only. */
+static void
+test_move_hold_only_local_to_remote(void **state)
+{
+	struct mac_table	*t = mac_table_create(16, 300);
+
+	(void)state;
+	/* Local to local: moves at once (a cable moved). */
+	mac_table_learn_as(t, M(1), 0, P(1), &local_port, 100);
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(2), &local_port,
+	    100), MAC_LEARN_MOVED);
+	/* Remote to local: a VM migrated here. */
+	mac_table_learn_as(t, M(2), 0, P(3), &remote_port, 100);
+	assert_int_equal(mac_table_learn_as(t, M(2), 0, P(1), &local_port,
+	    100), MAC_LEARN_MOVED);
+	assert_false(mac_table_get(t, M(2), 0)->remote);
+	/* Remote to remote: tunnels to two hosts. */
+	mac_table_learn_as(t, M(3), 0, P(3), &remote_port, 100);
+	assert_int_equal(mac_table_learn_as(t, M(3), 0, P(4), &remote_port,
+	    100), MAC_LEARN_MOVED);
+	/* A stale local entry is gone: no hold. */
+	mac_table_learn_as(t, M(4), 0, P(1), &local_port, 100);
+	assert_int_equal(mac_table_learn_as(t, M(4), 0, P(4), &remote_port,
+	    400), MAC_LEARN_NEW);
+	/* Static entries never move, whoever asks. */
+	assert_int_equal(mac_table_add_static(t, M(5), 0, P(1)), 0);
+	assert_int_equal(mac_table_learn_as(t, M(5), 0, P(4), &remote_port,
+	    100), MAC_LEARN_STATIC);
+	/* Plain mac_table_learn() is a local port's. */
+	mac_table_learn(t, M(6), 0, P(1), 100);
+	assert_int_equal(mac_table_learn_as(t, M(6), 0, P(4), &remote_port,
+	    101), MAC_LEARN_REFUSED);
+	assert_int_equal(stats(t).move_refused, 1);
+	mac_table_destroy(t);
+}
+
+/* A port at its limit learns nothing new and takes no MAC over. */
+static void
+test_port_limit(void **state)
+{
+	struct mac_table		*t = mac_table_create(16, 10);
+	const struct mac_learner	 two = { .limit = 2 };
+
+	(void)state;
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(1), &two, 100),
+	    MAC_LEARN_NEW);
+	assert_int_equal(mac_table_learn_as(t, M(2), 0, P(1), &two, 100),
+	    MAC_LEARN_NEW);
+	assert_int_equal(mac_table_port_count(t, P(1)), 2);
+	assert_int_equal(mac_table_learn_as(t, M(3), 0, P(1), &two, 101),
+	    MAC_LEARN_LIMIT);
+	assert_null(mac_table_get(t, M(3), 0));
+	/* Its own entries refresh; a VLAN is another entry. */
+	assert_int_equal(mac_table_learn_as(t, M(1), 0, P(1), &two, 102),
+	    MAC_LEARN_REFRESHED);
+	assert_int_equal(mac_table_learn_as(t, M(1), 7, P(1), &two, 102),
+	    MAC_LEARN_LIMIT);
+	/* A MAC of another port stays there. */
+	mac_table_learn(t, M(4), 0, P(2), 102);
+	assert_int_equal(mac_table_learn_as(t, M(4), 0, P(1), &two, 103),
+	    MAC_LEARN_LIMIT);
+	assert_ptr_equal(mac_table_lookup(t, M(4), 0, 103), P(2));
+	/* Its own stale entry is renewed, not refused. */
+	assert_int_equal(mac_table_learn_as(t, M(2), 0, P(1), &two, 111),
+	    MAC_LEARN_NEW);
+	/* Once entries age out there is room again. */
+	assert_int_equal(mac_table_expire(t, 113), 2);	/* M(1), M(4) */
+	assert_int_equal(mac_table_port_count(t, P(1)), 1);
+	assert_int_equal(mac_table_learn_as(t, M(3), 0, P(1), &two, 113),
+	    MAC_LEARN_NEW);
+	assert_int_equal(mac_table_port_count(t, P(1)), 2);
+	/* Limit 0 is none. */
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(mac_table_learn_as(t, M(100 + i), 0, P(3),
+		    &local_port, 113), MAC_LEARN_NEW);
+	assert_int_equal(mac_table_port_count(t, P(3)), 8);
+	assert_int_equal(mac_table_port_count(t, P(5)), 0);
+	mac_table_destroy(t);
+}
+
 int
 main(void)
 {
@@ -897,6 +1015,9 @@ main(void)
 		cmocka_unit_test(test_create_bounds),
 		cmocka_unit_test(test_iteration_visits_each_once),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_move_refused_while_live),
+		cmocka_unit_test(test_move_hold_only_local_to_remote),
+		cmocka_unit_test(test_port_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

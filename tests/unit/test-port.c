@@ -46,8 +46,8 @@ test_port_types(void **state)
 	assert_null(port_ops_find(NULL));
 	assert_ptr_equal(port_ops_find("vxlan"), port_ops_find("vxlan"));
 	assert_ptr_equal(port_ops_find("gretap"), port_ops_find("gretap"));
-	assert_string_equal(port_type_names(), "tap, tun, system, dummy, dummy-l3, stream, vxlan, gretap, ipip, gre");
-	assert_string_equal(port_type_names(), "tap, tun, system, dummy, dummy-l3, stream, vxlan, gretap, ipip, gre");
+	assert_string_equal(port_type_names(), "tap, tun, system, dummy, dummy-l3, stream, vhost-user, vxlan, gretap, ipip, gre, wireguard");
+	assert_string_equal(port_type_names(), "tap, tun, system, dummy, dummy-l3, stream, vhost-user, vxlan, gretap, ipip, gre, wireguard");
 
 	/* Tunnels are split-horizon unless told otherwise; taps are not. */
 	assert_true(port_ops_find("vxlan")->split_horizon);

@@ -329,7 +329,7 @@ test_port_add_errors(void **state)
 	assert_int_equal(dp_port_add(f->dp, &cfg, &port, err, sizeof(err)),
 	    EINVAL);
 	assert_string_equal(err, "unknown port type 'bogus' (known: tap, tun, system, "
-	    "dummy, dummy-l3, stream, vxlan, gretap, ipip, gre)");
+	    "dummy, dummy-l3, stream, vhost-user, vxlan, gretap, ipip, gre, wireguard)");
 
 	cfg.type = "dummy";
 	cfg.name[0] = '\0';
@@ -584,6 +584,119 @@ test_capture_hooks(void **state)
 
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+static void
+inject_at(struct fixture *f, int in, const uint8_t dst[6],
+    const uint8_t src[6], time_t now)
+{
+	struct pkt_batch	 b;
+	struct pkt		*p;
+
+	pkt_batch_init(&b);
+	assert_non_null(p = pkt_alloc(f->dp->pool));
+	p->len = (uint32_t)frame(p->data, 64, dst, src, UNTAGGED, 0);
+	pkt_batch_add(&b, p);
+	sw_input(f->dp, f->p[in], &b, now);
+}
+
+static void *
+learned_on(struct fixture *f, const uint8_t mac[6])
+{
+	return mac_table_lookup(f->dp->sw->macs, mac, 0, NOW);
+}
+
+static void
+test_learning_off_forwards_without_learning(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->p[1]->sec.no_learning = true;
+	inject(f, 1, B, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+	assert_null(learned_on(f, A));
+	inject(f, 2, A, B);			/* A unknown: flooded */
+	assert_sent(f, (unsigned[]){ 0, 1, 1, 2, 2 });
+	assert_int_equal(f->p[1]->stats.drops[DROP_MAC_LIMIT], 0);
+}
+
+static void
+test_mac_limit_drops_new_sources(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 m[6] = { 0x02, 0, 0, 0, 1, 0 };
+
+	f->p[1]->sec.mac_limit = 2;
+	for (uint8_t i = 0; i < 5; i++) {
+		m[5] = i;
+		inject(f, 1, BCAST, m);
+	}
+	assert_sent(f, (unsigned[]){ 0, 0, 2, 2, 2 });
+	assert_int_equal(f->p[1]->stats.drops[DROP_MAC_LIMIT], 3);
+	assert_int_equal(mac_table_port_count(f->dp->sw->macs, f->p[1]), 2);
+	m[5] = 1;
+	inject(f, 1, BCAST, m);			/* a known one still sends */
+	assert_sent(f, (unsigned[]){ 0, 0, 3, 3, 3 });
+	/* A MAC of another port does not move onto a full one. */
+	inject(f, 2, BCAST, C);
+	inject(f, 1, BCAST, C);
+	assert_ptr_equal(learned_on(f, C), f->p[2]);
+	assert_int_equal(f->p[1]->stats.drops[DROP_MAC_LIMIT], 4);
+}
+
+static void
+test_locked_port_takes_static_sources_only(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->p[1]->sec.locked = true;
+	inject(f, 1, BCAST, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	assert_int_equal(f->p[1]->stats.drops[DROP_LOCKED], 1);
+	assert_null(learned_on(f, A));
+	/* Static elsewhere is not enough. */
+	assert_int_equal(mac_table_add_static(f->dp->sw->macs, A, 0, f->p[2]),
+	    0);
+	inject(f, 1, BCAST, A);
+	assert_int_equal(f->p[1]->stats.drops[DROP_LOCKED], 2);
+	assert_int_equal(mac_table_add_static(f->dp->sw->macs, A, 0, f->p[1]),
+	    0);
+	inject(f, 1, BCAST, A);
+	assert_sent(f, (unsigned[]){ 0, 0, 1, 1, 1 });
+	assert_int_equal(f->p[1]->stats.drops[DROP_LOCKED], 2);
+}
+
+/* p4 made a tunnel (a remote port) for the test. */
+static void
+test_remote_port_cannot_take_live_local_mac(void **state)
+{
+	static struct port_ops	 remote_ops;
+	struct fixture		*f = *state;
+	const struct port_ops	*saved = f->p[4]->ops;
+	struct mac_table_stats	 st;
+
+	remote_ops = *saved;
+	remote_ops.outer = true;
+	f->p[4]->ops = &remote_ops;
+	assert_true(port_is_remote(f->p[4]));
+
+	inject_at(f, 1, BCAST, A, NOW);		/* A on local p1 */
+	inject_at(f, 2, BCAST, B, NOW);
+	clear(f);
+	inject_at(f, 4, B, A, NOW + 1);		/* forged: A from the tunnel */
+	assert_sent(f, (unsigned[]){ 0, 0, 0, 0, 0 });
+	assert_int_equal(f->p[4]->stats.drops[DROP_MOVE_REFUSED], 1);
+	assert_ptr_equal(learned_on(f, A), f->p[1]);
+	mac_table_get_stats(f->dp->sw->macs, &st);
+	assert_int_equal(st.move_refused, 1);
+	inject_at(f, 2, A, B, NOW + 2);		/* A still reachable */
+	assert_sent(f, (unsigned[]){ 0, 1, 0, 0, 0 });
+	/* p1 silent for the hold: the move (a migrated VM) completes. */
+	inject_at(f, 4, B, A, NOW + MAC_MOVE_HOLD);
+	assert_sent(f, (unsigned[]){ 0, 1, 1, 0, 0 });
+	assert_ptr_equal(mac_table_lookup(f->dp->sw->macs, A, 0,
+	    NOW + MAC_MOVE_HOLD), f->p[4]);
+	f->p[4]->ops = saved;
+}
+
 int
 main(void)
 {
@@ -607,6 +720,10 @@ main(void)
 		T(test_split_horizon),
 		T(test_split_horizon_from_config),
 		T(test_capture_hooks),
+		T(test_learning_off_forwards_without_learning),
+		T(test_mac_limit_drops_new_sources),
+		T(test_locked_port_takes_static_sources_only),
+		T(test_remote_port_cannot_take_live_local_mac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -421,6 +421,44 @@ test_bad_datagrams_counted(void **state)
 	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
 }
 
+/* remote-port: the remote's address from another source port is dropped. */
+static void
+test_remote_port_range(void **state)
+{
+	struct fixture		*f = *state;
+	struct port_config	 cfg = { .name = "vx", .type = "vxlan",
+				    .given = PORT_SET_REMOTE_PORT, .has_key = true,
+				    .key = VNI, .dstport = f->port };
+	uint8_t			 d[128];
+	size_t			 len = vxlan_dgram(d, VNI, BCAST);
+	char			 err[256];
+
+	cfg.remote = f->remote;
+	cfg.local = f->local;
+	/* The peer sends from f->port: just outside the range. */
+	cfg.remote_port_min = (uint16_t)(f->port + 1);
+	cfg.remote_port_max = (uint16_t)(f->port + 10);
+	dp_port_del(f->dp, f->vx);
+	if (dp_port_add(f->dp, &cfg, &f->vx, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(ep_stats(f).drops[TNL_DROP_WRONG_SOURCE_PORT], 1);
+	assert_int_equal(f->vx->stats.rx_packets, 0);
+	assert_int_equal(port_dummy_sent_count(f->d1), 0);
+
+	cfg.remote_port_min = (uint16_t)(f->port - 1);
+	cfg.remote_port_max = f->port;
+	dp_port_del(f->dp, f->vx);
+	if (dp_port_add(f->dp, &cfg, &f->vx, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	send_from(f, f->peer, d, len);
+	pump(f);
+	assert_int_equal(ep_stats(f).drops[TNL_DROP_WRONG_SOURCE_PORT], 0);
+	assert_int_equal(port_dummy_sent_count(f->d1), 1);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+}
+
 /* Random datagrams from the right source: each counted exactly once. */
 static void
 test_random_datagrams(void **state)
@@ -1020,6 +1058,7 @@ main(void)
 		T(test_send_encapsulates),
 		T(test_source_port_per_flow),
 		T(test_bad_datagrams_counted),
+		T(test_remote_port_range),
 		T(test_random_datagrams),
 		T(test_ports_share_one_endpoint),
 		T(test_config_errors),

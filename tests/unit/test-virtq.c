@@ -1,0 +1,1071 @@
+/*
+ * test-virtq.c - the vhost-user back-end against an in-process fake guest.
+ *
+ * Guest memory is a memfd mapped twice: the guest's view (g) and, as the
+ * back-end maps it, the host's.  Rings are laid out in it as the virtio
+ * 1.1 spec says for split virtqueues, at guest-physical GPA and at QEMU's
+ * user address UVA (which is what SET_VRING_ADDR gives).
+ *
+ * Ring tests drive virtq.c directly: single, chained and indirect
+ * descriptors, notifications, and each malformed case, which must stop
+ * the ring with its reason.  Port tests play QEMU on the port's Unix
+ * socket (vhost-user messages, the memfd and eventfds passed by
+ * SCM_RIGHTS) with a fake event loop, as test-port-stream.c does: a kick
+ * brings the guest's frame to a dummy port, a frame from the dummy port
+ * lands in the guest's mergeable receive buffers, GET_VRING_BASE stops a
+ * ring, a disconnect leaves the port down and a new connection works.
+ */
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "datapath/dp.h"
+#include "datapath/port-dummy.h"
+#include "datapath/vhost-proto.h"
+#include "datapath/virtq.h"
+#include "vswitchd/port-types.h"
+
+#define MEM_SIZE	(1u << 20)
+#define GPA		0x40000000ull
+#define UVA		0x7f1200000000ull
+#define DESC_OFF	0x0000u
+#define AVAIL_OFF	0x4000u
+#define USED_OFF	0x8000u
+#define BUF_OFF		0x10000u
+#define NUM		8
+#define MAX_WATCH	16
+#define NOW		1000
+
+/* A ring of the fake guest: where it lies and the guest's next index. */
+struct gring {
+	uint32_t	off;		/* of the descriptor table */
+	uint32_t	num;
+	uint16_t	avail_idx;
+};
+
+static int		 memfd = -1;
+static uint8_t		*g;		/* the guest's view */
+static uint8_t		*h;		/* the back-end's view (ring tests) */
+static struct vq_mem	 mem;
+
+static int
+guest_setup(void **state)
+{
+	(void)state;
+	if ((memfd = memfd_create("guest", MFD_CLOEXEC)) == -1 ||
+	    ftruncate(memfd, MEM_SIZE) == -1)
+		return -1;
+	g = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	h = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (g == MAP_FAILED || h == MAP_FAILED)
+		return -1;
+	mem = (struct vq_mem){ .n = 1, .r = { { GPA, MEM_SIZE, UVA, h } } };
+	return 0;
+}
+
+static int
+guest_teardown(void **state)
+{
+	(void)state;
+	munmap(g, MEM_SIZE);
+	munmap(h, MEM_SIZE);
+	close(memfd);
+	return 0;
+}
+
+/* Ring r's areas, as the guest sees them. */
+static struct vq_desc *
+g_desc(const struct gring *r, unsigned i)
+{
+	return (struct vq_desc *)(g + r->off + DESC_OFF) + i;
+}
+
+static uint16_t *
+g_avail(const struct gring *r)
+{
+	return (uint16_t *)(g + r->off + AVAIL_OFF);
+}
+
+static uint16_t *
+g_used(const struct gring *r)
+{
+	return (uint16_t *)(g + r->off + USED_OFF);
+}
+
+static void
+g_set(const struct gring *r, unsigned i, uint64_t addr, uint32_t len,
+    uint16_t flags, uint16_t next)
+{
+	*g_desc(r, i) = (struct vq_desc){ addr, len, flags, next };
+}
+
+static void
+g_post(struct gring *r, uint16_t head)
+{
+	g_avail(r)[2 + (r->avail_idx % r->num)] = head;
+	r->avail_idx++;
+	__atomic_store_n(&g_avail(r)[1], r->avail_idx, __ATOMIC_RELEASE);
+}
+
+static uint32_t
+g_used_elem(const struct gring *r, unsigned i, uint32_t *len)
+{
+	uint32_t	*e = (uint32_t *)(g_used(r) + 2) + 2 * (i % r->num);
+
+	*len = e[1];
+	return e[0];
+}
+
+static void
+g_clear(uint32_t off, uint32_t num)
+{
+	memset(g + off, 0, BUF_OFF);
+	(void)num;
+}
+
+static void
+ring_setup(struct virtq *q, struct gring *r, uint32_t num)
+{
+	*r = (struct gring){ 0, num, 0 };
+	g_clear(0, num);
+	assert_int_equal(vq_setup(q, &mem, num, UVA + DESC_OFF,
+	    UVA + AVAIL_OFF, UVA + USED_OFF, 0), 0);
+}
+
+/* The ring stopped with err, and stays stopped. */
+static void
+assert_stopped(struct virtq *q, enum vq_err err, const char *why)
+{
+	struct vq_chain	c;
+
+	assert_int_equal(q->err, err);
+	assert_non_null(strstr(q->why, why));
+	assert_int_equal(vq_pop(q, false, &c), -1);
+	assert_false(vq_avail(q));
+}
+
+static void
+test_single(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+	uint8_t		buf[16];
+	uint32_t	len;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	memcpy(g + BUF_OFF, "hello", 5);
+	g_set(&r, 3, GPA + BUF_OFF, 5, 0, 0);
+	assert_false(vq_avail(&q));
+	assert_int_equal(vq_pop(&q, false, &c), 0);
+	g_post(&r, 3);
+	assert_true(vq_avail(&q));
+	assert_int_equal(vq_pop(&q, false, &c), 1);
+	assert_int_equal(c.head, 3);
+	assert_int_equal(c.nseg, 1);
+	assert_int_equal(c.len, 5);
+	assert_int_equal(vq_copy_out(&c, 0, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(vq_pop(&q, false, &c), 0);
+	vq_push(&q, c.head, 0);
+	assert_int_equal(g_used(&r)[1], 0);	/* not yet published */
+	vq_publish(&q);
+	assert_int_equal(g_used(&r)[1], 1);
+	assert_int_equal(g_used_elem(&r, 0, &len), 3);
+	assert_int_equal(len, 0);
+}
+
+static void
+test_chain(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+	uint8_t		buf[16];
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	memcpy(g + BUF_OFF, "abc", 3);
+	memcpy(g + BUF_OFF + 100, "defg", 4);
+	memcpy(g + BUF_OFF + 200, "hi", 2);
+	g_set(&r, 5, GPA + BUF_OFF, 3, VQ_DESC_F_NEXT, 1);
+	g_set(&r, 1, GPA + BUF_OFF + 100, 4, VQ_DESC_F_NEXT, 7);
+	g_set(&r, 7, GPA + BUF_OFF + 300, 50, VQ_DESC_F_WRITE |
+	    VQ_DESC_F_NEXT, 0);
+	g_set(&r, 0, GPA + BUF_OFF + 200, 2, 0, 0);
+	g_post(&r, 5);
+	assert_int_equal(vq_pop(&q, false, &c), 1);
+	assert_int_equal(c.head, 5);
+	assert_int_equal(c.nseg, 3);	/* the writable one skipped */
+	assert_int_equal(c.len, 9);
+	assert_int_equal(vq_copy_out(&c, 0, buf, sizeof(buf)), 9);
+	assert_memory_equal(buf, "abcdefghi", 9);
+	assert_int_equal(vq_copy_out(&c, 4, buf, 3), 3);
+	assert_memory_equal(buf, "efg", 3);
+	/* The same chain popped for writing gives the writable segment. */
+	vq_unpop(&q, 1);
+	assert_int_equal(vq_pop(&q, true, &c), 1);
+	assert_int_equal(c.nseg, 1);
+	assert_int_equal(c.len, 50);
+	assert_ptr_equal(c.seg[0].iov_base, h + BUF_OFF + 300);
+}
+
+static void
+test_indirect(void **state)
+{
+	struct virtq	q = { .indirect = true };
+	struct gring	r;
+	struct vq_chain	c;
+	struct vq_desc	*t = (struct vq_desc *)(g + BUF_OFF + 0x1000);
+	uint8_t		buf[16];
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	memcpy(g + BUF_OFF, "xy", 2);
+	memcpy(g + BUF_OFF + 64, "z", 1);
+	t[0] = (struct vq_desc){ GPA + BUF_OFF, 2, VQ_DESC_F_NEXT, 2 };
+	t[2] = (struct vq_desc){ GPA + BUF_OFF + 64, 1, 0, 0 };
+	g_set(&r, 2, GPA + BUF_OFF + 0x1000, 3 * sizeof(*t),
+	    VQ_DESC_F_INDIRECT, 0);
+	g_post(&r, 2);
+	assert_int_equal(vq_pop(&q, false, &c), 1);
+	assert_int_equal(c.head, 2);
+	assert_int_equal(c.len, 3);
+	vq_copy_out(&c, 0, buf, 3);
+	assert_memory_equal(buf, "xyz", 3);
+	/* A loop inside the table. */
+	t[2].flags = VQ_DESC_F_NEXT;
+	t[2].next = 0;
+	g_post(&r, 2);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_LOOP, "a loop");
+}
+
+static void
+test_indirect_bad(void **state)
+{
+	struct virtq	q = { .indirect = true };
+	struct virtq	plain = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+	struct vq_desc	*t = (struct vq_desc *)(g + BUF_OFF + 0x1000);
+
+	(void)state;
+	/* Not whole descriptors. */
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + BUF_OFF + 0x1000, 17, VQ_DESC_F_INDIRECT, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_INDIRECT, "whole descriptors");
+	/* Nested. */
+	ring_setup(&q, &r, NUM);
+	t[0] = (struct vq_desc){ GPA + BUF_OFF + 0x1000, 16,
+	    VQ_DESC_F_INDIRECT, 0 };
+	g_set(&r, 0, GPA + BUF_OFF + 0x1000, 16, VQ_DESC_F_INDIRECT, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_INDIRECT, "inside a chain");
+	/* Outside guest memory. */
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + MEM_SIZE - 16, 32, VQ_DESC_F_INDIRECT, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_ADDR, "outside guest memory");
+	/* Not negotiated. */
+	ring_setup(&plain, &r, NUM);
+	g_set(&r, 0, GPA + BUF_OFF + 0x1000, 16, VQ_DESC_F_INDIRECT, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&plain, false, &c), -1);
+	assert_stopped(&plain, VQ_ERR_INDIRECT, "not negotiated");
+}
+
+static void
+test_bad_size(void **state)
+{
+	static const uint32_t	bad[] = { 0, 3, 100, 65536, 0x80000000u };
+	struct virtq		q = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vq_setup(&q, &mem, bad[i], UVA + DESC_OFF,
+		    UVA + AVAIL_OFF, UVA + USED_OFF, 0), -1);
+		assert_stopped(&q, VQ_ERR_SIZE, "not a power of two");
+	}
+	/* 32768 is the largest; its rings must fit the memory. */
+	assert_int_equal(vq_setup(&q, &mem, 32768, UVA, UVA + 0x80000,
+	    UVA + 0x90000, 0), 0);
+}
+
+static void
+test_bad_ring_addr(void **state)
+{
+	struct virtq	q = { 0 };
+
+	(void)state;
+	assert_int_equal(vq_setup(&q, &mem, NUM, UVA + MEM_SIZE - 64,
+	    UVA + AVAIL_OFF, UVA + USED_OFF, 0), -1);
+	assert_stopped(&q, VQ_ERR_RING_ADDR, "descriptor ring");
+	assert_int_equal(vq_setup(&q, &mem, NUM, UVA, GPA + AVAIL_OFF,
+	    UVA + USED_OFF, 0), -1);
+	assert_stopped(&q, VQ_ERR_RING_ADDR, "available ring");
+	assert_int_equal(vq_setup(&q, &mem, NUM, UVA, UVA + AVAIL_OFF,
+	    UVA + USED_OFF + 2, 0), -1);
+	assert_stopped(&q, VQ_ERR_RING_ADDR, "aligned");
+	assert_int_equal(vq_setup(&q, &mem, NUM, UVA, UVA + AVAIL_OFF,
+	    UINT64_MAX - 11, 0), -1);
+	assert_stopped(&q, VQ_ERR_RING_ADDR, "used ring");
+}
+
+static void
+test_addr_outside(void **state)
+{
+	static const struct {
+		uint64_t	addr;
+		uint32_t	len;
+	} bad[] = {
+		{ GPA + MEM_SIZE - 2, 4 },	/* runs past the end */
+		{ GPA - 1, 1 },			/* just before */
+		{ GPA + MEM_SIZE, 1 },		/* just after */
+		{ 0, 16 },
+	};
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ring_setup(&q, &r, NUM);
+		g_set(&r, 0, GPA + BUF_OFF, 8, VQ_DESC_F_NEXT, 1);
+		g_set(&r, 1, bad[i].addr, bad[i].len, 0, 0);
+		g_post(&r, 0);
+		assert_int_equal(vq_pop(&q, false, &c), -1);
+		assert_stopped(&q, VQ_ERR_ADDR, "outside guest memory");
+	}
+	/* The last byte of memory is fine. */
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + MEM_SIZE - 1, 1, 0, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), 1);
+}
+
+static void
+test_len_overflow(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, UINT64_MAX - 0x10, 0x20, 0, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_LENGTH, "overflows");
+	/* Huge length inside no region: an address error, not a wrap. */
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + BUF_OFF, UINT32_MAX, VQ_DESC_F_WRITE, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, true, &c), -1);
+	assert_stopped(&q, VQ_ERR_ADDR, "outside guest memory");
+}
+
+static void
+test_bad_index(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	g_post(&r, NUM);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_INDEX, "out of the ring");
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + BUF_OFF, 8, VQ_DESC_F_NEXT, 0xffff);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_INDEX, "out of its table");
+}
+
+static void
+test_loop(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 0, GPA + BUF_OFF, 8, VQ_DESC_F_NEXT, 1);
+	g_set(&r, 1, GPA + BUF_OFF, 8, VQ_DESC_F_NEXT, 0);
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_LOOP, "a loop");
+	/* A descriptor chained to itself, of length 0. */
+	ring_setup(&q, &r, NUM);
+	g_set(&r, 4, GPA + BUF_OFF, 0, VQ_DESC_F_NEXT, 4);
+	g_post(&r, 4);
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_LOOP, "a loop");
+	/* The longest chain without a loop is the whole table. */
+	ring_setup(&q, &r, NUM);
+	for (unsigned i = 0; i < NUM; i++)
+		g_set(&r, i, GPA + BUF_OFF, 1, i + 1 < NUM ?
+		    VQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+	g_post(&r, 0);
+	assert_int_equal(vq_pop(&q, false, &c), 1);
+	assert_int_equal(c.nseg, NUM);
+}
+
+static void
+test_avail_jump(void **state)
+{
+	struct virtq	q = { 0 };
+	struct gring	r;
+	struct vq_chain	c;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	g_avail(&r)[1] = NUM + 1;
+	assert_int_equal(vq_pop(&q, false, &c), -1);
+	assert_stopped(&q, VQ_ERR_AVAIL_IDX, "ahead");
+}
+
+static void
+test_signal(void **state)
+{
+	struct virtq	q = { .event_idx = true };
+	struct virtq	p = { 0 };
+	struct gring	r;
+
+	(void)state;
+	ring_setup(&q, &r, NUM);
+	assert_false(vq_need_signal(&q));
+	vq_push(&q, 0, 0);
+	vq_publish(&q);
+	g_avail(&r)[2 + NUM] = 0;	/* used_event: interrupt at 1 */
+	assert_true(vq_need_signal(&q));
+	vq_push(&q, 0, 0);
+	vq_publish(&q);
+	g_avail(&r)[2 + NUM] = 5;	/* not before 6 */
+	assert_false(vq_need_signal(&q));
+	/* avail_event: the next index we want a kick for. */
+	g_post(&r, 0);
+	vq_want_kick(&q, true);
+	assert_int_equal(g_used(&r)[2 + 4 * NUM], 0);
+	/* Without EVENT_IDX: NO_INTERRUPT silences. */
+	ring_setup(&p, &r, NUM);
+	vq_push(&p, 0, 0);
+	vq_publish(&p);
+	g_avail(&r)[0] = VQ_AVAIL_F_NO_INTERRUPT;
+	assert_false(vq_need_signal(&p));
+	vq_push(&p, 0, 0);
+	vq_publish(&p);
+	g_avail(&r)[0] = 0;
+	assert_true(vq_need_signal(&p));
+	vq_want_kick(&p, false);
+	assert_int_equal(g_used(&r)[0], VQ_USED_F_NO_NOTIFY);
+}
+
+/* ---- The port, with the test playing QEMU. ---- */
+
+struct watch {
+	bool		 used;
+	bool		 out;
+	int		 fd;
+	io_input_fn	 input;
+	void		*arg;
+};
+
+struct fixture {
+	struct dp	*dp;
+	struct port	*d1;
+	struct port	*v0;
+	char		 dir[64];
+	char		 path[108];
+	struct watch	 w[MAX_WATCH];
+	char		 notes[4096];
+	int		 qemu;		/* our end */
+	int		 kick[VHOST_VRINGS];
+	int		 call[VHOST_VRINGS];
+	struct gring	 ring[VHOST_VRINGS];
+};
+
+static struct fixture	fx;
+
+static int
+fake_watch_dir(bool out, int fd, io_input_fn input, void *arg, void **handle)
+{
+	for (int i = 0; i < MAX_WATCH; i++) {
+		if (fx.w[i].used)
+			continue;
+		fx.w[i] = (struct watch){ true, out, fd, input, arg };
+		*handle = &fx.w[i];
+		return 0;
+	}
+	return ENOSPC;
+}
+
+static int
+fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
+{
+	(void)ctx;
+	return fake_watch_dir(false, fd, input, arg, handle);
+}
+
+static int
+fake_watch_out(void *ctx, int fd, io_input_fn input, void *arg,
+    void **handle)
+{
+	(void)ctx;
+	return fake_watch_dir(true, fd, input, arg, handle);
+}
+
+static void
+fake_unwatch(void *ctx, void *handle)
+{
+	struct watch	*w = handle;
+
+	(void)ctx;
+	w->used = false;
+}
+
+static void
+fake_event(void *ctx, struct port *port, enum port_event ev, int error)
+{
+	(void)ctx;
+	(void)error;
+	fail_msg("port %s: unexpected event %d", port->name, ev);
+}
+
+static void
+fake_note(void *ctx, struct port *port, const char *msg)
+{
+	size_t	off = strlen(fx.notes);
+
+	(void)ctx;
+	snprintf(fx.notes + off, sizeof(fx.notes) - off, "%s: %s\n",
+	    port->name, msg);
+}
+
+static const struct io_hooks hooks = {
+	.watch = fake_watch, .watch_out = fake_watch_out,
+	.unwatch = fake_unwatch,
+};
+static const struct dp_events events = {
+	.port = fake_event, .note = fake_note,
+};
+
+static void
+run(void)
+{
+	struct pollfd	pfd[MAX_WATCH];
+	struct watch	copy[MAX_WATCH];
+	int		idx[MAX_WATCH], n;
+
+	for (int round = 0; round < 1000; round++) {
+		n = 0;
+		for (int i = 0; i < MAX_WATCH; i++) {
+			if (!fx.w[i].used)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = fx.w[i].fd,
+			    .events = fx.w[i].out ? POLLOUT : POLLIN };
+			idx[n++] = i;
+		}
+		if (poll(pfd, (nfds_t)n, 0) <= 0)
+			return;
+		memcpy(copy, fx.w, sizeof(copy));
+		for (int j = 0; j < n; j++) {
+			struct watch *w = &fx.w[idx[j]];
+
+			if (pfd[j].revents == 0 ||
+			    memcmp(w, &copy[idx[j]], sizeof(*w)) != 0 ||
+			    !w->used)
+				continue;
+			w->input(w->arg, NOW);
+		}
+	}
+	fail_msg("the loop never settled");
+}
+
+static int
+qemu_connect(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fx.path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd != -1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	run();
+	return fd;
+}
+
+static int
+port_setup(void **state)
+{
+	struct port_config	c = { .type = "dummy" };
+	char			err[256];
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	fx.qemu = -1;
+	for (int i = 0; i < VHOST_VRINGS; i++)
+		fx.kick[i] = fx.call[i] = -1;
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test-virtq.XXXXXX");
+	if (mkdtemp(fx.dir) == NULL)
+		return -1;
+	snprintf(fx.path, sizeof(fx.path), "%s/vm0.sock", fx.dir);
+	if (port_types_init() != 0 || (fx.dp = dp_create()) == NULL)
+		return -1;
+	dp_set_events(fx.dp, &events);
+	if (dp_set_io(fx.dp, &hooks) != 0)
+		return -1;
+	snprintf(c.name, sizeof(c.name), "d1");
+	if (dp_port_add(fx.dp, &c, &fx.d1, err, sizeof(err)) != 0)
+		return -1;
+	c = (struct port_config){ .type = "vhost-user", .given = PORT_SET_PATH };
+	snprintf(c.name, sizeof(c.name), "v0");
+	snprintf(c.path, sizeof(c.path), "%s", fx.path);
+	if (dp_port_add(fx.dp, &c, &fx.v0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return guest_setup(state);
+}
+
+static int
+port_teardown(void **state)
+{
+	if (fx.qemu != -1)
+		close(fx.qemu);
+	for (int i = 0; i < VHOST_VRINGS; i++) {
+		if (fx.kick[i] != -1)
+			close(fx.kick[i]);
+		if (fx.call[i] != -1)
+			close(fx.call[i]);
+	}
+	dp_destroy(fx.dp);
+	rmdir(fx.dir);
+	return guest_teardown(state);
+}
+
+/* Sends a request with a payload and up to one descriptor. */
+static void
+qemu_send(uint32_t request, uint32_t flags, const void *payload,
+    uint32_t size, int fd)
+{
+	uint8_t		 buf[VHOST_USER_HDR_LEN + 512];
+	uint32_t	 hdr[3] = { request, VHOST_USER_VERSION | flags, size };
+	union {
+		struct cmsghdr	c;
+		char		b[CMSG_SPACE(sizeof(int))];
+	}		 cb;
+	struct iovec	 iov = { buf, VHOST_USER_HDR_LEN + size };
+	struct msghdr	 m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr	*c;
+
+	memcpy(buf, hdr, sizeof(hdr));
+	if (size > 0)
+		memcpy(buf + VHOST_USER_HDR_LEN, payload, size);
+	if (fd != -1) {
+		m.msg_control = cb.b;
+		m.msg_controllen = sizeof(cb.b);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(fx.qemu, &m, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
+		fail_msg("request %u: %s; notes:\n%s", request, strerror(errno),
+		    fx.notes);
+	run();
+}
+
+/* Reads a reply to request: its payload's first 8 bytes. */
+static uint64_t
+qemu_reply(uint32_t request, uint32_t size)
+{
+	uint8_t		buf[VHOST_USER_HDR_LEN + 8] = { 0 };
+	uint32_t	hdr[3];
+	uint64_t	v = 0;
+
+	assert_int_equal(recv(fx.qemu, buf, VHOST_USER_HDR_LEN + size,
+	    MSG_DONTWAIT), VHOST_USER_HDR_LEN + size);
+	memcpy(hdr, buf, sizeof(hdr));
+	assert_int_equal(hdr[0], request);
+	assert_int_equal(hdr[1], VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY);
+	assert_int_equal(hdr[2], size);
+	memcpy(&v, buf + VHOST_USER_HDR_LEN, size);
+	return v;
+}
+
+static void
+qemu_u64(uint32_t request, uint64_t v, int fd)
+{
+	qemu_send(request, 0, &v, sizeof(v), fd);
+}
+
+static void
+qemu_mem_table(void)
+{
+	uint8_t	p[8 + 32] = { 1 };
+	uint64_t r[4] = { GPA, MEM_SIZE, UVA, 0 };
+
+	memcpy(p + 8, r, sizeof(r));
+	qemu_send(VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, p,
+	    sizeof(p), memfd);
+	assert_int_equal(qemu_reply(VHOST_USER_SET_MEM_TABLE, 8), 0);
+}
+
+static void
+qemu_ring(unsigned i, uint32_t num)
+{
+	struct gring	*r = &fx.ring[i];
+	uint32_t	 st[2] = { i, num };
+	struct addr_msg {
+		uint32_t	index, flags;
+		uint64_t	desc, used, avail, log;
+	} a;
+	const uint32_t	 off = i * 0x20000u;
+
+	*r = (struct gring){ off, num, 0 };
+	g_clear(off, num);
+	a = (struct addr_msg){ i, 0, UVA + off + DESC_OFF, UVA + off + USED_OFF,
+	    UVA + off + AVAIL_OFF, 0 };
+	qemu_send(VHOST_USER_SET_VRING_NUM, 0, st, sizeof(st), -1);
+	st[1] = 0;
+	qemu_send(VHOST_USER_SET_VRING_BASE, 0, st, sizeof(st), -1);
+	qemu_send(VHOST_USER_SET_VRING_ADDR, 0, &a, sizeof(a), -1);
+	if (fx.kick[i] == -1)
+		fx.kick[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fx.call[i] == -1)
+		fx.call[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	qemu_u64(VHOST_USER_SET_VRING_CALL, i, fx.call[i]);
+	qemu_u64(VHOST_USER_SET_VRING_KICK, i, fx.kick[i]);
+	st[1] = 1;
+	qemu_send(VHOST_USER_SET_VRING_ENABLE, 0, st, sizeof(st), -1);
+}
+
+/* QEMU's start-up: features, memory, both rings. */
+static void
+qemu_start(uint64_t features)
+{
+	uint64_t	offer;
+
+	fx.qemu = qemu_connect();
+	qemu_send(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
+	offer = qemu_reply(VHOST_USER_GET_FEATURES, 8);
+	assert_true(offer & VHOST_BIT(VHOST_F_VERSION_1));
+	assert_true(offer & VHOST_BIT(VHOST_F_MRG_RXBUF));
+	assert_true(offer & VHOST_BIT(VHOST_F_PROTOCOL_FEATURES));
+	qemu_send(VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, -1);
+	assert_true(qemu_reply(VHOST_USER_GET_PROTOCOL_FEATURES, 8) &
+	    VHOST_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK));
+	qemu_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    VHOST_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK), -1);
+	qemu_send(VHOST_USER_SET_OWNER, 0, NULL, 0, -1);
+	qemu_u64(VHOST_USER_SET_FEATURES, features |
+	    VHOST_BIT(VHOST_F_PROTOCOL_FEATURES), -1);
+	qemu_mem_table();
+}
+
+static const char *
+port_state(void)
+{
+	return fx.v0->ops->state(fx.v0);
+}
+
+static unsigned
+noted_count(const char *s)
+{
+	unsigned	n = 0;
+
+	for (const char *p = fx.notes; (p = strstr(p, s)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static const char *
+why(void)
+{
+	const char	*w = fx.v0->ops->state_why(fx.v0);
+
+	return w != NULL ? w : "";
+}
+
+static uint64_t
+eventfd_take(int fd)
+{
+	uint64_t	v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* A broadcast frame of len bytes, its payload bytes numbered. */
+static void
+frame(uint8_t *f, size_t len, uint8_t seed)
+{
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x07", 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	for (size_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(seed + i);
+}
+
+static void
+test_port_tx_rx(void **state)
+{
+	struct gring	*tx, *rx;
+	uint8_t		 f[200], got[300];
+	const uint8_t	*sent;
+	struct pkt_batch b;
+	struct pkt	*p;
+	size_t		 len;
+	uint32_t	 ulen, total = 0;
+	uint16_t	 nbuf;
+	unsigned	 id;
+	uint64_t	 one = 1;
+
+	(void)state;
+	assert_string_equal(port_state(), "down");
+	assert_non_null(strstr(why(), "waiting for QEMU"));
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) |
+	    VHOST_BIT(VHOST_F_MRG_RXBUF));
+	assert_string_equal(port_state(), "connected");
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	assert_null(fx.v0->ops->state_why(fx.v0));
+	tx = &fx.ring[VHOST_TX];
+	rx = &fx.ring[VHOST_RX];
+
+	/* Guest transmits: a 12-byte header, then a frame in two pieces. */
+	frame(f, 100, 1);
+	memset(g + tx->off + BUF_OFF, 0, 12);
+	memcpy(g + tx->off + BUF_OFF + 12, f, 40);
+	memcpy(g + tx->off + BUF_OFF + 512, f + 40, 60);
+	g_set(tx, 0, GPA + tx->off + BUF_OFF, 52, VQ_DESC_F_NEXT, 1);
+	g_set(tx, 1, GPA + tx->off + BUF_OFF + 512, 60, 0, 0);
+	g_post(tx, 0);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_int_equal(port_dummy_sent_count(fx.d1), 1);
+	sent = port_dummy_sent(fx.d1, 0, &len);
+	assert_int_equal(len, 100);
+	assert_memory_equal(sent, f, 100);
+	assert_int_equal(g_used(tx)[1], 1);
+	assert_int_equal(g_used_elem(tx, 0, &ulen), 0);
+	assert_int_equal(eventfd_take(fx.call[VHOST_TX]), 1);
+	assert_int_equal(fx.v0->stats.rx_packets, 1);
+
+	/* Switch to guest: 200 bytes into 64-byte mergeable buffers. */
+	for (unsigned i = 0; i < 6; i++) {
+		g_set(rx, i, GPA + rx->off + BUF_OFF + i * 64, 64,
+		    VQ_DESC_F_WRITE, 0);
+		g_post(rx, (uint16_t)i);
+	}
+	frame(f, 200, 9);
+	pkt_batch_init(&b);
+	assert_non_null(p = pkt_alloc(fx.dp->pool));
+	memcpy(p->data, f, 200);
+	p->len = 200;
+	pkt_batch_add(&b, p);
+	dp_input(fx.dp, fx.d1, &b, NOW);
+	assert_int_equal(g_used(rx)[1], 4);	/* 212 bytes: 4 buffers */
+	for (unsigned i = 0; i < 4; i++) {
+		id = g_used_elem(rx, i, &ulen);
+		assert_int_equal(id, i);
+		memcpy(got + total, g + rx->off + BUF_OFF + id * 64, ulen);
+		total += ulen;
+	}
+	assert_int_equal(total, 212);
+	memcpy(&nbuf, got + 10, 2);
+	assert_int_equal(nbuf, 4);
+	assert_memory_equal(got + 12, f, 200);
+	assert_int_equal(eventfd_take(fx.call[VHOST_RX]), 1);
+	assert_int_equal(fx.v0->stats.tx_packets, 1);
+
+	/* No buffers left for a frame of 200: tx_full, not a stop. */
+	pkt_batch_init(&b);
+	assert_non_null(p = pkt_alloc(fx.dp->pool));
+	memcpy(p->data, f, 200);
+	p->len = 200;
+	pkt_batch_add(&b, p);
+	dp_input(fx.dp, fx.d1, &b, NOW);
+	assert_int_equal(fx.v0->stats.drops[DROP_TX_FULL], 1);
+	assert_int_equal(g_used(rx)[1], 4);
+	assert_string_equal(port_state(), "up");
+
+	/* GET_VRING_BASE stops the ring and says where it was. */
+	uint32_t st[2] = { VHOST_TX, 0 };
+	qemu_send(VHOST_USER_GET_VRING_BASE, 0, st, sizeof(st), -1);
+	assert_int_equal(qemu_reply(VHOST_USER_GET_VRING_BASE, 8) >> 32, 1);
+	assert_string_equal(port_state(), "connected");
+
+	/* QEMU goes: down; it comes back: served again. */
+	close(fx.qemu);
+	fx.qemu = -1;
+	run();
+	assert_string_equal(port_state(), "down");
+	assert_non_null(strstr(why(), "QEMU disconnected"));
+	fx.qemu = qemu_connect();
+	qemu_send(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
+	assert_true(qemu_reply(VHOST_USER_GET_FEATURES, 8) &
+	    VHOST_BIT(VHOST_F_VERSION_1));
+	assert_string_equal(port_state(), "connected");
+}
+
+static void
+test_port_bad_ring(void **state)
+{
+	struct gring	*tx;
+	uint64_t	 one = 1;
+
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, 12);	/* not a power of two */
+	assert_string_equal(port_state(), "broken");
+	assert_non_null(strstr(why(), "transmit ring stopped: ring size 12"));
+	assert_int_equal(fx.v0->stats.rx_errors, 1);
+	/* QEMU sets it up again, and then the guest loops a chain. */
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	tx = &fx.ring[VHOST_TX];
+	g_set(tx, 0, GPA + tx->off + BUF_OFF, 60, VQ_DESC_F_NEXT, 1);
+	g_set(tx, 1, GPA + tx->off + BUF_OFF, 60, VQ_DESC_F_NEXT, 0);
+	g_post(tx, 0);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_string_equal(port_state(), "broken");
+	assert_non_null(strstr(why(), "a loop"));
+	assert_int_equal(fx.v0->stats.rx_errors, 2);
+	assert_int_equal(port_dummy_sent_count(fx.d1), 0);
+	/* Said once per stop, however often the guest kicks. */
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_int_equal(fx.v0->stats.rx_errors, 2);
+}
+
+static void
+test_port_not_shared(void **state)
+{
+	uint8_t		p[8 + 32] = { 1 };
+	uint64_t	r[4] = { GPA, MEM_SIZE, UVA, 0 };
+
+	(void)state;
+	fx.qemu = qemu_connect();
+	qemu_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    VHOST_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK), -1);
+	memcpy(p + 8, r, sizeof(r));
+	qemu_send(VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, p,
+	    sizeof(p), -1);
+	assert_int_equal(qemu_reply(VHOST_USER_SET_MEM_TABLE, 8), 1);
+	assert_string_equal(port_state(), "connected");
+	assert_non_null(strstr(why(), "guest memory is not shared (use "
+	    "memory-backend-memfd,share=on)"));
+	assert_non_null(strstr(fx.notes, "not shared"));
+	/* A region past the end of its file would fault: refused, and gone. */
+	r[1] = 2 * MEM_SIZE;
+	memcpy(p + 8, r, sizeof(r));
+	qemu_send(VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), memfd);
+	assert_string_equal(port_state(), "down");
+	assert_non_null(strstr(why(), "past the end of its file"));
+	close(fx.qemu);
+	fx.qemu = qemu_connect();
+	/* A ring for a device index that does not exist ends the session. */
+	uint32_t st[2] = { 7, 8 };
+	qemu_send(VHOST_USER_SET_VRING_NUM, 0, st, sizeof(st), -1);
+	assert_string_equal(port_state(), "down");
+	assert_non_null(strstr(why(), "ring 7"));
+}
+
+/*
+ * Memory QEMU does not share: a device started with no memory table, or
+ * a receive ring the guest kicks that never moves in our view.
+ */
+static void
+test_port_private_memory(void **state)
+{
+	uint64_t	one = 1;
+
+	(void)state;
+	fx.qemu = qemu_connect();
+	qemu_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    VHOST_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK), -1);
+	qemu_u64(VHOST_USER_SET_FEATURES, VHOST_BIT(VHOST_F_VERSION_1), -1);
+	fx.v0->ops->tick(fx.v0, NOW);
+	assert_null(fx.v0->ops->state_why(fx.v0));
+	fx.v0->ops->tick(fx.v0, NOW + 1);
+	assert_non_null(strstr(why(), "not shared"));
+	assert_non_null(strstr(why(), "without a memory table"));
+	fx.v0->ops->tick(fx.v0, NOW + 2);
+	assert_int_equal(noted_count("without a memory table"), 1);
+	/* The table comes: no complaint; the rings run. */
+	qemu_mem_table();
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	fx.v0->ops->tick(fx.v0, NOW + 3);
+	assert_string_equal(port_state(), "up");
+	/* A kick on a receive ring that does not move. */
+	assert_int_equal(write(fx.kick[VHOST_RX], &one, 8), 8);
+	run();
+	fx.v0->ops->tick(fx.v0, NOW + 4);
+	assert_string_equal(port_state(), "connected");
+	assert_non_null(strstr(why(), "does not move"));
+	/* It moves: all is well again. */
+	g_set(&fx.ring[VHOST_RX], 0, GPA + fx.ring[VHOST_RX].off + BUF_OFF,
+	    2048, VQ_DESC_F_WRITE, 0);
+	g_post(&fx.ring[VHOST_RX], 0);
+	fx.v0->ops->tick(fx.v0, NOW + 5);
+	assert_string_equal(port_state(), "up");
+	assert_null(fx.v0->ops->state_why(fx.v0));
+}
+
+#define G(t)	cmocka_unit_test_setup_teardown(t, guest_setup, guest_teardown)
+#define P(t)	cmocka_unit_test_setup_teardown(t, port_setup, port_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		G(test_single),
+		G(test_chain),
+		G(test_indirect),
+		G(test_indirect_bad),
+		G(test_bad_size),
+		G(test_bad_ring_addr),
+		G(test_addr_outside),
+		G(test_len_overflow),
+		G(test_bad_index),
+		G(test_loop),
+		G(test_avail_jump),
+		G(test_signal),
+		P(test_port_tx_rx),
+		P(test_port_bad_ring),
+		P(test_port_not_shared),
+		P(test_port_private_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
