@@ -79,6 +79,28 @@ def virtio_nic(netdev, mac, *opts):
                                  f"mac={mac}", "romfile=", *opts])]
 
 
+def vhost_user_nic(sock, mac, index=0, server=False, reconnect=None):
+    """The -chardev, -netdev and -device arguments of a vhost-user NIC on
+    the Unix socket SOCK (the guest needs shared_mem=True).  By default QEMU
+    connects to a switch that listens; SERVER=True makes QEMU listen
+    (server=on,wait=off) for a switch that connects, as vswitchd's
+    "connect" ports do.  RECONNECT (seconds) makes a connecting QEMU retry
+    after the switch went away.  INDEX keeps the ids of several NICs apart.
+
+    vectors=0 (legacy INTx instead of MSI-X): QEMU 7.2 under TCG crashes
+    (SIGSEGV in msix_set_vector_notifiers, from vhost_net_start) when the
+    guest driver starts a vhost-user NIC that has MSI-X vectors; with KVM
+    the vectors go through irqfds and do not take that path."""
+    chardev = [f"socket,id=vc{index}", f"path={sock}"]
+    if server:
+        chardev += ["server=on", "wait=off"]
+    if reconnect is not None:
+        chardev.append(f"reconnect={reconnect}")
+    return ["-chardev", ",".join(chardev),
+            "-netdev", f"vhost-user,id=vn{index},chardev=vc{index}",
+            *virtio_nic(f"vn{index}", mac, "vectors=0")]
+
+
 class Guest:
     """One QEMU guest.  LAB (optional) kills it on cleanup and gives its
     directory; NS (a vswlab.Netns) is where QEMU runs, and so where its tap
@@ -101,22 +123,26 @@ class Guest:
         self._cond = threading.Condition()
         self._reader = None
         self._lock = threading.Lock()       # one request at a time
+        self._boot_from = 0                 # console offset of the current boot
 
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
 
     def start(self, netdev_args=(), mem="256M", shared_mem=False,
-              kernel_args=(), qemu_args=()):
+              kernel_args=(), qemu_args=(), can_reboot=False):
         """Launches QEMU.  NETDEV_ARGS are the caller's -netdev/-device (and
         -chardev) arguments; KERNEL_ARGS are added to the kernel command line
         (vsw.ip=, vsw.mtu=... : see tests/vm/init).  SHARED_MEM backs guest
-        RAM with a shared memfd, as vhost-user needs."""
+        RAM with a shared memfd, as vhost-user needs.  CAN_REBOOT leaves out
+        -no-reboot, so that a guest's reboot (reboot()) resets the machine
+        instead of ending QEMU; a guest whose init died then reboots too."""
         assert self.proc is None, "guest already started"
         append = " ".join(["console=ttyS0", "quiet", "panic=-1", *kernel_args])
         cmd = [QEMU, "-accel", "tcg", "-smp", "1", "-m", mem,
                "-nodefaults", "-nographic", "-serial", "stdio", "-monitor", "none",
-               "-no-reboot", "-kernel", self.image.kernel, "-initrd", self.image.initrd,
+               *([] if can_reboot else ["-no-reboot"]),
+               "-kernel", self.image.kernel, "-initrd", self.image.initrd,
                "-append", append]
         if shared_mem:
             cmd += ["-object", f"memory-backend-memfd,id=mem,size={mem},share=on",
@@ -192,7 +218,7 @@ class Guest:
         """Waits for the guest's ready line; returns the seconds since start."""
         assert self.proc is not None, "guest not started"
         deadline = time.monotonic() + timeout
-        if not self._wait_for(lambda b: READY in b, deadline):
+        if not self._wait_for(lambda b: READY in b[self._boot_from:], deadline):
             self._fail("console closed before the guest was ready" if self._eof
                        else f"not ready within {timeout} s")
         if GUEST_ERROR in self.console():
@@ -229,6 +255,27 @@ class Guest:
         if check and rc != 0:
             raise AssertionError(f"guest {self.name}: {script!r} failed ({rc}):\n{out}")
         return rc, out
+
+    def reboot(self, timeout=120):
+        """Reboots the guest from its console (reboot -f: the kernel resets
+        the machine, as a guest's own reboot does; the guest must have been
+        started with can_reboot=True) and waits until it is ready again;
+        returns the seconds that took."""
+        assert self.booted, "guest not booted"
+        # The request never gets an answer: the machine resets under it.
+        req = f"vsw-cmd {secrets.token_hex(8)} 30 {base64.b64encode(b'reboot -f').decode()}\n"
+        with self._lock:
+            with self._cond:
+                self._boot_from = len(self._buf)
+            self.booted = False
+            started = time.monotonic()
+            try:
+                self.proc.stdin.write(req.encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                self._fail("console closed; cannot reboot")
+        self.wait_booted(timeout)
+        return time.monotonic() - started
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -619,7 +619,7 @@ run_vhost() {
 		alive "$f" || { log "vhost: vswitchd (pid $f) exited during the run"; rc=1; }
 	done
 	echo
-	echo "shape \"vhost\": $(shape_vhost | cut -d'|' -f2); $(dpdk-testpmd -v 2>&1 | awk -F"'" '/RTE Version/ { print $2; exit }')"
+	echo "shape \"vhost\": $(shape_vhost | cut -d'|' -f2); $(dpkg-query -W -f='DPDK ${Version}' dpdk-dev 2>/dev/null || echo DPDK)"
 	awk -F'\t' '
 	function med(k,   n, i, j, t, a) {
 		n = cnt[k]; if (!n) return ""
