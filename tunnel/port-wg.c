@@ -274,4 +274,13 @@ wg_port_get_info(const struct port *port, struct wg_port_info *info)
 	info->n_peers = wp->npeers;
 	info->under_load = wp->under_load;
 	memcpy(info->drops, wp->drops, sizeof(info->drops));
+	info->offloads = (struct wg_offload_info){
+		.gso = wp->gso,
+		.gso_failed = wp->gso_failed,
+		.gso_msgs = wp->gso_msgs,
+		.gso_segs = wp->gso_segs,
+		.gro_reads = wp->gro_reads,
+		.gro_datagrams = wp->gro_datagrams,
+		.tcp_gro = wp->gro,
+	};
 }

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "datapath/gro.h"
 #include "datapath/ip.h"
 #include "datapath/port.h"
 
@@ -88,12 +89,24 @@ struct wg_peer_info {
 	uint64_t		 handshakes;	/* completed */
 };
 
+/* The offloads of the port's sockets and of what it hands the router. */
+struct wg_offload_info {
+	bool			 gso;		/* udp-gso in use */
+	bool			 gso_failed;	/* the kernel refused it */
+	uint64_t		 gso_msgs;	/* UDP_SEGMENT messages sent */
+	uint64_t		 gso_segs;	/* datagrams in them */
+	uint64_t		 gro_reads;	/* reads of several datagrams */
+	uint64_t		 gro_datagrams;	/* the datagrams in them */
+	struct gro_stats	 tcp_gro;	/* after opening */
+};
+
 struct wg_port_info {
 	uint8_t			 pub[WG_KEY_LEN];
 	uint16_t		 listen_port;	/* bound, also when 0 was asked */
 	unsigned		 n_peers;
 	bool			 under_load;
 	uint64_t		 drops[WG_DROP__MAX];
+	struct wg_offload_info	 offloads;
 };
 
 /*

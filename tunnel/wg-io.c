@@ -319,13 +319,17 @@ wg_rx_read(struct wg_sock *s, time_t now_s)
 			wg_rx_copy(s, p, 0, p->len, &s->from[i], now, now_s);
 		} else if (seg == 0)
 			wg_drop(wp, WG_DROP_BAD_TYPE);
-		else
+		else {
+			wp->gro_reads++;
+			wp->gro_datagrams += (p->len + (uint32_t)seg - 1) /
+			    (uint32_t)seg;
 			for (uint32_t off = 0, len; off < p->len; off += len) {
 				len = p->len - off < (uint32_t)seg ?
 				    p->len - off : (uint32_t)seg;
 				wg_rx_copy(s, p, off, len, &s->from[i], now,
 				    now_s);
 			}
+		}
 		pkt_free(p);
 	}
 	for (unsigned i = (unsigned)n; i < want; i++)
@@ -397,6 +401,10 @@ wg_tx_sent(struct wg_port *wp, struct wg_sock *s, unsigned m, uint64_t now)
 {
 	struct port	*port = wp->port;
 
+	if (s->tsegs[m] > 1) {
+		wp->gso_msgs++;
+		wp->gso_segs += s->tsegs[m];
+	}
 	for (unsigned k = s->tfirst[m], e = k + s->tsegs[m]; k < e; k++) {
 		port->stats.tx_packets++;
 		port->stats.tx_bytes += s->tinner[k];

@@ -189,6 +189,10 @@ struct wg_port {
 	struct wg_sock		 socks[2];	/* IPv4, IPv6; fd -1: none */
 	bool			 gso;
 	bool			 gso_failed;
+	uint64_t		 gso_msgs;	/* wg_offload_info */
+	uint64_t		 gso_segs;
+	uint64_t		 gro_reads;
+	uint64_t		 gro_datagrams;
 	/* Load: handshake messages in this second and whether under it. */
 	uint64_t		 load_sec;
 	unsigned		 load_count;

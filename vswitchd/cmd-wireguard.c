@@ -212,6 +212,20 @@ wg_peer_json(const struct wg_peer *peer)
 	return o;
 }
 
+/* What the offloads did: the counts "tunnel show" gives other tunnels. */
+static json_t *
+wg_offloads_json(const struct wg_offload_info *o)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "udp_gso", o->gso ? "on" : o->gso_failed ? "fell back" : "off",
+	    "gso_msgs", (json_int_t)o->gso_msgs,
+	    "gso_segs", (json_int_t)o->gso_segs,
+	    "gro_reads", (json_int_t)o->gro_reads,
+	    "gro_datagrams", (json_int_t)o->gro_datagrams,
+	    "tcp_gro_superframes", (json_int_t)o->tcp_gro.superframes,
+	    "tcp_gro_segments", (json_int_t)o->tcp_gro.segments);
+}
+
 static json_t *
 wg_port_json(const struct port *port)
 {
@@ -224,13 +238,14 @@ wg_port_json(const struct port *port)
 	while ((peer = wg_port_peer_next(port, peer)) != NULL)
 		json_array_append_new(peers, wg_peer_json(peer));
 	wg_key_to_base64(b64, info.pub);
-	o = json_pack("{s:s, s:s, s:i, s:b, s:o, s:o}",
+	o = json_pack("{s:s, s:s, s:i, s:b, s:o, s:o, s:o}",
 	    "name", port->name,
 	    "public_key", b64,
 	    "listen_port", (int)info.listen_port,
 	    "under_load", info.under_load,
 	    "drops", cmd_counters_json(info.drops, wg_drop_names,
 	    WG_DROP__MAX),
+	    "offloads", wg_offloads_json(&info.offloads),
 	    "peers", peers);
 	return o;
 }
@@ -336,6 +351,23 @@ wg_print_peer(FILE *f, const json_t *p)
 	}
 }
 
+/* One line, and only once the offloads did something. */
+static void
+wg_offloads_print(const json_t *o, FILE *f)
+{
+	long long	msgs = cmd_jint(o, "gso_msgs"),
+			reads = cmd_jint(o, "gro_reads"),
+			sf = cmd_jint(o, "tcp_gro_superframes");
+
+	if (msgs == 0 && reads == 0 && sf == 0)
+		return;
+	fprintf(f, "  offloads: udp-gso %s (%lld datagrams in %lld sends), "
+	    "udp-gro %lld datagrams in %lld reads, tcp-gro %lld segments in "
+	    "%lld\n", cmd_jstr(o, "udp_gso"), cmd_jint(o, "gso_segs"), msgs,
+	    cmd_jint(o, "gro_datagrams"), reads,
+	    cmd_jint(o, "tcp_gro_segments"), sf);
+}
+
 static void
 cmd_wg_show_print(const json_t *result, FILE *f)
 {
@@ -352,6 +384,7 @@ cmd_wg_show_print(const json_t *result, FILE *f)
 		    cmd_jint(port, "listen_port"));
 		if (json_is_true(json_object_get(port, "under_load")))
 			fprintf(f, "  under load: cookie replies on\n");
+		wg_offloads_print(json_object_get(port, "offloads"), f);
 		drops = false;
 		json_object_foreach((json_t *)json_object_get(port, "drops"),
 		    name, n) {

@@ -126,6 +126,30 @@ def test_iperf3_tcp_through_wireguard(lab):
     server.wait(timeout=15)
     drops = wg_show(h.d2, h.w2)["drops"]
     assert drops["bad_data"] == 0 and drops["replayed_data"] == 0, drops
+    # The tunnel offloads stay on: equal-sized sealed segments leave in
+    # UDP_SEGMENT sends, arrive in coalesced reads, and TCP is coalesced
+    # again after opening.
+    tx, rx = wg_show(h.d1, h.w1)["offloads"], wg_show(h.d2, h.w2)["offloads"]
+    assert tx["udp_gso"] == "on" and tx["gso_segs"] > 2 * tx["gso_msgs"] > 0, tx
+    assert rx["gro_datagrams"] > 2 * rx["gro_reads"] > 0, rx
+    assert rx["tcp_gro_segments"] > 2 * rx["tcp_gro_superframes"] > 0, rx
+    assert "offloads: udp-gso on" in h.d1.ctl("wireguard", "show", h.w1).stdout
+
+
+def test_offloads_off_send_and_read_datagram_by_datagram(lab):
+    h = two_hosts(lab, "4")
+    for d in (h.d1, h.d2):
+        for o in ("udp-gso", "udp-gro", "tcp-gro"):
+            d.ctl("offload", "set", o, "off")
+    ping(h.a, h.b.addr, count=1)
+    server = lab.popen(h.b, "iperf3", "-s", "-1", "-B", h.b.addr)
+    wait_until(lambda: "LISTEN" in h.b.run("ss", "-ltn").stdout, what="iperf3 server")
+    res = h.a.run("iperf3", "-c", h.b.addr, "-t", "2", "--json", timeout=90)
+    assert json.loads(res.stdout)["end"]["sum_received"]["bytes"] > 100_000
+    server.wait(timeout=15)
+    tx, rx = wg_show(h.d1, h.w1)["offloads"], wg_show(h.d2, h.w2)["offloads"]
+    assert tx["udp_gso"] == "off" and tx["gso_msgs"] == 0, tx
+    assert rx["gro_reads"] == 0 and rx["tcp_gro_superframes"] == 0, rx
 
 
 def test_inner_source_outside_allowed_ips_is_dropped(lab):
