@@ -360,6 +360,18 @@ dp_tick(struct dp *dp, time_t now)
 	}
 }
 
+unsigned
+dp_poll(struct dp *dp, bool spinning, time_t now)
+{
+	struct port	*port;
+	unsigned	 n = 0;
+
+	TAILQ_FOREACH(port, &dp->ports, entry)
+		if (port->ops->poll != NULL)
+			n += port->ops->poll(port, spinning, now);
+	return n;
+}
+
 int
 dp_set_io(struct dp *dp, const struct io_hooks *io)
 {

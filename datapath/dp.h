@@ -155,6 +155,12 @@ void		 dp_send(struct port *out);
 void		 dp_set_offload(struct dp *, enum offload, bool on);
 /* Once a second: ages the MAC table, ticks the ports, resumes paused reads. */
 void		 dp_tick(struct dp *, time_t now);
+/*
+ * Busy polling: the owner calls dp_poll(dp, true, now) on each turn of a
+ * spin of its loop and dp_poll(dp, false, now) once when the spin ends;
+ * each port with ops->poll reads what it has then.  Frames read.
+ */
+unsigned	 dp_poll(struct dp *, bool spinning, time_t now);
 
 /*
  * I/O.  dp_set_io() hands every watched descriptor to io, now and as they

@@ -241,6 +241,14 @@ struct port_ops {
 	void		 (*tick)(struct port *, time_t now);
 	/* Optional: dp->ofl changed; apply it and update port->takes. */
 	void		 (*set_offloads)(struct port *);
+	/*
+	 * Optional: the owner's loop is busy polling (spinning true, once per
+	 * turn of the spin) or has stopped (false, once).  A port whose peer
+	 * can be told not to notify (a vhost-user guest) reads its input here
+	 * while the loop spins, and asks for notifications again when it
+	 * stops.  Returns the frames it read: traffic that prolongs the spin.
+	 */
+	unsigned	 (*poll)(struct port *, bool spinning, time_t now);
 	unsigned	 settings;	/* PORT_SET_* it accepts */
 	bool		 split_horizon;	/* its default */
 	/* Calls port_capture_outer() for its underlay datagrams. */

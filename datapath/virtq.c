@@ -341,6 +341,20 @@ vq_want_kick(struct virtq *q, bool on)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+void
+vq_no_kick(struct virtq *q)
+{
+	if (q->num == 0)
+		return;
+	if (q->event_idx)
+		__atomic_store_n(&q->used[2 + 4 * q->num],
+		    (uint16_t)(q->last_avail - 1), __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&q->used[0], VQ_USED_F_NO_NOTIFY,
+		    __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 size_t
 vq_copy_out(const struct vq_chain *c, size_t off, void *buf, size_t len)
 {

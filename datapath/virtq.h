@@ -157,6 +157,14 @@ void	 vq_publish(struct virtq *);
 bool	 vq_need_signal(struct virtq *);
 /* Asks for a kick when more is made available (EVENT_IDX), or not. */
 void	 vq_want_kick(struct virtq *, bool);
+/*
+ * Asks for no kick at all while the device polls: VRING_USED_F_NO_NOTIFY,
+ * or with EVENT_IDX an avail_event just behind what we took, which the
+ * guest's index never crosses (it runs at most num ahead of ours).
+ * vq_want_kick(q, true) undoes it; then look at vq_avail() once more, for
+ * what the guest made available before it saw the change.
+ */
+void	 vq_no_kick(struct virtq *);
 
 /* Copies the readable chain's bytes from off into buf: bytes copied. */
 size_t	 vq_copy_out(const struct vq_chain *, size_t off, void *buf,

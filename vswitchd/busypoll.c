@@ -35,22 +35,34 @@ busypoll_now_ns(void)
 
 /* Polls until busypoll_us have passed without a read event: 0, or -1. */
 static int
-busypoll_spin(struct event_base *base)
+busypoll_turns(struct event_base *base)
 {
 	uint64_t	seen = portio_reads(), last = busypoll_now_ns();
+	unsigned	polled;
 
 	while (busypoll_now_ns() - last < (uint64_t)busypoll_us * 1000) {
 		if (event_base_loop(base, EVLOOP_NONBLOCK) == -1)
 			return -1;
 		if (event_base_got_break(base))
 			return 0;
-		if (portio_reads() != seen) {
+		polled = portio_poll(true);
+		if (portio_reads() != seen || polled > 0) {
 			seen = portio_reads();
 			last = busypoll_now_ns();
 		} else
 			sched_yield();
 	}
 	return 0;
+}
+
+/* The ports that polled ask for notifications again, whatever ended it. */
+static int
+busypoll_spin(struct event_base *base)
+{
+	int	rc = busypoll_turns(base);
+
+	portio_poll(false);
+	return rc;
 }
 
 int

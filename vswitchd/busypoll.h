@@ -14,6 +14,11 @@
  * and costs no CPU.  Each empty poll is followed by sched_yield(): a task
  * waiting for the CPU (the daemon's peers on a busy machine) runs first,
  * so spinning takes only time nobody else wanted.  Zero turns it off.
+ *
+ * Ports that can tell their peer not to notify them (a vhost-user guest's
+ * kicks) are polled on each turn of the spin instead (portio_poll(), then
+ * dp_poll()): frames they read count as traffic, and they are told once
+ * when the spin ends so that they ask for notifications again.
  * The time is a daemon setting: vswctl busy-poll set USEC.
  */
 #ifndef VSW_BUSYPOLL_H

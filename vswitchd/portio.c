@@ -36,6 +36,14 @@ portio_reads(void)
 	return portio_nreads;
 }
 
+unsigned
+portio_poll(bool spinning)
+{
+	if (portio_dp == NULL)
+		return 0;
+	return dp_poll(portio_dp, spinning, portio_now());
+}
+
 time_t
 portio_now(void)
 {
@@ -206,4 +214,5 @@ portio_stop(struct dp *dp)
 		event_free(portio_tick);
 	portio_tick = NULL;
 	portio_base = NULL;
+	portio_dp = NULL;
 }

@@ -14,6 +14,7 @@
 #ifndef VSW_PORTIO_H
 #define VSW_PORTIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -37,5 +38,10 @@ void	portio_recover_taps(const char *sockpath);
 time_t	portio_now(void);
 /* Read events handled so far: the loop's sign of traffic. */
 uint64_t portio_reads(void);
+/*
+ * The busy-poll loop's turn (spinning) or its end (not): the ports that
+ * poll read their input (dp_poll()).  Frames read.
+ */
+unsigned portio_poll(bool spinning);
 
 #endif

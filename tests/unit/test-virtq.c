@@ -14,6 +14,13 @@
  * brings the guest's frame to a dummy port, a frame from the dummy port
  * lands in the guest's mergeable receive buffers, GET_VRING_BASE stops a
  * ring, a disconnect leaves the port down and a new connection works.
+ * Busy polling (dp_poll()): while the loop spins the guest is told not to
+ * kick and its frames are taken by the poll, after it kicks are asked for
+ * again and a frame queued in between is not lost.  Offloads: a guest's
+ * TSO super-frame crosses whole to a port that takes TSO and is cut and
+ * summed for one that does not; a super-frame lands whole, vnet header
+ * first, in the mergeable buffers of a guest that took GUEST_TSO4; with
+ * tap-tso off TSO is neither offered nor used.
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -36,6 +43,7 @@
 #include "datapath/vhost-proto.h"
 #include "datapath/virtq.h"
 #include "vswitchd/port-types.h"
+#include "frames.h"
 
 #define MEM_SIZE	(1u << 20)
 #define GPA		0x40000000ull
@@ -503,6 +511,7 @@ struct fixture {
 	int		 kick[VHOST_VRINGS];
 	int		 call[VHOST_VRINGS];
 	struct gring	 ring[VHOST_VRINGS];
+	uint64_t	 offer;		/* what GET_FEATURES said */
 };
 
 static struct fixture	fx;
@@ -771,7 +780,7 @@ qemu_start(uint64_t features)
 
 	fx.qemu = qemu_connect();
 	qemu_send(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
-	offer = qemu_reply(VHOST_USER_GET_FEATURES, 8);
+	offer = fx.offer = qemu_reply(VHOST_USER_GET_FEATURES, 8);
 	assert_true(offer & VHOST_BIT(VHOST_F_VERSION_1));
 	assert_true(offer & VHOST_BIT(VHOST_F_MRG_RXBUF));
 	assert_true(offer & VHOST_BIT(VHOST_F_PROTOCOL_FEATURES));
@@ -1042,6 +1051,365 @@ test_port_private_memory(void **state)
 	assert_null(fx.v0->ops->state_why(fx.v0));
 }
 
+/* Whether the guest kicks after moving its available index old to new. */
+static bool
+g_needs_kick(const struct gring *r, bool event_idx, uint16_t old,
+    uint16_t new)
+{
+	uint16_t	event;
+
+	if (!event_idx)
+		return !(g_used(r)[0] & VQ_USED_F_NO_NOTIFY);
+	event = g_used(r)[2 + 4 * r->num];
+	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+/* The guest queues frame i (seed i) in descriptor i; kicks if told to. */
+static bool
+g_send(struct gring *tx, bool event_idx, unsigned i)
+{
+	uint8_t		f[100];
+	uint16_t	old = tx->avail_idx;
+	uint64_t	one = 1;
+	bool		kick;
+
+	frame(f, sizeof(f), (uint8_t)i);
+	memset(g + tx->off + BUF_OFF + i * 512, 0, 12);
+	memcpy(g + tx->off + BUF_OFF + i * 512 + 12, f, sizeof(f));
+	g_set(tx, i, GPA + tx->off + BUF_OFF + i * 512, 12 + sizeof(f), 0, 0);
+	g_post(tx, (uint16_t)i);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if ((kick = g_needs_kick(tx, event_idx, old, tx->avail_idx)))
+		assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	return kick;
+}
+
+static void
+assert_sent(unsigned n)
+{
+	const uint8_t	*sent;
+	uint8_t		 f[100];
+	size_t		 len;
+
+	assert_int_equal(port_dummy_sent_count(fx.d1), n);
+	frame(f, sizeof(f), (uint8_t)(n - 1));
+	sent = port_dummy_sent(fx.d1, n - 1, &len);
+	assert_int_equal(len, sizeof(f));
+	assert_memory_equal(sent, f, sizeof(f));
+}
+
+static void
+poll_case(bool event_idx)
+{
+	struct gring	*tx;
+
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF) |
+	    (event_idx ? VHOST_BIT(VHOST_F_EVENT_IDX) : 0));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	tx = &fx.ring[VHOST_TX];
+
+	/* Not polling: the guest kicks, the kick brings the frame. */
+	assert_true(g_send(tx, event_idx, 0));
+	run();
+	assert_sent(1);
+
+	/* Spinning: told not to kick; each turn takes what is there. */
+	assert_int_equal(dp_poll(fx.dp, true, NOW), 0);
+	assert_false(g_send(tx, event_idx, 1));
+	assert_int_equal(dp_poll(fx.dp, true, NOW), 1);
+	assert_sent(2);
+	assert_false(g_send(tx, event_idx, 2));
+	assert_false(g_send(tx, event_idx, 3));
+	assert_int_equal(dp_poll(fx.dp, true, NOW), 2);
+	assert_sent(4);
+	assert_int_equal(g_used(tx)[1], 4);
+	run();				/* no kick came: nothing more */
+	assert_sent(4);
+
+	/* The race: queued, no kick, then the spin ends.  Not lost. */
+	assert_false(g_send(tx, event_idx, 4));
+	assert_int_equal(dp_poll(fx.dp, false, NOW), 0);
+	run();
+	assert_sent(5);
+	assert_int_equal(g_used(tx)[1], 5);
+
+	/* Kicks are asked for again. */
+	assert_true(g_send(tx, event_idx, 5));
+	run();
+	assert_sent(6);
+	assert_int_equal(fx.v0->stats.rx_packets, 6);
+}
+
+static void
+test_port_poll_event_idx(void **state)
+{
+	(void)state;
+	poll_case(true);
+}
+
+static void
+test_port_poll_no_notify(void **state)
+{
+	(void)state;
+	poll_case(false);
+}
+
+#define TSO_MSS		1448
+#define TSO_PAYLEN	4000
+
+static uint8_t	tso_payload[TSO_PAYLEN];
+
+/* A partially summed TCP/IPv4 super-frame into f, its vnet header into v. */
+static size_t
+tso_frame(uint8_t *f, struct virtio_net_hdr *v, const struct fspec *s)
+{
+	struct fpos	pos = fspec_pos(s);
+	size_t		len;
+
+	for (size_t i = 0; i < sizeof(tso_payload); i++)
+		tso_payload[i] = (uint8_t)(i * 7 + 3);
+	len = frame_build(f, s);
+	frame_make_partial(f, len, s);
+	*v = (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+	    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = TSO_MSS,
+	    .hdr_len = (uint16_t)pos.hlen, .csum_start = (uint16_t)pos.l4,
+	    .csum_offset = 16 };
+	return len;
+}
+
+/* Frames first.. of port are s's payload cut at TSO_MSS, summed. */
+static void
+check_tso_segments(const struct port *port, unsigned first,
+    const struct fspec *s)
+{
+	struct fpos	pos = fspec_pos(s);
+	size_t		off = 0, len, want;
+	unsigned	i = first;
+
+	for (; off < s->paylen; i++) {
+		const uint8_t *f = port_dummy_sent(port, i, &len);
+
+		assert_non_null(f);
+		want = s->paylen - off < TSO_MSS ? s->paylen - off : TSO_MSS;
+		assert_int_equal(check_frame(f, len, s), want);
+		assert_memory_equal(f + pos.hlen, s->payload + off, want);
+		assert_int_equal(port_dummy_sent_vnet(port, i)->gso_type, 0);
+		off += want;
+	}
+	assert_int_equal(port_dummy_sent_count(port), i);
+}
+
+static void
+test_port_guest_tso(void **state)
+{
+	struct port_config	 c = { .type = "dummy" };
+	struct fspec		 s = fspec_tcp(4, tso_payload, TSO_PAYLEN);
+	uint8_t			 f[TSO_PAYLEN + 100];
+	struct virtio_net_hdr	 v;
+	const struct virtio_net_hdr *got;
+	struct port		*d2;
+	struct gring		*tx;
+	const uint8_t		*sent;
+	char			 err[256];
+	size_t			 flen, len;
+	uint64_t		 one = 1;
+	uint8_t			*buf;
+
+	(void)state;
+	snprintf(c.name, sizeof(c.name), "d2");
+	assert_int_equal(dp_port_add(fx.dp, &c, &d2, err, sizeof(err)), 0);
+	assert_int_equal(port_dummy_set_takes(fx.d1, PORT_TAKES_CSUM |
+	    PORT_TAKES_TSO4), 0);
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF) |
+	    VHOST_BIT(VHOST_F_CSUM) | VHOST_BIT(VHOST_F_HOST_TSO4));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_HOST_TSO4));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_CSUM));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	tx = &fx.ring[VHOST_TX];
+
+	/* Header and the first 1000 bytes, then the rest: a chain. */
+	flen = tso_frame(f, &v, &s);
+	buf = g + tx->off + BUF_OFF;
+	memset(buf, 0, 12);
+	memcpy(buf, &v, sizeof(v));
+	memcpy(buf + 12, f, 1000);
+	memcpy(buf + 0x2000, f + 1000, flen - 1000);
+	g_set(tx, 0, GPA + tx->off + BUF_OFF, 12 + 1000, VQ_DESC_F_NEXT, 1);
+	g_set(tx, 1, GPA + tx->off + BUF_OFF + 0x2000, (uint32_t)flen - 1000,
+	    0, 0);
+	g_post(tx, 0);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_int_equal(fx.v0->stats.rx_gso, 1);
+	assert_int_equal(g_used(tx)[1], 1);
+
+	/* Whole to the port that takes TSO, vnet header and all. */
+	assert_int_equal(port_dummy_sent_count(fx.d1), 1);
+	sent = port_dummy_sent(fx.d1, 0, &len);
+	assert_int_equal(len, flen);
+	assert_memory_equal(sent, f, flen);
+	got = port_dummy_sent_vnet(fx.d1, 0);
+	assert_int_equal(got->gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(got->gso_size, TSO_MSS);
+	assert_int_equal(got->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+
+	/* Cut and summed for the one that does not. */
+	check_tso_segments(d2, 0, &s);
+	assert_int_equal(d2->stats.tx_segmented, 1);
+}
+
+/* Buffers of 2048 bytes in the guest's receive ring. */
+static void
+rx_buffers(struct gring *rx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		g_set(rx, i, GPA + rx->off + BUF_OFF + i * 2048, 2048,
+		    VQ_DESC_F_WRITE, 0);
+		g_post(rx, (uint16_t)i);
+	}
+}
+
+/* A super-frame from d1 into the switch, flooded to the guest. */
+static size_t
+send_tso(uint8_t *f, struct virtio_net_hdr *v, const struct fspec *s)
+{
+	struct pkt_batch	b;
+	struct pkt		*p;
+	size_t			len = tso_frame(f, v, s);
+
+	assert_non_null(p = pkt_alloc(fx.dp->large));
+	memcpy(p->data, f, len);
+	p->len = (uint32_t)len;
+	p->vnet = *v;
+	pkt_batch_init(&b);
+	pkt_batch_add(&b, p);
+	dp_input(fx.dp, fx.d1, &b, NOW);
+	return len;
+}
+
+static void
+test_port_guest_rx_tso(void **state)
+{
+	struct fspec		 s = fspec_tcp(4, tso_payload, TSO_PAYLEN);
+	uint8_t			 f[TSO_PAYLEN + 100], got[3 * 2048];
+	struct virtio_net_hdr	 v, vh;
+	struct gring		*rx;
+	size_t			 flen;
+	uint32_t		 ulen, total = 0;
+	uint16_t		 nbuf;
+	unsigned		 id;
+
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF) |
+	    VHOST_BIT(VHOST_F_GUEST_CSUM) | VHOST_BIT(VHOST_F_GUEST_TSO4));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_GUEST_TSO4));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_int_equal(fx.v0->takes & (PORT_TAKES_CSUM | PORT_TAKES_TSO4),
+	    PORT_TAKES_CSUM | PORT_TAKES_TSO4);
+	rx = &fx.ring[VHOST_RX];
+	rx_buffers(rx, NUM);
+	flen = send_tso(f, &v, &s);
+
+	/* 12 + 4054 bytes: whole, in two mergeable buffers. */
+	assert_int_equal(g_used(rx)[1], 2);
+	for (unsigned i = 0; i < 2; i++) {
+		id = g_used_elem(rx, i, &ulen);
+		memcpy(got + total, g + rx->off + BUF_OFF + id * 2048, ulen);
+		total += ulen;
+	}
+	assert_int_equal(total, 12 + flen);
+	memcpy(&vh, got, sizeof(vh));
+	memcpy(&nbuf, got + 10, 2);
+	assert_int_equal(nbuf, 2);
+	assert_int_equal(vh.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(vh.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(vh.gso_size, TSO_MSS);
+	assert_int_equal(vh.hdr_len, v.hdr_len);
+	assert_int_equal(vh.csum_start, v.csum_start);
+	assert_int_equal(vh.csum_offset, 16);
+	assert_memory_equal(got + 12, f, flen);
+	assert_int_equal(fx.v0->stats.tx_gso, 1);
+	assert_int_equal(fx.v0->stats.tx_segmented, 0);
+}
+
+/* The guest's receive ring holds n frames: each summed, no GSO. */
+static void
+check_guest_segments(const struct gring *rx, const struct fspec *s,
+    unsigned n)
+{
+	const uint8_t		*b;
+	struct virtio_net_hdr	 vh;
+	uint32_t		 ulen;
+	size_t			 off = 0, want;
+	uint16_t		 nbuf;
+
+	assert_int_equal(g_used(rx)[1], n);
+	for (unsigned i = 0; i < n; i++) {
+		b = g + rx->off + BUF_OFF + g_used_elem(rx, i, &ulen) * 2048;
+		memcpy(&vh, b, sizeof(vh));
+		memcpy(&nbuf, b + 10, 2);
+		assert_int_equal(nbuf, 1);
+		assert_int_equal(vh.gso_type, 0);
+		assert_int_equal(vh.flags, 0);
+		want = s->paylen - off < TSO_MSS ? s->paylen - off : TSO_MSS;
+		assert_int_equal(check_frame(b + 12, ulen - 12, s), want);
+		off += want;
+	}
+	assert_int_equal(off, s->paylen);
+}
+
+static void
+test_port_tso_off(void **state)
+{
+	struct fspec		 s = fspec_tcp(4, tso_payload, TSO_PAYLEN);
+	uint8_t			 f[TSO_PAYLEN + 100];
+	struct virtio_net_hdr	 v;
+	struct gring		*rx;
+
+	(void)state;
+	/* Connected with TSO, then turned off: no longer used. */
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF) |
+	    VHOST_BIT(VHOST_F_GUEST_CSUM) | VHOST_BIT(VHOST_F_GUEST_TSO4));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_true(fx.v0->takes & PORT_TAKES_TSO4);
+	dp_set_offload(fx.dp, OFL_TAP_TSO, false);
+	assert_int_equal(fx.v0->takes & (PORT_TAKES_TSO4 | PORT_TAKES_TSO6),
+	    0);
+	assert_true(fx.v0->takes & PORT_TAKES_CSUM);
+	rx = &fx.ring[VHOST_RX];
+	rx_buffers(rx, NUM);
+	send_tso(f, &v, &s);
+	check_guest_segments(rx, &s, 3);
+	assert_int_equal(fx.v0->stats.tx_segmented, 1);
+	assert_int_equal(fx.v0->stats.tx_gso, 0);
+
+	/* The next guest is not offered it at all; checksums still are. */
+	close(fx.qemu);
+	fx.qemu = -1;
+	run();
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF) |
+	    VHOST_BIT(VHOST_F_GUEST_CSUM));
+	assert_int_equal(fx.offer & (VHOST_BIT(VHOST_F_HOST_TSO4) |
+	    VHOST_BIT(VHOST_F_HOST_TSO6) | VHOST_BIT(VHOST_F_GUEST_TSO4) |
+	    VHOST_BIT(VHOST_F_GUEST_TSO6)), 0);
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_GUEST_CSUM));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_CSUM));
+
+	/* On again: offered to the next guest. */
+	dp_set_offload(fx.dp, OFL_TAP_TSO, true);
+	close(fx.qemu);
+	fx.qemu = -1;
+	run();
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) | VHOST_BIT(VHOST_F_MRG_RXBUF));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_GUEST_TSO4));
+	assert_true(fx.offer & VHOST_BIT(VHOST_F_HOST_TSO4));
+}
+
 #define G(t)	cmocka_unit_test_setup_teardown(t, guest_setup, guest_teardown)
 #define P(t)	cmocka_unit_test_setup_teardown(t, port_setup, port_teardown)
 
@@ -1065,6 +1433,11 @@ main(void)
 		P(test_port_bad_ring),
 		P(test_port_not_shared),
 		P(test_port_private_memory),
+		P(test_port_poll_event_idx),
+		P(test_port_poll_no_notify),
+		P(test_port_guest_tso),
+		P(test_port_guest_rx_tso),
+		P(test_port_tso_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
