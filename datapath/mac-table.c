@@ -510,12 +510,13 @@ mac_table_learn_as(struct mac_table *t, const uint8_t mac[6], uint16_t vlan,
 		}
 		if (moved && mac_at_limit(t, port, who->limit))
 			return MAC_LEARN_LIMIT;
-		if (now > s->e.seen)
-			mac_touch(t, i, now);
+		/* A move that fails refreshes nothing on the mover's behalf. */
 		if (moved && !mac_move(t, i, port)) {
 			t->stats.learn_failed++;
 			return MAC_LEARN_FULL;
 		}
+		if (now > s->e.seen)
+			mac_touch(t, i, now);
 		s->e.remote = who->remote;
 		if (stale) {
 			t->stats.expired++;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -377,9 +378,21 @@ vhost_set_mem_table(struct vhost_dev *dev, const uint8_t *p, uint32_t size,
 	dev->mem_refused = false;
 	dev->want_mem = false;
 	vhost_drop_fds(dev);
-	for (i = 0; i < VHOST_VRINGS; i++)
-		if (dev->vr[i].q.err == VQ_OK)
+	for (i = 0; i < VHOST_VRINGS; i++) {
+		struct virtq	*q = &dev->vr[i].q;
+
+		if (q->err == VQ_OK) {
 			vhost_ring_check(dev, i);
+			continue;
+		}
+		/*
+		 * A ring the guest broke keeps its reason, not pointers into
+		 * the memory just unmapped (num 0: nothing reads them).
+		 */
+		q->num = 0;
+		q->desc = NULL;
+		q->avail = q->used = NULL;
+	}
 	*ok = true;
 	return 0;
 
@@ -405,7 +418,7 @@ vhost_set_fd(struct vhost_dev *dev, uint32_t request, const uint8_t *p,
 	struct vhost_vring	*vr;
 	uint64_t		 v;
 	unsigned		 i;
-	int			 fd = -1;
+	int			 fd = -1, fl;
 
 	if (vhost_payload(dev, request, size, 8) == -1)
 		return -1;
@@ -420,6 +433,20 @@ vhost_set_fd(struct vhost_dev *dev, uint32_t request, const uint8_t *p,
 			    "descriptor", vhost_request_name(request), i);
 		fd = dev->fds[0];
 		dev->fds[0] = -1;
+		/*
+		 * QEMU is not trusted to hand over a non-blocking eventfd: a
+		 * blocking one whose counter it filled (or a full pipe) would
+		 * block the daemon on our next interrupt or error report.
+		 */
+		if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+		    (!(fl & O_NONBLOCK) &&
+		    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)) {
+			fl = errno;
+			close(fd);
+			return vhost_fail(dev, "%s for ring %u: cannot make "
+			    "its descriptor non-blocking: %s",
+			    vhost_request_name(request), i, strerror(fl));
+		}
 	}
 	switch (request) {
 	case VHOST_USER_SET_VRING_KICK:

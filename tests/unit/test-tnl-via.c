@@ -277,6 +277,62 @@ test_receive_from_the_carrier(void **state)
 	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
 }
 
+/* Sets the IPv4 fragment field of datagram o and its header checksum. */
+static void
+set_frag(uint8_t *o, uint16_t frag)
+{
+	be16_put(o + 6, frag);
+	be16_put(o + 10, 0);
+	be16_put(o + 10, ip_csum(o, 20));
+}
+
+/*
+ * Outer fragments are never parsed as whole datagrams (a first fragment's
+ * UDP length and checksum cover bytes it does not have, a later one has
+ * no UDP header at all), nor are datagrams too short for a UDP header or
+ * whose UDP length is below one: none reaches the tunnel, nothing leaks.
+ */
+static void
+test_outer_fragments_and_runts(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 inner[100], o[200];
+	size_t		 n = frame(inner, 100, X, 0), len;
+
+	/* A first fragment (MF), then a last one (offset, no MF). */
+	len = datagram(o, "198.19.250.2", "198.19.250.1", 4789, inner, n,
+	    false);
+	set_frag(o, 0x2000);
+	to_router(f, f->c0, o, len);
+	len = datagram(o, "198.19.250.2", "198.19.250.1", 4789, inner, n,
+	    false);
+	set_frag(o, 0x0001);
+	to_router(f, f->c0, o, len);
+	assert_int_equal(f->vx->stats.rx_packets, 0);
+	/* Only 4 bytes of UDP header. */
+	len = datagram(o, "198.19.250.2", "198.19.250.1", 4789, inner, n,
+	    false);
+	be16_put(o + 2, 24);
+	be16_put(o + 10, 0);
+	be16_put(o + 10, ip_csum(o, 20));
+	to_router(f, f->c0, o, 24);
+	assert_int_equal(f->vx->stats.rx_packets, 0);
+	/* A UDP length below the UDP header's. */
+	len = datagram(o, "198.19.250.2", "198.19.250.1", 4789, inner, n,
+	    false);
+	be16_put(o + 24, 7);
+	to_router(f, f->c0, o, len);
+	assert_int_equal(f->c0->stats.drops[DROP_BAD_LENGTH], 1);
+	assert_int_equal(f->vx->stats.rx_packets, 0);
+	/* A UDP length of just the VXLAN header: too short for a frame. */
+	len = datagram(o, "198.19.250.2", "198.19.250.1", 4789, inner, n,
+	    false);
+	be16_put(o + 24, 16);
+	to_router(f, f->c0, o, len);
+	assert_int_equal(port_dummy_sent_count(f->d0), 0);
+	assert_int_equal(pkt_pool_avail(f->dp->pool), DP_POOL_SIZE);
+}
+
 static void
 test_what_is_not_the_tunnels_is_the_routers(void **state)
 {
@@ -433,6 +489,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_too_big_for_the_carrier,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_from_the_carrier,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outer_fragments_and_runts,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_what_is_not_the_tunnels_is_the_routers, setup,

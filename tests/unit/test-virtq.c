@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -974,6 +975,47 @@ test_port_bad_ring(void **state)
 	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
 	run();
 	assert_int_equal(fx.v0->stats.rx_errors, 2);
+	/* New memory under the broken ring: still broken, until set up. */
+	qemu_mem_table();
+	assert_string_equal(port_state(), "broken");
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_int_equal(fx.v0->stats.rx_errors, 2);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+}
+
+/*
+ * QEMU hands over a blocking eventfd as a ring's call and fills its
+ * counter: the interrupt we owe the guest must not block the daemon.
+ */
+static void
+test_port_blocking_call(void **state)
+{
+	struct gring	*tx;
+	uint8_t		 f[60];
+	uint64_t	 one = 1, full = UINT64_C(0xfffffffffffffffe);
+
+	(void)state;
+	assert_true((fx.call[VHOST_TX] = eventfd(0, EFD_CLOEXEC)) != -1);
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	/* The same file description as the daemon's copy. */
+	assert_true(fcntl(fx.call[VHOST_TX], F_GETFL) & O_NONBLOCK);
+	assert_int_equal(write(fx.call[VHOST_TX], &full, 8), 8);
+	tx = &fx.ring[VHOST_TX];
+	frame(f, sizeof(f), 3);
+	memset(g + tx->off + BUF_OFF, 0, 12);
+	memcpy(g + tx->off + BUF_OFF + 12, f, sizeof(f));
+	g_set(tx, 0, GPA + tx->off + BUF_OFF, 12 + sizeof(f), 0, 0);
+	g_post(tx, 0);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_int_equal(port_dummy_sent_count(fx.d1), 1);
+	assert_int_equal(g_used(tx)[1], 1);
+	assert_string_equal(port_state(), "up");
 }
 
 static void
@@ -1431,6 +1473,7 @@ main(void)
 		G(test_signal),
 		P(test_port_tx_rx),
 		P(test_port_bad_ring),
+		P(test_port_blocking_call),
 		P(test_port_not_shared),
 		P(test_port_private_memory),
 		P(test_port_poll_event_idx),
