@@ -146,11 +146,20 @@ def test_forged_local_mac_is_refused_then_a_real_move_completes(lab):
         pinger.wait(timeout=10)
 
     # E1 silent for longer than the hold: the MAC moves (a migrated VM).
+    # E1's kernel may still probe its neighbour once or twice after the
+    # pings (each frame starts the hold again), so the remote's frame is
+    # sent again until E1 has been silent long enough.
     time.sleep(MOVE_HOLD + 1.5)
-    forge_vxlan(h2, h1, 40000, e1.mac, count=1)
-    wait_until(lambda: fdb_port(h1, e1.mac) == tun, timeout=20, what="the real move")
+    deadline = time.time() + 40
+    while True:
+        forge_vxlan(h2, h1, 40000, e1.mac, count=1)
+        time.sleep(0.3)
+        if fdb_port(h1, e1.mac) == tun:
+            break
+        assert time.time() < deadline, "the real move never completed"
+        time.sleep(1)
     assert fdb_counters(h1)["moves"] == moves + 1
-    assert fdb_counters(h1)["move_refused"] == refused + COUNT
+    assert fdb_counters(h1)["move_refused"] >= refused + COUNT
     # E1 speaks again: a local port takes its MAC back at once.
     ping(e1, e2.addr, count=2)
     assert fdb_port(h1, e1.mac) == e1.port
