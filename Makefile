@@ -4,6 +4,8 @@
 #   make check           install test packages, build, run unit, integration and sanitizer tests
 #   make demo            install packages, build, run a two-endpoint lab and clean up
 #   make bench           vswitchd beside the kernel on the same namespace shapes
+#   make bench-peers     vswitchd beside other switches and tunnels (../shared/bench/peers.sh)
+#   make profile         where the daemon's time goes on the 64-byte paths (perf)
 #   make bench-vm        a QEMU guest's throughput on each VM backend
 #   make mac-bench       the MAC table micro-benchmark (lookups/s, bytes/entry)
 #   make fuzz            every fuzz target for FUZZ_SECS seconds (clang, libFuzzer)
@@ -78,7 +80,7 @@ TYPES_OBJS	:= $(BUILD)/obj/vswitchd/port-types.o
 FUZZ_SECS ?= 60
 
 .PHONY: all bins unit bench-bins fuzz fuzz-bins install install-docs uninstall check demo \
-	bench bench-vm mac-bench deps clean
+	bench bench-peers bench-vm mac-bench profile deps clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -193,6 +195,30 @@ bench:
 	$(MAKE) all
 	$(MAKE) SAN=0 bench-bins
 	sh tests/bench/bench.sh
+
+# The shared peer benchmark with vswitchd as two more of its systems (one
+# switch, two hosts over VXLAN), measured in the same run as the peers named
+# in PEERS, then its figures as ratios to the kernel's of the run.  Results:
+# RESDIR (peers-STAMP.txt, .tsv); see README, Benchmarks.
+PEERS_DIR	?= ../shared/bench
+PEERS		?= bridge vxlan ovs_tso ovs_vxlan vde fastd tinc vswitch vswitch_vxlan
+PEERS_ARGS	?= -r 3 -t 5
+RESDIR		?= $(CURDIR)/build/bench
+bench-peers:
+	sh tests/deps.sh peers
+	$(MAKE) all
+	mkdir -p $(RESDIR)
+	VSW=$(CURDIR) RESDIR=$(RESDIR) bash $(PEERS_DIR)/peers.sh $(PEERS_ARGS) \
+	    -x $(PEERS_DIR)/vswitch.sh $(PEERS)
+	@echo
+	sh tests/bench/peers-ratios.sh "$$(ls -t $(RESDIR)/peers-*.tsv | head -n 1)"
+
+# Cycles, system calls and wake-ups per frame, and the top symbols, of
+# tap->tap, tap->VXLAN->tap and tun->ipip->tun at 64 bytes: see the script.
+profile:
+	sh tests/deps.sh profile
+	$(MAKE) all
+	sh tests/bench/profile.sh
 
 # A QEMU guest's throughput on each VM backend (software emulation).
 bench-vm:

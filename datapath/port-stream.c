@@ -4,15 +4,12 @@
  * -netdev stream speaks them.  A guest gets a switch port with no tap, no
  * CAP_NET_ADMIN and no root on its side.
  *
- * Two ways to meet the peer.  With "path SOCKET" the port makes the socket
- * file (mode 0660, and the group asked for, so a QEMU running as another
- * user in that group may connect) and listens; one connection at a time is
- * served, a second one while it lasts is accepted and closed at once and
- * counted in rx_errors (as are reads that fail other than by the peer
- * hanging up), and when the peer goes (a guest reboot, QEMU restarting)
- * the port simply waits for the next.  With "connect SOCKET"
- * the port connects to a QEMU that listens (server=on), and tries again
- * every second, from the tick, while it is not there.  Neither ever blocks.
+ * Two ways to meet the peer, unix-sock.h's: with "path SOCKET" the port
+ * makes the socket file and listens, one connection at a time, and when
+ * the peer goes (a guest reboot, QEMU restarting) simply waits for the
+ * next; with "connect SOCKET" the port connects to a QEMU that listens
+ * (server=on), and tries again every second while it is not there.  Reads
+ * that fail other than by the peer hanging up count in rx_errors.
  *
  * Receive: one read() per readiness event, of up to STREAM_RX_BUF bytes,
  * into the connection's buffer; every whole frame in it is copied into a
@@ -37,12 +34,8 @@
  * segments super-frames before send_batch.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,16 +44,13 @@
 #include "be.h"
 #include "dp.h"
 #include "port-stream.h"
+#include "unix-sock.h"
 
 #define STREAM_MTU_DEFAULT	1500
 #define STREAM_MTU_MIN		68
 #define STREAM_MTU_MAX		(PKT_DATA_ROOM - PORT_L2_OVERHEAD)
 /* The longest frame any port carries: a longer length is garbage. */
 #define STREAM_FRAME_MAX	PKT_DATA_ROOM
-#define STREAM_MODE		0660
-#define STREAM_BACKLOG		4
-/* Connections taken per readiness event of the listening socket. */
-#define STREAM_ACCEPTS		16
 /* One read's worth: dozens of MTU-sized frames, always room for one more. */
 #define STREAM_RX_BUF		(64 * 1024)
 /* A guest that stops reading holds at most this much of ours. */
@@ -86,19 +76,12 @@ struct stream_txq {
 };
 
 struct stream {
-	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool		 connect;	/* we are the client */
-	int		 lfd;		/* listening socket, or -1 */
-	struct dp_watch	*lwatch;	/* NULL: accepting paused */
-	dev_t		 dev;		/* the socket file we made */
-	ino_t		 ino;		/* 0: none (yet) */
+	struct usock	 us;
 
 	int		 fd;		/* the connection, or -1 */
 	unsigned	 gen;		/* changes with each connection */
 	struct dp_watch	*rwatch;
 	struct dp_watch	*wwatch;	/* while the queue holds bytes */
-	bool		 refusal_said;	/* during this connection */
-	bool		 failure_said;	/* until a connect works */
 	uint8_t		*rx;
 	size_t		 rxlen;
 	struct stream_txq q;
@@ -108,218 +91,14 @@ static void	stream_readable(void *, time_t);
 static void	stream_writable(void *, time_t);
 
 static int
-stream_err(char *err, size_t errlen, int error, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Fills err from fmt and returns error, so callers can return it. */
-static int
-stream_err(char *err, size_t errlen, int error, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return error;
-}
-
-static void
-stream_sun(struct sockaddr_un *sun, const char *path)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, path, strlen(path));
-}
-
-static int
 stream_check(const struct port_config *c, char *err, size_t errlen)
 {
-	size_t	len = strnlen(c->path, sizeof(c->path));
-
 	if (c->mtu != 0 &&
 	    (c->mtu < STREAM_MTU_MIN || c->mtu > STREAM_MTU_MAX))
-		return stream_err(err, errlen, EINVAL, "%s: invalid mtu %d "
+		return port_err(err, errlen, EINVAL, "%s: invalid mtu %d "
 		    "(%d to %d)", c->name, c->mtu, STREAM_MTU_MIN,
 		    STREAM_MTU_MAX);
-	if (len == 0)
-		return stream_err(err, errlen, EINVAL, "%s: a stream port "
-		    "needs a socket: 'path SOCKET' to listen on or 'connect "
-		    "SOCKET'", c->name);
-	if (len == sizeof(c->path))
-		return stream_err(err, errlen, ENAMETOOLONG, "%s: socket path "
-		    "'%.*s' is too long (max %zu characters)", c->name,
-		    (int)len, c->path, sizeof(c->path) - 1);
-	/* The daemon runs in /: a relative path would not be the user's. */
-	if (c->path[0] != '/')
-		return stream_err(err, errlen, EINVAL, "%s: socket path '%s' "
-		    "is not absolute", c->name, c->path);
-	if (c->connect && (c->has_group || (c->given & PORT_SET_GROUP)))
-		return stream_err(err, errlen, EINVAL, "%s: 'group' is for a "
-		    "socket the port makes, not one it connects to ('%s')",
-		    c->name, c->path);
-	return 0;
-}
-
-/*
- * A socket file left by a daemon that died is replaced; anything else at
- * the path is not: another kind of file, or a socket something listens on.
- */
-static int
-stream_clear(const struct port_config *c, char *err, size_t errlen)
-{
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd, error;
-
-	if (lstat(c->path, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		error = errno;
-		return stream_err(err, errlen, error, "%s: '%s': %s", c->name,
-		    c->path, strerror(error));
-	}
-	if (!S_ISSOCK(st.st_mode))
-		return stream_err(err, errlen, EEXIST, "%s: '%s' exists and is "
-		    "not a socket", c->name, c->path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		error = errno;
-		return stream_err(err, errlen, error, "%s: socket: %s",
-		    c->name, strerror(error));
-	}
-	stream_sun(&sun, c->path);
-	error = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ? 0 :
-	    errno;
-	close(fd);
-	if (error == 0 || error == EAGAIN)
-		return stream_err(err, errlen, EADDRINUSE, "%s: '%s' is in "
-		    "use: something listens on it", c->name, c->path);
-	if (error != ECONNREFUSED)
-		return stream_err(err, errlen, error, "%s: cannot tell whether "
-		    "'%s' is in use: %s", c->name, c->path, strerror(error));
-	if (unlink(c->path) == -1 && errno != ENOENT) {
-		error = errno;
-		return stream_err(err, errlen, error, "%s: cannot remove the "
-		    "stale socket '%s': %s", c->name, c->path, strerror(error));
-	}
-	return 0;
-}
-
-/*
- * Mode and group of the file bind() made, through a descriptor of it (no
- * symlink followed, and a socket checked) rather than by a path that a
- * user of the directory could swap under us.
- */
-static int
-stream_own(struct stream *s, const struct port_config *c, char *err,
-    size_t errlen)
-{
-	char		proc[32];
-	struct stat	st;
-	int		fd, error = 0;
-
-	if ((fd = open(c->path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: '%s': %s", c->name, c->path,
-		    strerror(error));
-		goto close_fd;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		error = stream_err(err, errlen, EEXIST, "%s: '%s' was replaced "
-		    "as it was made", c->name, c->path);
-		goto close_fd;
-	}
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if ((st.st_mode & 07777) != STREAM_MODE &&
-	    chmod(proc, STREAM_MODE) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: cannot set the mode of "
-		    "'%s': %s", c->name, c->path, strerror(error));
-		goto close_fd;
-	}
-	if (c->has_group && st.st_gid != c->group &&
-	    fchownat(fd, "", (uid_t)-1, c->group, AT_EMPTY_PATH) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: cannot give '%s' group %u: "
-		    "%s%s", c->name, c->path, c->group, strerror(error),
-		    error == EPERM ? " (that takes CAP_CHOWN, or a daemon in "
-		    "that group)" : "");
-	}
-close_fd:
-	if (fd != -1)
-		close(fd);
-	return error;
-}
-
-/* Removes the socket file if it is still the one we made. */
-static void
-stream_unlink(struct stream *s)
-{
-	struct stat	st;
-
-	if (s->ino != 0 && lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == s->dev && st.st_ino == s->ino)
-		unlink(s->path);
-	s->ino = 0;
-}
-
-static void	stream_accept(void *, time_t);
-
-static int
-stream_listen(struct port *port, const struct port_config *c, char *err,
-    size_t errlen)
-{
-	struct stream		*s = port->priv;
-	struct sockaddr_un	 sun;
-	int			 error;
-
-	if ((error = stream_clear(c, err, errlen)) != 0)
-		return error;
-	if ((s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		error = errno;
-		return stream_err(err, errlen, error, "%s: socket: %s", c->name,
-		    strerror(error));
-	}
-	/* bind() gives the file this mode (less the umask): never wider. */
-	if (fchmod(s->lfd, STREAM_MODE) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: fchmod: %s", c->name,
-		    strerror(error));
-		goto close_fd;
-	}
-	stream_sun(&sun, c->path);
-	if (bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: cannot bind '%s': %s",
-		    c->name, c->path, strerror(error));
-		goto close_fd;
-	}
-	if ((error = stream_own(s, c, err, errlen)) != 0)
-		goto unlink;
-	if (listen(s->lfd, STREAM_BACKLOG) == -1) {
-		error = errno;
-		stream_err(err, errlen, error, "%s: cannot listen on '%s': %s",
-		    c->name, c->path, strerror(error));
-		goto unlink;
-	}
-	if ((error = dp_watch(port->dp, s->lfd, stream_accept, port,
-	    &s->lwatch)) != 0) {
-		stream_err(err, errlen, error, "%s: cannot watch '%s': %s",
-		    c->name, c->path, strerror(error));
-		goto unlink;
-	}
-	return 0;
-
-unlink:
-	stream_unlink(s);
-close_fd:
-	close(s->lfd);
-	s->lfd = -1;
-	return error;
+	return usock_check(c, "a stream port", err, errlen);
 }
 
 /* Errors that say the peer went: it hung up rather than failed. */
@@ -330,33 +109,33 @@ stream_peer_gone(int error)
 }
 
 /* The connection is up: read it. */
-static void
+static int
 stream_attach(struct port *port, int fd)
 {
 	struct stream	*s = port->priv;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof(cred);
 	int		 error;
 
 	if ((error = dp_watch(port->dp, fd, stream_readable, port,
-	    &s->rwatch)) != 0) {
-		dp_port_note(port, "cannot watch a new connection: %s",
-		    strerror(error));
-		close(fd);
-		return;
-	}
+	    &s->rwatch)) != 0)
+		return error;
 	s->fd = fd;
 	s->gen++;
-	s->refusal_said = false;
-	s->failure_said = false;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		dp_port_note(port, "%s %s (pid %ld, uid %lu)", s->connect ?
-		    "connected to" : "peer connected on", s->path,
-		    (long)cred.pid, (unsigned long)cred.uid);
-	else
-		dp_port_note(port, "%s %s", s->connect ? "connected to" :
-		    "peer connected on", s->path);
+	return 0;
 }
+
+static bool
+stream_busy(const struct port *port)
+{
+	const struct stream	*s = port->priv;
+
+	return s->fd != -1;
+}
+
+static const struct usock_ops stream_usock_ops = {
+	.peer	= "peer",
+	.attach	= stream_attach,
+	.busy	= stream_busy,
+};
 
 /*
  * Ends the connection: what the queue held is lost with it, what the
@@ -391,7 +170,7 @@ stream_hangup(struct port *port, int error)
 	dp_port_note(port, "%s%s%s%s; %s", error == 0 ? "peer disconnected" :
 	    "connection failed (", error == 0 ? "" : strerror(error),
 	    error == 0 ? "" : ")", cut ? " in the middle of a frame" : "",
-	    s->connect ? "reconnecting every second" : "listening again");
+	    s->us.connect ? "reconnecting every second" : "listening again");
 }
 
 /* The stream cannot be trusted past a length like this one. */
@@ -492,91 +271,13 @@ stream_readable(void *arg, time_t now)
 	}
 }
 
-/*
- * One peer per port: a connection while one is served is closed at once,
- * counted, and said once per connection served.
- */
-static void
-stream_accept(void *arg, time_t now)
-{
-	struct port	*port = arg;
-	struct stream	*s = port->priv;
-	int		 fd;
-
-	(void)now;
-	for (int i = 0; i < STREAM_ACCEPTS; i++) {
-		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd == -1 && errno == EAGAIN)
-			return;
-		if (fd == -1) {
-			/* Out of descriptors: it stays readable.  Pause. */
-			dp_port_note(port, "cannot accept a connection: %s; "
-			    "trying again in a second", strerror(errno));
-			dp_unwatch(port->dp, s->lwatch);
-			s->lwatch = NULL;
-			return;
-		}
-		if (s->fd == -1) {
-			stream_attach(port, fd);
-			continue;
-		}
-		close(fd);
-		port->stats.rx_errors++;
-		if (!s->refusal_said)
-			dp_port_note(port, "refused a second connection on %s: "
-			    "one peer at a time (more are only counted while "
-			    "this one lasts)", s->path);
-		s->refusal_said = true;
-	}
-}
-
-static void
-stream_connect(struct port *port)
-{
-	struct stream		*s = port->priv;
-	struct sockaddr_un	 sun;
-	int			 fd, error;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		error = errno;
-		goto fail;
-	}
-	stream_sun(&sun, s->path);
-	/* A Unix socket connects at once or not at all (EAGAIN: backlog). */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		error = errno;
-		close(fd);
-		goto fail;
-	}
-	stream_attach(port, fd);
-	return;
-
-fail:
-	if (!s->failure_said)
-		dp_port_note(port, "cannot connect to %s: %s; trying every "
-		    "second", s->path, strerror(error));
-	s->failure_said = true;
-}
-
 static void
 stream_tick(struct port *port, time_t now)
 {
 	struct stream	*s = port->priv;
-	int		 error;
 
 	(void)now;
-	if (s->connect) {
-		if (s->fd == -1)
-			stream_connect(port);
-	} else if (s->lwatch == NULL && (error = dp_watch(port->dp, s->lfd,
-	    stream_accept, port, &s->lwatch)) != 0) {
-		s->lwatch = NULL;
-		dp_port_note(port, "cannot watch %s: %s", s->path,
-		    strerror(error));
-	}
+	usock_tick(&s->us);
 }
 
 /* Appends a frame less its first skip bytes (those written): whether it fit. */
@@ -751,7 +452,7 @@ stream_state(const struct port *port)
 
 	if (s->fd != -1)
 		return "connected";
-	return s->connect ? "connecting" : "listening";
+	return s->us.connect ? "connecting" : "listening";
 }
 
 static void
@@ -773,7 +474,7 @@ stream_open(struct port *port, const struct port_config *c, char *err,
 	int		 error;
 
 	if (port->dp == NULL)
-		return stream_err(err, errlen, EINVAL, "%s: a stream port "
+		return port_err(err, errlen, EINVAL, "%s: a stream port "
 		    "needs a datapath to watch its sockets", c->name);
 	if ((error = stream_check(c, err, errlen)) != 0)
 		return error;
@@ -782,18 +483,15 @@ stream_open(struct port *port, const struct port_config *c, char *err,
 	    (s->q.buf = malloc(STREAM_TXQ_MAX)) == NULL) {
 		if (s != NULL)
 			stream_free(port);
-		return stream_err(err, errlen, ENOMEM, "%s: out of memory",
+		return port_err(err, errlen, ENOMEM, "%s: out of memory",
 		    c->name);
 	}
-	memcpy(s->path, c->path, sizeof(s->path));
-	s->connect = c->connect;
-	s->lfd = s->fd = -1;
+	s->fd = -1;
 	port->fd = -1;
 	port->mtu = c->mtu != 0 ? c->mtu : STREAM_MTU_DEFAULT;
 	port->takes = 0;
-	if (s->connect) {
-		stream_connect(port);
-	} else if ((error = stream_listen(port, c, err, errlen)) != 0) {
+	if ((error = usock_open(&s->us, port, &stream_usock_ops, c, err,
+	    errlen)) != 0) {
 		stream_free(port);
 		return error;
 	}
@@ -807,11 +505,7 @@ stream_close(struct port *port)
 
 	if (s->fd != -1)
 		stream_detach(port);
-	if (s->lfd != -1) {
-		dp_unwatch(port->dp, s->lwatch);
-		stream_unlink(s);
-		close(s->lfd);
-	}
+	usock_close(&s->us);
 	stream_free(port);
 }
 

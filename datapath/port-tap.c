@@ -5,7 +5,7 @@
  * (IFF_NO_PI: the IP version nibble tells the family of a tun packet).
  *
  * A tap carries a virtio_net_hdr in front of each frame (IFF_VNET_HDR,
- * tap-vnet.h), read and written with the frame by one readv()/writev(), so
+ * tap-vnet.h), read and written with the frame by one read()/write(), so
  * the kernel can hand over TCP and UDP super-frames and frames whose
  * checksum is still owed, and take them back.  While it may receive
  * super-frames it reads into dp->large buffers.  A tun port does the same
@@ -72,8 +72,15 @@ struct tap {
 	struct lw_sub	*lw;		/* news of links, to come back */
 };
 
-/* The first iovec carries the vnet header, when the tap has one. */
-#define TAP_IOV(tap)	((tap)->vnet.on ? 0 : 1)
+/*
+ * The vnet header, when the tap has one, goes in the headroom right before
+ * the frame, for a plain read() or write(): the kernel then has no iovec
+ * array to copy in and check for each frame.  Every frame has the headroom
+ * when it is read; one sent with less goes by writev().  A frame
+ * flooded to several taps gets the same bytes there from each: nothing
+ * else keeps data in the headroom of a frame it does not own.
+ */
+#define TAP_HDR_LEN(tap) ((tap)->vnet.on ? sizeof(struct virtio_net_hdr) : 0)
 
 /* ioctls on the interface by name, through a throwaway socket: cold path. */
 static int
@@ -423,10 +430,9 @@ static unsigned
 tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 {
 	const struct tap	*tap = port->priv;
-	const size_t		 hlen = tap->vnet.on ?
-	    sizeof(struct virtio_net_hdr) : 0;
-	struct iovec		 iov[2];
+	const size_t		 hlen = TAP_HDR_LEN(tap);
 	struct pkt		*p;
+	size_t			 room;
 	ssize_t			 n;
 
 	if ((port->takes & (PORT_TAKES_TSO4 | PORT_TAKES_TSO6 |
@@ -437,11 +443,8 @@ tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 			port_drop(port, DROP_NO_BUFFER);
 			break;
 		}
-		iov[0].iov_base = &p->vnet;
-		iov[0].iov_len = sizeof(p->vnet);
-		iov[1].iov_base = p->data;
-		iov[1].iov_len = pkt_tailroom(p);
-		n = readv(port->fd, iov + TAP_IOV(tap), 2 - TAP_IOV(tap));
+		room = pkt_tailroom(p);
+		n = read(port->fd, p->data - hlen, hlen + room);
 		if (n == -1 && errno == EINTR) {
 			pkt_free(p);
 			continue;
@@ -459,10 +462,11 @@ tap_recv_batch(struct port *port, struct pkt_pool *pool, struct pkt_batch *b)
 			port_drop(port, DROP_RUNT);
 			continue;
 		}
+		memcpy(&p->vnet, p->data - hlen, hlen);
 		p->len = (uint32_t)((size_t)n - hlen);
 		port->stats.rx_packets++;
 		port->stats.rx_bytes += p->len;
-		if (!tap_rx_frame(port, p, iov[1].iov_len)) {
+		if (!tap_rx_frame(port, p, room)) {
 			pkt_free(p);
 			continue;
 		}
@@ -479,6 +483,7 @@ static void
 tap_send_batch(struct port *port, struct pkt_batch *b)
 {
 	const struct tap	*tap = port->priv;
+	const size_t		 hlen = TAP_HDR_LEN(tap);
 	enum drop_reason	 stop = DROP__MAX;
 	struct iovec		 iov[2];
 	ssize_t			 n;
@@ -500,9 +505,12 @@ tap_send_batch(struct port *port, struct pkt_batch *b)
 		iov[0].iov_len = sizeof(p->vnet);
 		iov[1].iov_base = p->data;
 		iov[1].iov_len = p->len;
+		if (pkt_headroom(p) >= hlen)
+			memcpy(p->data - hlen, &p->vnet, hlen);
 		do
-			n = writev(port->fd, iov + TAP_IOV(tap),
-			    2 - TAP_IOV(tap));
+			n = pkt_headroom(p) >= hlen ?
+			    write(port->fd, p->data - hlen, hlen + p->len) :
+			    writev(port->fd, iov, 2);
 		while (n == -1 && errno == EINTR);
 		if (n >= 0) {
 			port->stats.tx_packets++;

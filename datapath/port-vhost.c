@@ -6,7 +6,7 @@
  *   port add vm0 type vhost-user path SOCKET     we listen, QEMU connects
  *   port add vm0 type vhost-user connect SOCKET  QEMU listens (server=on)
  *
- * The two ways to meet QEMU are those of the stream port (port-stream.c)
+ * The two ways to meet QEMU are those of the stream port, unix-sock.h's,
  * and take the same words: "connect" is what QEMU and Open vSwitch call
  * the back-end's client mode.  Connecting is tried again every second
  * (the tick) while QEMU is not there, so a port survives QEMU restarting
@@ -22,10 +22,14 @@
  * PKT_BATCH_MAX, up to DP_INPUT_BATCHES per event, each chain copied out
  * of guest memory (its virtio_net_hdr into pkt->vnet, checked as a tap's
  * is, tap-vnet.h) into a dp->pool buffer, or a dp->large one for a
- * super-frame, and handed to dp_input().  Then the guest is asked for a
- * kick at the next index (EVENT_IDX); what it made available meanwhile,
- * or what the budget left, is taken by kicking ourselves (a write to the
- * kick eventfd), so nothing waits for a kick that will not come.
+ * super-frame, and handed to dp_input(); each batch is given back as it
+ * is done, the guest interrupted (if it asked) once for them all.  A frame
+ * in one buffer, its header first, is copied with no cursor over segments;
+ * the same on receive, when a frame fits a buffer's first segment.  Then
+ * the guest is asked for a kick at the next index (EVENT_IDX); what it
+ * made available meanwhile, or what the budget left, is taken by kicking
+ * ourselves (a write to the kick eventfd), so nothing waits for a kick
+ * that will not come.
  *
  * Busy polling (the daemon's busy-poll setting, dp_poll()): while the loop
  * spins after traffic, the guest is told not to kick at all (vq_no_kick():
@@ -53,11 +57,8 @@
  * QEMU reports it too.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,60 +67,32 @@
 #include "dp.h"
 #include "port-vhost.h"
 #include "tap-vnet.h"
+#include "unix-sock.h"
+#include "vhost-guard.h"
 #include "vhost-proto.h"
 
 #define VHOST_MTU_DEFAULT	1500
 #define VHOST_MTU_MIN		68
 #define VHOST_MTU_MAX		(PKT_DATA_ROOM - PORT_L2_OVERHEAD)
-#define VHOST_MODE		0660
-#define VHOST_BACKLOG		4
 /* Receive buffers one frame may fill with MRG_RXBUF. */
 #define VHOST_MRG_MAX		64
 
 struct vhost_port {
-	struct vhost_dev	 dev;
+	struct vhost_dev	 dev;		/* first: test-virtq.c reads it */
 	struct port		*port;
-	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	bool			 connect;
-	int			 lfd;		/* listening socket, or -1 */
-	struct dp_watch		*lwatch;
-	dev_t			 sdev;		/* the socket file we made */
-	ino_t			 ino;
+	struct usock		 us;
 	struct dp_watch		*cwatch;	/* the connection */
 	struct dp_watch		*kwatch[VHOST_VRINGS];
-	bool			 failure_said;
-	bool			 refusal_said;
 	unsigned		 mem_wait;	/* ticks without a memory table */
 	bool			 rx_kicked;	/* since the receive ring started */
 	uint16_t		 rx_start;	/* its available index then */
 	bool			 private_said;
 	bool			 polling;	/* the guest told not to kick */
+	uint64_t		 bad_counted;	/* of dev.bad_requests */
+	char			 detail[160];
 	struct vq_chain		 tx;
 	struct vq_chain		 rx[VHOST_MRG_MAX];
 };
-
-static int
-vhost_err(char *err, size_t errlen, int error, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-vhost_err(char *err, size_t errlen, int error, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return error;
-}
-
-static void
-vhost_sun(struct sockaddr_un *sun, const char *path)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, path, strnlen(path, sizeof(sun->sun_path) - 1));
-}
 
 /* The features the offload switches allow us to offer. */
 static uint64_t
@@ -281,8 +254,15 @@ vhost_tx_frame(struct port *port, struct pkt_batch *b)
 		port_drop(port, DROP_NO_BUFFER);
 		return;
 	}
-	vq_copy_out(c, 0, &p->vnet, sizeof(p->vnet));
-	p->len = (uint32_t)vq_copy_out(c, hl, p->data, flen);
+	if (c->nseg == 1 && hl >= sizeof(p->vnet)) {
+		/* Header and frame in one buffer, as most guests put them. */
+		memcpy(&p->vnet, c->seg[0].iov_base, sizeof(p->vnet));
+		memcpy(p->data, (const uint8_t *)c->seg[0].iov_base + hl, flen);
+		p->len = (uint32_t)flen;
+	} else {
+		vq_copy_out(c, 0, &p->vnet, sizeof(p->vnet));
+		p->len = (uint32_t)vq_copy_out(c, hl, p->data, flen);
+	}
 	port->stats.rx_packets++;
 	port->stats.rx_bytes += p->len;
 	if (!tap_vnet_check(&p->vnet, p->len)) {
@@ -300,7 +280,25 @@ vhost_tx_frame(struct port *port, struct pkt_batch *b)
 	pkt_batch_add(b, p);
 }
 
-/* Drains the transmit ring, DP_INPUT_BATCHES at most: frames taken. */
+/*
+ * Drains the transmit ring, DP_INPUT_BATCHES at most: frames taken.  Each
+ * batch is shown the guest as it is done, the guest interrupted once.
+ */
+/*
+ * A mapping lost to a shrunk file (vhost-guard.h) stops the rings before
+ * the next batch reads zero pages, not at the next tick.
+ */
+static void
+vhost_mem_news(struct vhost_dev *dev)
+{
+	const unsigned	n = vhost_guard_losses();
+
+	if (n != dev->losses) {
+		dev->losses = n;
+		vhost_dev_check_mem(dev);
+	}
+}
+
 static unsigned
 vhost_tx_drain(struct port *port, time_t now)
 {
@@ -311,6 +309,7 @@ vhost_tx_drain(struct port *port, time_t now)
 	unsigned		 taken = 0;
 	int			 r = 0;
 
+	vhost_mem_news(dev);
 	for (unsigned n = 0; n < DP_INPUT_BATCHES; n++) {
 		if (!vhost_ring_running(dev, VHOST_TX))
 			break;
@@ -322,7 +321,6 @@ vhost_tx_drain(struct port *port, time_t now)
 			taken++;
 		}
 		vq_publish(q);
-		vhost_ring_signal(dev, VHOST_TX);
 		if (r == -1)
 			vhost_ring_broken(&vp->dev, VHOST_TX);
 		if (b.count > 0) {
@@ -332,6 +330,8 @@ vhost_tx_drain(struct port *port, time_t now)
 		if (r != 1)
 			break;
 	}
+	if (taken > 0)
+		vhost_ring_signal(dev, VHOST_TX);
 	return taken;
 }
 
@@ -440,8 +440,9 @@ vhost_rx_frame(struct port *port, const struct pkt *p)
 	const bool		 mrg = (vp->dev.features &
 	    VHOST_BIT(VHOST_F_MRG_RXBUF)) != 0;
 	const unsigned		 max = mrg ? VHOST_MRG_MAX : 1;
-	const uint64_t		 need = vp->dev.hdr_len + (uint64_t)p->len;
-	struct vhost_cursor	 cur = { 0 };
+	const unsigned		 hl = vp->dev.hdr_len;
+	const uint64_t		 need = hl + (uint64_t)p->len;
+	struct vhost_cursor	 cur;
 	struct {
 		struct virtio_net_hdr	h;
 		uint16_t		num_buffers;
@@ -451,6 +452,21 @@ vhost_rx_frame(struct port *port, const struct pkt *p)
 	int			 r;
 
 	_Static_assert(sizeof(hdr) == 12, "virtio_net_hdr_mrg_rxbuf");
+	hdr.h = p->vnet;
+	hdr.num_buffers = 1;
+	if ((r = vq_pop(q, true, &vp->rx[0])) != 1)
+		return r;
+	if (vp->rx[0].nseg > 0 && vp->rx[0].seg[0].iov_len >= need &&
+	    hl <= sizeof(hdr)) {
+		/* The frame fits the first segment: no cursor. */
+		memcpy(vp->rx[0].seg[0].iov_base, &hdr, hl);
+		memcpy((uint8_t *)vp->rx[0].seg[0].iov_base + hl, p->data,
+		    p->len);
+		vq_push(q, vp->rx[0].head, (uint32_t)need);
+		return 1;
+	}
+	room = vp->rx[0].len;
+	n = 1;
 	while (room < need) {
 		if (n == max) {
 			vq_unpop(q, n);
@@ -465,9 +481,11 @@ vhost_rx_frame(struct port *port, const struct pkt *p)
 		room += vp->rx[n].len;
 		n++;
 	}
-	hdr.h = p->vnet;
 	hdr.num_buffers = (uint16_t)(mrg ? n : 1);
-	vhost_fill(vp->rx, n, &cur, &hdr, vp->dev.hdr_len);
+	cur.k = cur.s = 0;
+	cur.off = 0;
+	memset(cur.written, 0, n * sizeof(cur.written[0]));
+	vhost_fill(vp->rx, n, &cur, &hdr, hl);
 	vhost_fill(vp->rx, n, &cur, p->data, p->len);
 	for (unsigned i = 0; i < n; i++)
 		vq_push(q, vp->rx[i].head, cur.written[i]);
@@ -482,6 +500,7 @@ vhost_send_batch(struct port *port, struct pkt_batch *b)
 	struct pkt		*p;
 	int			 r;
 
+	vhost_mem_news(dev);
 	if (!vhost_ring_running(dev, VHOST_RX)) {
 		port->stats.drops[DROP_LINK_DOWN] += b->count;
 		return;
@@ -525,9 +544,18 @@ vhost_hangup(struct port *port)
 	if (vp->dev.fd != -1)
 		close(vp->dev.fd);
 	vp->dev.fd = -1;
-	vp->refusal_said = false;
-	dp_port_note(port, "%s; %s", vp->dev.why, vp->connect ?
+	dp_port_note(port, "%s; %s", vp->dev.why, vp->us.connect ?
 	    "reconnecting every second" : "listening again");
+}
+
+/* Requests refused for breaking the protocol count in rx_errors. */
+static void
+vhost_count_bad(struct port *port)
+{
+	struct vhost_port	*vp = port->priv;
+
+	port->stats.rx_errors += vp->dev.bad_requests - vp->bad_counted;
+	vp->bad_counted = vp->dev.bad_requests;
 }
 
 static void
@@ -535,13 +563,16 @@ vhost_readable(void *arg, time_t now)
 {
 	struct port		*port = arg;
 	struct vhost_port	*vp = port->priv;
+	int			 r;
 
 	(void)now;
-	if (vhost_dev_readable(&vp->dev) == -1)
+	r = vhost_dev_readable(&vp->dev);
+	vhost_count_bad(port);
+	if (r == -1)
 		vhost_hangup(port);
 }
 
-static void
+static int
 vhost_attach(struct port *port, int fd)
 {
 	struct vhost_port	*vp = port->priv;
@@ -553,233 +584,44 @@ vhost_attach(struct port *port, int fd)
 	vp->rx_kicked = vp->private_said = false;
 	if ((error = dp_watch(port->dp, fd, vhost_readable, port,
 	    &vp->cwatch)) != 0) {
-		dp_port_note(port, "cannot watch a new connection: %s",
-		    strerror(error));
 		vp->cwatch = NULL;
-		close(fd);
 		vp->dev.fd = -1;
-		return;
 	}
-	vp->failure_said = false;
-	dp_port_note(port, "%s %s", vp->connect ? "connected to" :
-	    "QEMU connected on", vp->path);
-}
-
-static void
-vhost_accept(void *arg, time_t now)
-{
-	struct port		*port = arg;
-	struct vhost_port	*vp = port->priv;
-	int			 fd;
-
-	(void)now;
-	for (int i = 0; i < 16; i++) {
-		fd = accept4(vp->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1 && (errno == EINTR || errno == ECONNABORTED))
-			continue;
-		if (fd == -1 && errno == EAGAIN)
-			return;
-		if (fd == -1) {
-			dp_port_note(port, "cannot accept a connection: %s; "
-			    "trying again in a second", strerror(errno));
-			dp_unwatch(port->dp, vp->lwatch);
-			vp->lwatch = NULL;
-			return;
-		}
-		if (vp->dev.fd == -1) {
-			vhost_attach(port, fd);
-			continue;
-		}
-		close(fd);
-		port->stats.rx_errors++;
-		if (!vp->refusal_said)
-			dp_port_note(port, "refused a second connection on %s: "
-			    "one QEMU at a time", vp->path);
-		vp->refusal_said = true;
-	}
-}
-
-static void
-vhost_connect(struct port *port)
-{
-	struct vhost_port	*vp = port->priv;
-	struct sockaddr_un	 sun;
-	int			 fd, error;
-
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		error = errno;
-		goto fail;
-	}
-	vhost_sun(&sun, vp->path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		error = errno;
-		close(fd);
-		goto fail;
-	}
-	vhost_attach(port, fd);
-	return;
-
-fail:
-	snprintf(vp->dev.why, sizeof(vp->dev.why), "cannot connect to %s: %s",
-	    vp->path, strerror(error));
-	if (!vp->failure_said)
-		dp_port_note(port, "%s; trying every second", vp->dev.why);
-	vp->failure_said = true;
-}
-
-/* A socket file a dead daemon left is replaced; a live one is not. */
-static int
-vhost_clear(const struct port_config *c, char *err, size_t errlen)
-{
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd, error;
-
-	if (lstat(c->path, &st) == -1)
-		return errno == ENOENT ? 0 : vhost_err(err, errlen, errno,
-		    "%s: '%s': %s", c->name, c->path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return vhost_err(err, errlen, EEXIST, "%s: '%s' exists and is "
-		    "not a socket", c->name, c->path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return vhost_err(err, errlen, errno, "%s: socket: %s", c->name,
-		    strerror(errno));
-	vhost_sun(&sun, c->path);
-	error = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ? 0 :
-	    errno;
-	close(fd);
-	if (error == 0 || error == EAGAIN)
-		return vhost_err(err, errlen, EADDRINUSE, "%s: '%s' is in use: "
-		    "something listens on it", c->name, c->path);
-	if (error != ECONNREFUSED)
-		return vhost_err(err, errlen, error, "%s: cannot tell whether "
-		    "'%s' is in use: %s", c->name, c->path, strerror(error));
-	if (unlink(c->path) == -1 && errno != ENOENT)
-		return vhost_err(err, errlen, errno, "%s: cannot remove the "
-		    "stale socket '%s': %s", c->name, c->path,
-		    strerror(errno));
-	return 0;
-}
-
-/*
- * The mode of the file bind() made (the umask may have narrowed it), set
- * through a descriptor of it, not by a path a user of the directory could
- * swap under us; its identity is kept so that only it is removed.
- */
-static int
-vhost_own(struct vhost_port *vp, const struct port_config *c, char *err,
-    size_t errlen)
-{
-	char		proc[32];
-	struct stat	st;
-	int		fd, error = 0;
-
-	if ((fd = open(c->path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		error = vhost_err(err, errlen, errno, "%s: '%s': %s", c->name,
-		    c->path, strerror(errno));
-	} else if (!S_ISSOCK(st.st_mode)) {
-		error = vhost_err(err, errlen, EEXIST, "%s: '%s' was replaced "
-		    "as it was made", c->name, c->path);
-	} else {
-		vp->sdev = st.st_dev;
-		vp->ino = st.st_ino;
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if ((st.st_mode & 07777) != VHOST_MODE &&
-		    chmod(proc, VHOST_MODE) == -1)
-			error = vhost_err(err, errlen, errno, "%s: cannot set "
-			    "the mode of '%s': %s", c->name, c->path,
-			    strerror(errno));
-	}
-	if (fd != -1)
-		close(fd);
 	return error;
 }
 
-static int
-vhost_listen(struct port *port, const struct port_config *c, char *err,
-    size_t errlen)
+static bool
+vhost_busy(const struct port *port)
+{
+	const struct vhost_port	*vp = port->priv;
+
+	return vp->dev.fd != -1;
+}
+
+/* Shown by state_why until QEMU is there. */
+static void
+vhost_unreached(struct port *port, const char *why)
 {
 	struct vhost_port	*vp = port->priv;
-	struct sockaddr_un	 sun;
-	int			 error;
 
-	if ((error = vhost_clear(c, err, errlen)) != 0)
-		return error;
-	if ((vp->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		return vhost_err(err, errlen, errno, "%s: socket: %s", c->name,
-		    strerror(errno));
-	/* bind() gives the file this mode, less the umask: never wider. */
-	if (fchmod(vp->lfd, VHOST_MODE) == -1) {
-		error = vhost_err(err, errlen, errno, "%s: fchmod: %s",
-		    c->name, strerror(errno));
-		goto close_fd;
-	}
-	vhost_sun(&sun, c->path);
-	if (bind(vp->lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		error = vhost_err(err, errlen, errno, "%s: cannot bind '%s': "
-		    "%s", c->name, c->path, strerror(errno));
-		goto close_fd;
-	}
-	if ((error = vhost_own(vp, c, err, errlen)) != 0)
-		goto unlink;
-	if (listen(vp->lfd, VHOST_BACKLOG) == -1) {
-		error = vhost_err(err, errlen, errno, "%s: cannot listen on "
-		    "'%s': %s", c->name, c->path, strerror(errno));
-		goto unlink;
-	}
-	if ((error = dp_watch(port->dp, vp->lfd, vhost_accept, port,
-	    &vp->lwatch)) != 0) {
-		vhost_err(err, errlen, error, "%s: cannot watch '%s': %s",
-		    c->name, c->path, strerror(error));
-		goto unlink;
-	}
-	return 0;
-
-unlink:
-	unlink(c->path);
-close_fd:
-	close(vp->lfd);
-	vp->lfd = -1;
-	return error;
+	snprintf(vp->dev.why, sizeof(vp->dev.why), "%s", why);
 }
 
-static void
-vhost_unlink(struct vhost_port *vp)
-{
-	struct stat	st;
-
-	if (vp->ino != 0 && lstat(vp->path, &st) == 0 &&
-	    S_ISSOCK(st.st_mode) && st.st_dev == vp->sdev &&
-	    st.st_ino == vp->ino)
-		unlink(vp->path);
-	vp->ino = 0;
-}
+static const struct usock_ops vhost_usock_ops = {
+	.peer	= "QEMU",
+	.attach	= vhost_attach,
+	.busy	= vhost_busy,
+	.failed	= vhost_unreached,
+};
 
 static int
 vhost_check(const struct port_config *c, char *err, size_t errlen)
 {
-	size_t	len = strnlen(c->path, sizeof(c->path));
-
 	if (c->mtu != 0 && (c->mtu < VHOST_MTU_MIN || c->mtu > VHOST_MTU_MAX))
-		return vhost_err(err, errlen, EINVAL, "%s: invalid mtu %d "
+		return port_err(err, errlen, EINVAL, "%s: invalid mtu %d "
 		    "(%d to %d)", c->name, c->mtu, VHOST_MTU_MIN,
 		    VHOST_MTU_MAX);
-	if (len == 0)
-		return vhost_err(err, errlen, EINVAL, "%s: a vhost-user port "
-		    "needs a socket: 'path SOCKET' to listen on or 'connect "
-		    "SOCKET'", c->name);
-	if (len == sizeof(c->path))
-		return vhost_err(err, errlen, ENAMETOOLONG, "%s: socket path "
-		    "is too long (max %zu characters)", c->name,
-		    sizeof(c->path) - 1);
-	if (c->path[0] != '/')
-		return vhost_err(err, errlen, EINVAL, "%s: socket path '%s' "
-		    "is not absolute", c->name, c->path);
-	return 0;
+	return usock_check(c, "a vhost-user port", err, errlen);
 }
 
 static int
@@ -790,24 +632,20 @@ vhost_open(struct port *port, const struct port_config *c, char *err,
 	int			 error;
 
 	if (port->dp == NULL)
-		return vhost_err(err, errlen, EINVAL, "%s: a vhost-user port "
+		return port_err(err, errlen, EINVAL, "%s: a vhost-user port "
 		    "needs a datapath to watch its sockets", c->name);
 	if ((error = vhost_check(c, err, errlen)) != 0)
 		return error;
 	if ((vp = port->priv = calloc(1, sizeof(*vp))) == NULL)
-		return vhost_err(err, errlen, ENOMEM, "%s: out of memory",
+		return port_err(err, errlen, ENOMEM, "%s: out of memory",
 		    c->name);
 	vp->port = port;
 	vhost_dev_init(&vp->dev, vhost_offer(port), &vhost_hooks, port);
-	memcpy(vp->path, c->path, sizeof(vp->path));
-	vp->connect = c->connect;
-	vp->lfd = -1;
 	port->fd = -1;
 	port->mtu = c->mtu != 0 ? c->mtu : VHOST_MTU_DEFAULT;
 	port->takes = 0;
-	if (vp->connect) {
-		vhost_connect(port);
-	} else if ((error = vhost_listen(port, c, err, errlen)) != 0) {
+	if ((error = usock_open(&vp->us, port, &vhost_usock_ops, c, err,
+	    errlen)) != 0) {
 		free(vp);
 		port->priv = NULL;
 		return error;
@@ -825,11 +663,7 @@ vhost_close(struct port *port)
 		dp_unwatch(port->dp, vp->cwatch);
 		close(vp->dev.fd);
 	}
-	if (vp->lfd != -1) {
-		dp_unwatch(port->dp, vp->lwatch);
-		vhost_unlink(vp);
-		close(vp->lfd);
-	}
+	usock_close(&vp->us);
 	free(vp);
 	port->priv = NULL;
 }
@@ -883,20 +717,13 @@ static void
 vhost_tick(struct port *port, time_t now)
 {
 	struct vhost_port	*vp = port->priv;
-	int			 error;
 
 	(void)now;
-	if (vp->dev.fd != -1)
+	if (vp->dev.fd != -1) {
+		vhost_dev_check_mem(&vp->dev);
 		vhost_check_shared(port);
-	if (vp->connect) {
-		if (vp->dev.fd == -1)
-			vhost_connect(port);
-	} else if (vp->lwatch == NULL && (error = dp_watch(port->dp, vp->lfd,
-	    vhost_accept, port, &vp->lwatch)) != 0) {
-		vp->lwatch = NULL;
-		dp_port_note(port, "cannot watch %s: %s", vp->path,
-		    strerror(error));
 	}
+	usock_tick(&vp->us);
 }
 
 static const char *
@@ -929,8 +756,37 @@ vhost_state_why(const struct port *port)
 		return NULL;
 	if (dev->why[0] != '\0')
 		return dev->why;
-	return vp->connect ? "waiting for QEMU to listen" :
+	return vp->us.connect ? "waiting for QEMU to listen" :
 	    "waiting for QEMU to connect";
+}
+
+/* Guest memory as mapped: its regions (hot-plug adds some), the guarded. */
+static const char *
+vhost_detail(const struct port *port)
+{
+	struct vhost_port	*vp = port->priv;
+	const struct vhost_dev	*dev = &vp->dev;
+	uint64_t		 bytes = 0;
+	unsigned		 guarded = 0;
+	int			 n;
+
+	if (dev->fd == -1)
+		return NULL;
+	for (unsigned i = 0; i < dev->mem.n; i++) {
+		bytes += dev->mem.r[i].size;
+		guarded += dev->map[i].unsealed;
+	}
+	n = snprintf(vp->detail, sizeof(vp->detail), "guest memory: %u of %u "
+	    "regions, %llu MiB", dev->mem.n, VQ_REGIONS_MAX,
+	    (unsigned long long)(bytes >> 20));
+	if (guarded > 0 && n > 0 && (size_t)n < sizeof(vp->detail))
+		n += snprintf(vp->detail + n, sizeof(vp->detail) - (size_t)n,
+		    ", %u not sealed against shrinking (guarded)", guarded);
+	if (dev->bad_requests > 0 && n > 0 && (size_t)n < sizeof(vp->detail))
+		snprintf(vp->detail + n, sizeof(vp->detail) - (size_t)n,
+		    "; %llu requests refused",
+		    (unsigned long long)dev->bad_requests);
+	return vp->detail;
 }
 
 static void
@@ -955,6 +811,7 @@ const struct port_ops port_vhost_ops = {
 	.send_batch	= vhost_send_batch,
 	.state		= vhost_state,
 	.state_why	= vhost_state_why,
+	.detail		= vhost_detail,
 	.tick		= vhost_tick,
 	.set_offloads	= vhost_set_offloads,
 	.poll		= vhost_poll,

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +82,17 @@ const char *
 port_type_names(void)
 {
 	return port_names;
+}
+
+int
+port_err(char *err, size_t errlen, int error, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return error;
 }
 
 /* The kernel's rules for interface names (dev_valid_name()). */

@@ -237,6 +237,8 @@ struct port_ops {
 	const char	*(*state)(const struct port *);
 	/* Optional: why the state is what it is ("device deleted"), or NULL. */
 	const char	*(*state_why)(const struct port *);
+	/* Optional: a line of what port show tells of the device, or NULL. */
+	const char	*(*detail)(const struct port *);
 	/* Optional: called once a second. */
 	void		 (*tick)(struct port *, time_t now);
 	/* Optional: dp->ofl changed; apply it and update port->takes. */
@@ -326,6 +328,10 @@ unsigned		 port_recv_none(struct port *, struct pkt_pool *,
 			    struct pkt_batch *);
 /* Comma-separated list of known types, for error messages. */
 const char		*port_type_names(void);
+/* Fills err from fmt and returns error, so that a type's open returns it. */
+int			 port_err(char *err, size_t errlen, int error,
+			    const char *fmt, ...)
+			    __attribute__((format(printf, 4, 5)));
 /*
  * Whether the kernel takes name for an interface; name is NUL-terminated
  * or size bytes long: 0, or EINVAL with a message that quotes it.

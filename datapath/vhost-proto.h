@@ -18,19 +18,39 @@
  * transmits.  A ring runs once it has a size, addresses, a kick eventfd
  * and guest memory, and, when protocol features were negotiated, once
  * SET_VRING_ENABLE enabled it (the spec's rule).  GET_VRING_BASE stops it
- * and returns its next available index.  hooks->ring() is told each time
+ * and returns its next available index, the one after the last chain
+ * taken, also for a ring the guest broke.  hooks->ring() is told each time
  * a ring starts or stops running, so the owner watches the kick eventfd
  * only while it is valid.  A ring the guest broke (virtq.h) stays stopped
- * until QEMU sets it up again.
+ * until QEMU sets it up again; one stopped because its addresses lay
+ * outside guest memory is tried again on each new memory table (a guest
+ * reboot or a hot-plug brings one).
+ *
+ * Guest memory: SET_MEM_TABLE gives the whole table, or, with the
+ * CONFIGURE_MEM_SLOTS protocol feature (memory hot-plug), ADD_MEM_REG and
+ * REM_MEM_REG one region at a time, VQ_REGIONS_MAX at most
+ * (GET_MAX_MEM_SLOTS).  Each region is checked the same way: a size that
+ * fits its file, a range that does not wrap, and, added one by one, no
+ * overlap with another.  Running rings are stopped while the table
+ * changes and translated again on the new one.  Every region is guarded
+ * against SIGBUS (vhost-guard.h), which a file not sealed with
+ * F_SEAL_SHRINK raises when it shrinks.
  *
  * Features offered are what the owner sets in dev->offer (the offload
  * switches decide the checksum and TSO ones) plus those of the protocol
- * itself; protocol features are REPLY_ACK only (no multiqueue: one queue
- * pair, no dirty logging for migration: SET_LOG_BASE is refused).
+ * itself; protocol features are REPLY_ACK and CONFIGURE_MEM_SLOTS (no
+ * multiqueue: one queue pair, no dirty logging for migration:
+ * SET_LOG_BASE is refused).  Features may change only while no ring runs
+ * (the spec's rule): SET_FEATURES stops the running rings, applies the
+ * features (EVENT_IDX, INDIRECT_DESC, the header length) and starts them
+ * again where they were, so no ring ever runs on half of each.
+ * RESET_OWNER (deprecated) leaves the device as a new connection finds
+ * it: rings reset, guest memory unmapped.
  *
- * A request that breaks the protocol (a size that does not fit, a ring
- * index out of range, features never offered) returns -1 with dev->why
- * set: the owner closes the connection and calls vhost_dev_reset().
+ * A request that breaks the protocol (a payload not of the exact size the
+ * spec gives its request, a ring index out of range, features never
+ * offered) returns -1 with dev->why set and bad_requests counted: the
+ * owner closes the connection and calls vhost_dev_reset().
  * Guest memory that is not shared (a region without a descriptor, or one
  * that cannot be mapped) is refused with a message that says so, and the
  * connection stays: QEMU reports the refusal.
@@ -64,6 +84,9 @@ enum {
 	VHOST_USER_GET_QUEUE_NUM = 17,
 	VHOST_USER_SET_VRING_ENABLE = 18,
 	VHOST_USER_SEND_RARP = 19,
+	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
+	VHOST_USER_ADD_MEM_REG = 37,
+	VHOST_USER_REM_MEM_REG = 38,
 };
 
 #define VHOST_USER_VERSION		0x1
@@ -77,6 +100,7 @@ enum {
 
 #define VHOST_USER_PROTOCOL_F_MQ	0
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK	3
+#define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
 /* Feature bits (virtio 1.1, 5.1.3, and the transport's). */
 #define VHOST_F_CSUM		0
@@ -125,6 +149,7 @@ struct vhost_hooks {
 struct vhost_map {
 	void		*addr;
 	size_t		 len;
+	bool		 unsealed;	/* its file may shrink: vhost-guard.h */
 };
 
 struct vhost_dev {
@@ -136,10 +161,13 @@ struct vhost_dev {
 	struct vq_mem		 mem;
 	struct vhost_map	 map[VQ_REGIONS_MAX];
 	bool			 mem_refused;	/* why says why */
+	unsigned		 losses;	/* vhost_guard_losses() last seen */
 	/* The driver started the device: a memory table must come. */
 	bool			 want_mem;
 	struct vhost_vring	 vr[VHOST_VRINGS];
 	char			 why[192];	/* the last trouble, "" none */
+	/* Requests refused for their size or a bad region (logged). */
+	uint64_t		 bad_requests;
 	const struct vhost_hooks *hooks;
 	void			*arg;
 	/* A message being read. */
@@ -168,6 +196,11 @@ bool	vhost_ring_running(const struct vhost_dev *, unsigned i);
 void	vhost_ring_signal(struct vhost_dev *, unsigned i);
 /* Reports ring i stopped by the guest's error, once (err eventfd, note). */
 void	vhost_ring_broken(struct vhost_dev *, unsigned i);
+/*
+ * Stops the rings if a region of guest memory shrank under us
+ * (vhost-guard.h); a new memory table starts them again.
+ */
+void	vhost_dev_check_mem(struct vhost_dev *);
 /* "requests" by number, for messages. */
 const char *vhost_request_name(uint32_t);
 

@@ -71,6 +71,26 @@ vq_mem_uva(const struct vq_mem *m, uint64_t uva, uint64_t len)
 	return NULL;
 }
 
+/* As vq_mem_gpa(), the region of the last buffer tried first. */
+static inline void *
+vq_buf(struct virtq *q, uint64_t gpa, uint64_t len)
+{
+	const struct vq_mem	*m = q->mem;
+	void			*h;
+
+	if (q->hint < m->n && q->hint < VQ_REGIONS_MAX &&
+	    (h = vq_region_at(&m->r[q->hint], m->r[q->hint].gpa, gpa,
+	    len)) != NULL)
+		return h;
+	for (unsigned i = 0; i < m->n && i < VQ_REGIONS_MAX; i++)
+		if ((h = vq_region_at(&m->r[i], m->r[i].gpa, gpa, len)) !=
+		    NULL) {
+			q->hint = i;
+			return h;
+		}
+	return NULL;
+}
+
 void
 vq_stop(struct virtq *q, enum vq_err err, const char *fmt, ...)
 {
@@ -130,7 +150,7 @@ vq_setup(struct virtq *q, const struct vq_mem *mem, uint32_t num,
 	q->desc = d;
 	q->avail = a;
 	q->used = u;
-	q->last_avail = base;
+	q->last_avail = q->avail_seen = base;
 	/* The used ring is ours: where the guest left it is where we go on. */
 	q->used_idx = __atomic_load_n(&q->used[1], __ATOMIC_ACQUIRE);
 	q->signalled = q->used_idx;
@@ -184,7 +204,7 @@ vq_indirect(struct virtq *q, const struct vq_desc *d,
 		    "(whole descriptors, at most %u)", d->len, VQ_NUM_MAX);
 		return -1;
 	}
-	if ((*t = vq_mem_gpa(q->mem, d->addr, d->len)) == NULL) {
+	if ((*t = vq_buf(q, d->addr, d->len)) == NULL) {
 		vq_stop(q, VQ_ERR_ADDR, "indirect table at 0x%llx (%u bytes) "
 		    "is outside guest memory", (unsigned long long)d->addr,
 		    d->len);
@@ -206,14 +226,18 @@ vq_pop(struct virtq *q, bool writable, struct vq_chain *c)
 
 	if (!vq_ok(q))
 		return -1;
-	aidx = __atomic_load_n(&q->avail[1], __ATOMIC_ACQUIRE);
-	if (aidx == q->last_avail)
-		return 0;
-	if ((uint16_t)(aidx - q->last_avail) > q->num) {
-		vq_stop(q, VQ_ERR_AVAIL_IDX, "available index %u is more than "
-		    "the ring size %u ahead of %u", aidx, q->num,
-		    q->last_avail);
-		return -1;
+	/* What was read and checked before is taken before reading again. */
+	if (q->avail_seen == q->last_avail) {
+		aidx = __atomic_load_n(&q->avail[1], __ATOMIC_ACQUIRE);
+		if (aidx == q->last_avail)
+			return 0;
+		if ((uint16_t)(aidx - q->last_avail) > q->num) {
+			vq_stop(q, VQ_ERR_AVAIL_IDX, "available index %u is "
+			    "more than the ring size %u ahead of %u", aidx,
+			    q->num, q->last_avail);
+			return -1;
+		}
+		q->avail_seen = aidx;
 	}
 	idx = q->avail[2 + (q->last_avail & (q->num - 1))];
 	if (idx >= q->num) {
@@ -253,7 +277,7 @@ vq_pop(struct virtq *q, bool writable, struct vq_chain *c)
 		}
 		if (d.len != 0 &&
 		    ((d.flags & VQ_DESC_F_WRITE) != 0) == writable) {
-			if ((h = vq_mem_gpa(q->mem, d.addr, d.len)) == NULL) {
+			if ((h = vq_buf(q, d.addr, d.len)) == NULL) {
 				vq_stop(q, VQ_ERR_ADDR, "descriptor %u: 0x%llx "
 				    "(%u bytes) is outside guest memory", idx,
 				    (unsigned long long)d.addr, d.len);
@@ -285,6 +309,8 @@ void
 vq_unpop(struct virtq *q, unsigned n)
 {
 	q->last_avail -= (uint16_t)n;
+	/* Read again, checked against where we are now. */
+	q->avail_seen = q->last_avail;
 }
 
 void

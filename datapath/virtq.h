@@ -28,6 +28,10 @@
  * receive buffers); vq_pop() gathers the segments of the direction asked
  * for and skips the others.
  *
+ * The guest's available index is read once per batch, not per chain: what
+ * vq_pop() last read and checked (avail_seen) is taken before it looks
+ * again; buffers are first looked for in the region of the last one.
+ *
  * Notifications: with EVENT_IDX the device publishes avail_event (the
  * next index it wants a kick for) and signals only when used_event asks;
  * without it, VRING_AVAIL_F_NO_INTERRUPT silences it.
@@ -95,6 +99,8 @@ struct virtq {
 	/* flags, idx, {id, len}[num], avail_event */
 	volatile uint16_t	*used;
 	uint16_t		 last_avail;	/* next available entry to take */
+	uint16_t		 avail_seen;	/* guest's index, checked, last read */
+	unsigned		 hint;		/* region of the last buffer */
 	uint16_t		 used_idx;	/* next used entry to write */
 	uint16_t		 signalled;	/* used index last signalled */
 	bool			 event_idx;	/* VIRTIO_RING_F_EVENT_IDX */

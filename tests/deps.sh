@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [check|demo|bench] - install the Debian packages a target needs.
+# deps.sh [check|demo|bench|peers|profile] - install the Debian packages a target needs.
 # Installs only what is missing, so a second run costs one dpkg query.
 set -eu
 
@@ -10,13 +10,22 @@ check="libcmocka-dev python3 python3-pytest python3-scapy iperf3 jq tcpdump tsha
        systemd passwd mandoc bash
        qemu-system-x86 busybox-static xz-utils wireguard-go wireguard-tools python3-cryptography nftables
        dpdk-dev"
-bench="iperf3 jq sockperf wireguard-go wireguard-tools dpdk-dev"
+bench="iperf3 jq sockperf netsniff-ng wireguard-go wireguard-tools dpdk-dev"
+# ../shared/bench/peers.sh and the systems it compares (make bench-peers);
+# peers.sh starts its own private instances in its namespaces, not the
+# services these packages install
+peers="bash iperf3 iputils-ping sockperf netsniff-ng jq ethtool
+       openvswitch-switch vde2 tinc openvpn fastd n2n"
+# tests/bench/profile.sh (make profile): perf on the daemons under a load
+profile="iperf3 jq linux-perf"
 
 case "${1:-check}" in
 check)	want="$build $run $check" ;;
 demo)	want="$build $run" ;;
 bench)	want="$build $run $bench" ;;
-*)	echo "usage: deps.sh [check|demo|bench]" >&2; exit 2 ;;
+peers)	want="$build $run $peers" ;;
+profile) want="$build $run $profile" ;;
+*)	echo "usage: deps.sh [check|demo|bench|peers|profile]" >&2; exit 2 ;;
 esac
 
 # The tests run the daemon as it runs installed: as the vswitch system user,

@@ -70,6 +70,10 @@ def test_unit_runs_the_daemon_as_documented(unit):
     s = service(unit)
     assert s["Type"] == ["notify"] and s["Restart"] == ["on-failure"]
     assert s["User"] == ["vswitch"]
+    # The tap record beside the socket outlives the crash it is for: a
+    # restart keeps the runtime directory (the default removes it).
+    assert s["RuntimeDirectory"] == ["vswitchd"]
+    assert s["RuntimeDirectoryPreserve"] == ["restart"]
     assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     # AF_PACKET: system ports; CAP_NET_RAW for the same.
     assert set(s["RestrictAddressFamilies"][0].split()) == {

@@ -9,7 +9,7 @@ underlay namespace when more than two hosts share one segment.
 
 import json
 
-from vswlab import ping, wait_until
+from vswlab import ping, sh, wait_until
 
 UNDERLAY_MTU = 1600     # room for any encapsulation around 1500-byte frames
 
@@ -124,3 +124,45 @@ def connected(src, dst):
     """Pings until the first reply, so ARP and learning are done."""
     wait_until(lambda: ping(src, dst.addr, count=1, check=False).returncode == 0,
                timeout=30, interval=0.2, what=f"ping {src.name} -> {dst.addr}")
+
+
+# Two routers over a veth underlay, for the L3 tunnel and wireguard tests:
+#
+#   ns A  198.19.1.1 [tunA  H1  port1] === underlay === [port2  H2  tunB] 198.19.2.1  ns B
+#
+# the underlay IPv4 or IPv6 (UNDER), each router routing the far subnet
+# (IPv4 and IPv6) into its port.
+UNDER = {"4": ("198.18.0.1", "198.18.0.2", 24), "6": ("fd00:5657::1", "fd00:5657::2", 64)}
+
+
+class Routers:
+    pass
+
+
+def router_pair(lab, under, daemon_args=()):
+    """Namespaces H1 and H2 on a veth underlay (UNDER[under]), each with a
+    daemon: h1, h2, d1, d2 and under, the two underlay addresses."""
+    h = Routers()
+    ua, ub, plen = UNDER[under]
+    h.h1, h.h2 = lab.netns("H1"), lab.netns("H2")
+    v1, v2 = lab.name("v1"), lab.name("v2")
+    sh("ip", "link", "add", v1, "netns", h.h1.name, "type", "veth", "peer", "name", v2,
+       "netns", h.h2.name)
+    for ns, dev, addr in ((h.h1, v1, ua), (h.h2, v2, ub)):
+        ns.run("ip", "addr", "add", f"{addr}/{plen}", "dev", dev, *(("nodad",) if under == "6" else ()))
+        ns.run("ip", "link", "set", dev, "up")
+    h.under = (ua, ub)
+    h.d1, h.d2 = lab.daemon(h.h1, *daemon_args), lab.daemon(h.h2, *daemon_args)
+    return h
+
+
+def router_endpoints(lab, h, port1, port2):
+    """Endpoints h.a behind h.d1 and h.b behind h.d2 (tun ports), and the
+    routes of each router to the far subnets through port1 and port2."""
+    h.a = lab.tun_endpoint(h.d1, lab.name("tA"), "A", "198.19.1.1/24", "198.19.1.254/24",
+                           "fd00:5657:1::1/64", "fd00:5657:1::fe/64")
+    h.b = lab.tun_endpoint(h.d2, lab.name("tB"), "B", "198.19.2.1/24", "198.19.2.254/24",
+                           "fd00:5657:2::1/64", "fd00:5657:2::fe/64")
+    for d, port, far in ((h.d1, port1, "2"), (h.d2, port2, "1")):
+        d.ctl("route", "add", f"198.19.{far}.0/24", "dev", port)
+        d.ctl("route", "add", f"fd00:5657:{far}::/64", "dev", port)

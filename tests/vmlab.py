@@ -32,7 +32,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from vswlab import ROOT, sh
+from vswlab import ROOT, ping, sh, wait_until
 
 CACHE = ROOT / "build" / "vm"
 BUILD_SCRIPT = ROOT / "tests" / "vm" / "build-guest.sh"
@@ -70,6 +70,35 @@ def build_image(cache=CACHE, timeout=1800):
     if not kernel.exists():
         kernel = cache / "vmlinuz"
     return GuestImage(kernel, cache / "initramfs.cpio.gz")
+
+
+# The guest tests' one subnet: a tap endpoint of the switch, and a guest.
+EP_ADDR = "198.19.8.1"
+GUEST_ADDR = "198.19.8.10"
+
+
+def switch_with_endpoint(lab):
+    """A namespace S with a daemon and a tap endpoint E at EP_ADDR/24:
+    (S, daemon, endpoint)."""
+    s = lab.netns("S")
+    d = lab.daemon(s)
+    ep = lab.endpoint(d, lab.name("t1"), "E", f"{EP_ADDR}/24")
+    return s, d, ep
+
+
+def guest_ready(g, peer, timeout=120):
+    """Waits for g's boot and its first ping to peer."""
+    g.wait_booted(timeout=timeout)
+    wait_until(lambda: g.run(f"ping -c 1 -W 1 {peer}")[0] == 0, timeout=60,
+               interval=0.5, what=f"{g.name}'s first ping to {peer}")
+
+
+def pings_both_ways(g, ep, guest_addr=GUEST_ADDR):
+    """Small and near-MTU pings from the guest to ep and back, unfragmented."""
+    for size in (56, 1400):
+        rc, out = g.run(f"ping -c 3 -W 2 -s {size} {ep.addr}")
+        assert rc == 0 and "3 packets received" in out, out
+        ping(ep, guest_addr, extra=("-s", size, "-M", "do"))
 
 
 def virtio_nic(netdev, mac, *opts):

@@ -48,6 +48,7 @@
 #include "port-tunnel.h"
 #include "tnl-addr.h"
 #include "tnl-local.h"
+#include "tnl-route.h"
 #include "tnl-tx.h"
 #include "tnl-via.h"
 #include "udp-endpoint.h"
@@ -72,6 +73,8 @@ struct tnl_port {
 	struct gro_stats	 gro;
 	struct udp_eps		*eps;		/* the datapath's */
 	struct tnl_tx		 tx;
+	bool			 tx_open;	/* else tx_why, retried */
+	char			 tx_why[160];
 	struct tnl_local	 lw;		/* is the local address there */
 	bool			 has_via;	/* via, not tx and lw */
 	struct tnl_via		 via;
@@ -180,10 +183,44 @@ tnl_set_offloads(struct port *port)
 	struct tnl_port		*t = port->priv;
 	const struct dp		*dp = port->dp;
 
-	if (!t->has_via)
+	if (!t->has_via && t->tx_open)
 		tnl_tx_set_gso(&t->tx, port, dp->ofl.on[OFL_UDP_GSO]);
 	udp_eps_set_gro(t->eps, dp->ofl.on[OFL_UDP_GRO]);
 	port->takes = 0;
+}
+
+/*
+ * Errors that the network's own start-up may cure: the local address or
+ * the route to the remote are not there yet (at boot the daemon starts
+ * before the network is configured).  The port is added down and its
+ * senders opened by tnl_tick() once they can be.
+ */
+static bool
+tnl_tx_later(int error)
+{
+	return error == EADDRNOTAVAIL || error == ENETUNREACH ||
+	    error == EHOSTUNREACH;
+}
+
+/*
+ * Down until the senders open: the MTU is the route's, or Ethernet's.  A
+ * missing local address is the address watch's to tell (tnl-local.h).
+ */
+static void
+tnl_tx_pending(struct port *port, struct tnl_port *t, int error,
+    const char *why)
+{
+	struct sockaddr_storage	any;
+	int			mtu;
+
+	tnl_addr_any(&any, t->remote.ss_family);
+	mtu = tnl_route_mtu(&any, &t->remote);
+	t->tx.seen_mtu = mtu > 0 ? mtu : ETH_DATA_LEN;
+	if (strcmp(t->tx_why, why) != 0) {
+		snprintf(t->tx_why, sizeof(t->tx_why), "%s", why);
+		if (error != EADDRNOTAVAIL)
+			dp_port_note(port, "%s: down until it is", why);
+	}
 }
 
 static int
@@ -302,13 +339,19 @@ tnl_open(struct port *port, const struct port_config *cfg, char *err,
 	if (t->has_via)
 		link_mtu = t->via.link_mtu;
 	else {
-		if ((error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
-		    errlen)) != 0)
+		error = tnl_tx_open(&t->tx, &t->local, &t->remote, err,
+		    errlen);
+		if (error == 0)
+			t->tx_open = true;
+		else if (tnl_tx_later(error))
+			tnl_tx_pending(port, t, error, err);
+		else
 			goto unbind;
 		tnl_tx_set_min_mtu(&t->tx, cfg->min_mtu);
 		link_mtu = t->tx.link_mtu;
 	}
-	if (link_mtu - (int)tnl_overhead(t) < TNL_INNER_MTU_MIN) {
+	if (t->tx_open && link_mtu - (int)tnl_overhead(t) <
+	    TNL_INNER_MTU_MIN) {
 		snprintf(err, errlen, "the %s MTU %d leaves an inner MTU of "
 		    "%d, below %d", t->has_via ? cfg->via : "path to the remote",
 		    link_mtu, link_mtu - (int)tnl_overhead(t),
@@ -342,6 +385,39 @@ free_t:
 }
 
 static void
+tnl_tx_retry(struct port *port)
+{
+	struct tnl_port	*t = port->priv;
+	char		 a[TNL_ADDR_STRLEN], err[sizeof(t->tx_why)];
+	int		 min_mtu = t->tx.min_mtu, seen_mtu = t->tx.seen_mtu;
+	int		 error;
+
+	/* Its news will come: no socket is opened in vain meanwhile. */
+	if (t->lw.gone)
+		return;
+	error = tnl_tx_open(&t->tx, &t->local, &t->remote, err, sizeof(err));
+	if (error != 0) {
+		/* tnl_tx_open() cleared them. */
+		t->tx.seen_mtu = seen_mtu;
+		/* Another reason now: told; the same one: not again. */
+		if (tnl_tx_later(error))
+			tnl_tx_pending(port, t, error, err);
+		else if (strcmp(t->tx_why, err) != 0) {
+			snprintf(t->tx_why, sizeof(t->tx_why), "%s", err);
+			dp_port_note(port, "%s", err);
+		}
+		tnl_tx_set_min_mtu(&t->tx, min_mtu);
+		return;
+	}
+	tnl_tx_set_min_mtu(&t->tx, min_mtu);
+	t->tx_open = true;
+	t->tx_why[0] = '\0';
+	tnl_set_offloads(port);
+	dp_port_note(port, "can send to %s now: up",
+	    tnl_addr_str(&t->remote, true, a));
+}
+
+static void
 tnl_close(struct port *port)
 {
 	struct tnl_port	*t = port->priv;
@@ -363,7 +439,10 @@ tnl_send(struct tnl_port *t, struct port *port, struct pkt_batch *b,
 {
 	if (t->has_via)
 		tnl_via_send(&t->via, b, hdr, t->hlen, t->payload);
-	else
+	else if (!t->tx_open) {
+		for (unsigned i = 0; i < b->count; i++)
+			port_drop(port, DROP_LINK_DOWN);
+	} else
 		tnl_tx_send(&t->tx, port, b, hdr, t->hlen, t->payload);
 }
 
@@ -405,7 +484,7 @@ tnl_state(const struct port *port)
 
 	if (t->has_via)
 		return tnl_via_state(&t->via);
-	return tnl_local_state(&t->lw);
+	return t->tx_open ? tnl_local_state(&t->lw) : "down";
 }
 
 static const char *
@@ -415,7 +494,9 @@ tnl_state_why(const struct port *port)
 
 	if (t->has_via)
 		return tnl_via_why(&t->via);
-	return tnl_local_why(&t->lw);
+	if (t->lw.gone || t->tx_open)
+		return tnl_local_why(&t->lw);
+	return t->tx_why;
 }
 
 static void
@@ -426,6 +507,8 @@ tnl_tick(struct port *port, time_t now)
 	(void)now;
 	if (t->has_via)
 		tnl_via_tick(&t->via);
+	else if (!t->tx_open)
+		tnl_tx_retry(port);
 	else
 		tnl_tx_refresh(&t->tx);
 	tnl_set_mtu(port);

@@ -50,12 +50,20 @@ tnl_local_check(struct tnl_local *l)
 		return;
 	l->gone = !present;
 	tnl_addr_str(&l->addr, false, a);
-	if (l->gone) {
+	if (l->gone && !l->seen) {
+		snprintf(l->why, sizeof(l->why), "local address %s is not on "
+		    "this host", a);
+		dp_port_note(l->port, "local address %s is not on this host: "
+		    "down until it is", a);
+	} else if (l->gone) {
 		snprintf(l->why, sizeof(l->why), "local address %s is gone", a);
 		dp_port_note(l->port, "local address %s is gone: down until "
 		    "it is back", a);
-	} else
+	} else if (!l->seen)
+		dp_port_note(l->port, "local address %s is here now: up", a);
+	else
 		dp_port_note(l->port, "local address %s is back: up", a);
+	l->seen |= present;
 }
 
 static void
@@ -75,7 +83,9 @@ tnl_local_watch(struct tnl_local *l, struct port *port,
 	    port->dp == NULL)
 		return 0;
 	l->addr = *local;
-	tnl_local_check(l);
+	/* Present at the start (or unknown): nothing to tell. */
+	if (!(l->seen = tnl_local_present(&l->addr) != 0))
+		tnl_local_check(l);
 	return lw_subscribe(port->dp, LW_ADDR, tnl_local_news, l, &l->lw);
 }
 

@@ -10,6 +10,11 @@
  * reason while the address is gone, "up" again when it is back (the bound
  * sockets then work as before), each change told once (dp_port_note()).
  * A tunnel on the wildcard address depends on no address: always up.
+ *
+ * An address not on the host yet when the port is added (one the network
+ * configures after the daemon starts, at boot) is accepted the same way:
+ * the endpoint binds it with IP_FREEBIND, the port is "down" with the
+ * reason until it appears, and its senders open then (port-tunnel.c).
  */
 #ifndef TNL_LOCAL_H
 #define TNL_LOCAL_H
@@ -25,6 +30,7 @@ struct tnl_local {
 	struct port		*port;
 	struct lw_sub		*lw;
 	bool			 gone;
+	bool			 seen;	/* it was here once */
 	char			 why[96];
 };
 

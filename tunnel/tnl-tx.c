@@ -13,6 +13,7 @@
 #include "datapath/ether.h"
 
 #include "tnl-addr.h"
+#include "tnl-route.h"
 #include "tnl-tx.h"
 
 /*
@@ -21,7 +22,6 @@
  * the default (about 200 KiB) is a few such messages.
  */
 #define TNL_TX_SNDBUF	(2 << 20)
-#define TNL_GSO_BYTES	65535	/* IP total length, UDP length */
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103
@@ -128,6 +128,47 @@ tnl_gso_run(const uint32_t *len, unsigned n, uint32_t max_bytes)
 			return k + 1;
 	}
 	return k;
+}
+
+void
+tnl_gso_cmsg(struct msghdr *mh, union tnl_tx_cmsg *c, uint16_t size)
+{
+	struct cmsghdr	*cm;
+
+	mh->msg_control = c->buf;
+	mh->msg_controllen = sizeof(c->buf);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(size));
+	memcpy(CMSG_DATA(cm), &size, sizeof(size));
+}
+
+/*
+ * sendmmsg() stops at the first message that fails.  A full socket buffer
+ * fails every message after it, so the rest go without trying.  A GSO
+ * message the kernel cannot take (tnl-tx.h: EIO, EINVAL, ENOPROTOOPT)
+ * turns GSO off and goes again as single datagrams; a single datagram
+ * failing so is an error.
+ */
+enum tnl_send_fail
+tnl_send_failure(int error, unsigned segs)
+{
+	switch (error) {
+	case EINTR:
+		return TNL_SEND_AGAIN;
+	case EAGAIN:
+	case ENOBUFS:
+		return TNL_SEND_FULL;
+	case EIO:
+	case EINVAL:
+	case ENOPROTOOPT:
+		return segs > 1 ? TNL_SEND_NO_GSO : TNL_SEND_ERROR;
+	case EMSGSIZE:
+		return TNL_SEND_TOO_BIG;
+	default:
+		return TNL_SEND_ERROR;
+	}
 }
 
 /* Zero UDP checksums over IPv4, except while GSO needs them. */
@@ -262,6 +303,8 @@ tnl_tx_open(struct tnl_tx *tx, const struct sockaddr_storage *local,
 		    &len) == -1)
 			tx->src[i].ss_family = AF_UNSPEC;
 	}
+	/* Not a path MTU an ICMP taught the kernel before (tnl-route.h). */
+	tx->seen_mtu = tnl_route_mtu(local, remote);
 	tnl_tx_refresh(tx);
 	return 0;
 }
@@ -409,8 +452,6 @@ tnl_tx_build(struct tnl_tx *tx, unsigned s, unsigned m, unsigned k)
 
 	for (; k < n; k += run, m++) {
 		struct msghdr	*mh = &tx->msgs[s][m].msg_hdr;
-		struct cmsghdr	*cm;
-		uint16_t	 size = (uint16_t)tx->lens[s][k];
 
 		/*
 		 * A datagram to fragment is longer than any other: no run
@@ -425,15 +466,9 @@ tnl_tx_build(struct tnl_tx *tx, unsigned s, unsigned m, unsigned k)
 		tx->first[s][m] = (uint8_t)k;
 		tx->segs[s][m] = (uint8_t)run;
 		tx->mfrag[s][m] = tx->frag[s][k];
-		if (run == 1)
-			continue;
-		mh->msg_control = tx->cmsg[s][m].buf;
-		mh->msg_controllen = sizeof(tx->cmsg[s][m].buf);
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(size));
-		memcpy(CMSG_DATA(cm), &size, sizeof(size));
+		if (run > 1)
+			tnl_gso_cmsg(mh, &tx->cmsg[s][m],
+			    (uint16_t)tx->lens[s][k]);
 	}
 	tx->nmsgs[s] = m;
 }
@@ -508,12 +543,9 @@ tnl_tx_frag_mode(struct tnl_tx *tx, unsigned s, bool frag)
 }
 
 /*
- * sendmmsg() stops at the first message that fails: count it, skip it and
- * go on.  A send that fails with an error an ICMP may have left (see
- * tnl-tx.h) is tried again first, up to TNL_TX_TRIES times.  A full socket
- * buffer fails every message after it, so the rest are counted without
- * trying.  A GSO message the kernel cannot take turns GSO off and goes
- * again as single datagrams, with the rest.
+ * A message that fails is counted and skipped, or as tnl_send_failure()
+ * says; but one that fails with an error an ICMP may have left (see
+ * tnl-tx.h) is tried again first, up to TNL_TX_TRIES times.
  */
 static void
 tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
@@ -536,38 +568,33 @@ tnl_tx_flush(struct tnl_tx *tx, struct port *port, unsigned s)
 			continue;
 		}
 		error = errno;
-		if (error == EINTR)
-			continue;
 		if (tnl_tx_icmp_errno(error) && ++tries < TNL_TX_TRIES)
 			continue;
-		tries = 0;
 		segs = tx->segs[s][i];
-		switch (error) {
-		case EAGAIN:
-		case ENOBUFS:
+		switch (tnl_send_failure(error, segs)) {
+		case TNL_SEND_AGAIN:
+			continue;
+		case TNL_SEND_FULL:
 			for (; i < n; i++)
 				tnl_tx_drop(port, tx->segs[s][i],
 				    DROP_TX_FULL);
 			tnl_tx_frag_mode(tx, s, false);
 			return;
-		case EIO:
-		case EINVAL:
-		case ENOPROTOOPT:
-			if (segs > 1) {
-				tnl_tx_gso_fail(tx, port, error);
-				tnl_tx_build(tx, s, i, tx->first[s][i]);
-				continue;
-			}
-			/* FALLTHROUGH */
-		default:
+		case TNL_SEND_NO_GSO:
+			tries = 0;
+			tnl_tx_gso_fail(tx, port, error);
+			tnl_tx_build(tx, s, i, tx->first[s][i]);
+			continue;
+		case TNL_SEND_ERROR:
 			tnl_tx_drop(port, segs, DROP_TX_ERROR);
 			port->stats.tx_errors++;
 			break;
-		case EMSGSIZE:
+		case TNL_SEND_TOO_BIG:
 			tnl_tx_drop(port, segs, DROP_TOO_BIG);
 			tnl_tx_refresh(tx);
 			break;
 		}
+		tries = 0;
 		i++;
 	}
 	tnl_tx_frag_mode(tx, s, false);

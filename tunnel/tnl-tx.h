@@ -52,8 +52,10 @@
  * tnl_tx_refresh() each second:
  *   - path_mtu, the kernel's path MTU but never below min_mtu (a floor the
  *     user sets, 0 for none): datagrams up to it go whole, with DF;
- *   - link_mtu, the largest path MTU seen since the sockets opened (what
- *     the underlay carries when no ICMP lowered it), or min_mtu if more:
+ *   - link_mtu, what the underlay carries when no ICMP lowered it: the
+ *     route's MTU when the sockets opened (tnl-route.h: not a path MTU
+ *     the kernel learnt before) or the largest path MTU seen since, if
+ *     larger, or min_mtu if more:
  *     the port's MTU follows it.  Datagrams between path_mtu and link_mtu
  *     go fragmented (DF clear, the socket switched to IP_PMTUDISC_DONT for
  *     them), as the kernel's vxlan does by default, and are counted in
@@ -88,6 +90,7 @@
 
 #define TNL_TX_SOCKS	4
 #define TNL_GSO_SEGS	64	/* datagrams per UDP_SEGMENT message */
+#define TNL_GSO_BYTES	65535	/* its IP total length, UDP length */
 
 enum tnl_gso {
 	TNL_GSO_OFF,		/* udp-gso is off */
@@ -105,7 +108,7 @@ struct tnl_tx {
 	int			 fds[TNL_TX_SOCKS];
 	int			 family;
 	int			 kernel_mtu;	/* IP_MTU now: may be forged */
-	int			 seen_mtu;	/* the largest kernel_mtu seen */
+	int			 seen_mtu;	/* route MTU, or larger kernel_mtu */
 	int			 min_mtu;	/* the floor; 0: none */
 	int			 path_mtu;	/* whole up to it (see above) */
 	int			 link_mtu;	/* fragmented up to it */
@@ -176,5 +179,23 @@ uint32_t tnl_flow_hash(const uint8_t *, size_t, enum tnl_payload);
  * whatever the lengths; exposed for tests).
  */
 unsigned tnl_gso_run(const uint32_t *len, unsigned n, uint32_t max_bytes);
+/*
+ * Makes mh a UDP_SEGMENT message of datagrams of size bytes (the last may
+ * be shorter), its control message in c.
+ */
+void	tnl_gso_cmsg(struct msghdr *mh, union tnl_tx_cmsg *c, uint16_t size);
+/*
+ * What a sender does with a message of segs datagrams that sendmmsg()
+ * failed with error: the one policy of tnl_tx_send() and of the wireguard
+ * port (wg-io.c), which sends its own way.
+ */
+enum tnl_send_fail {
+	TNL_SEND_AGAIN,		/* interrupted: the same again */
+	TNL_SEND_FULL,		/* the send buffer: it and the rest are dropped */
+	TNL_SEND_NO_GSO,	/* GSO refused: off, and again one by one */
+	TNL_SEND_TOO_BIG,	/* dropped as DROP_TOO_BIG */
+	TNL_SEND_ERROR,		/* dropped as DROP_TX_ERROR, a tx error */
+};
+enum tnl_send_fail tnl_send_failure(int error, unsigned segs);
 
 #endif

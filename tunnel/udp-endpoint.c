@@ -292,6 +292,17 @@ udp_ep_open(struct udp_eps *eps, const struct tnl_proto *proto,
 		goto close_fd;
 	}
 	udp_ep_rcvbuf(ep->fd);
+	/*
+	 * An address the network has not configured yet (at boot) binds all
+	 * the same, and receives once it is there (tnl-local.h).  IP_FREEBIND
+	 * is also IPv6 sockets' (IPV6_FREEBIND only names it).
+	 */
+	if (!tnl_addr_is_any(local) && setsockopt(ep->fd, IPPROTO_IP,
+	    IP_FREEBIND, &on, sizeof(on)) == -1) {
+		error = errno;
+		snprintf(err, errlen, "%s: IP_FREEBIND: %s", a, strerror(error));
+		goto close_fd;
+	}
 	if (bind(ep->fd, (const struct sockaddr *)local,
 	    tnl_addr_len(local)) == -1) {
 		error = errno;
@@ -657,12 +668,11 @@ udp_ep_deliver_gro(struct udp_ep *ep, struct pkt **pkts, const int *seg,
 }
 
 /*
- * The datagram size a UDP_GRO control message says, or UDP_EP_WHOLE.  A
- * message must lie inside msg_controllen: CMSG_FIRSTHDR() checks only
+ * A message must lie inside msg_controllen: CMSG_FIRSTHDR() checks only
  * that a header fits, and a read whose control was cut (MSG_CTRUNC) may
  * end inside one.
  */
-static int
+int
 udp_ep_gro_size(struct msghdr *mh)
 {
 	struct cmsghdr	*cm;

@@ -157,6 +157,12 @@ void			 udp_ep_deliver_gro(struct udp_ep *, struct pkt **pkts,
 			    const int *seg, const struct sockaddr_storage *from,
 			    unsigned n, time_t now);
 /*
+ * The datagram size the UDP_GRO control message of a read says, as seg[i]
+ * above: UDP_EP_WHOLE when there is none, 0 (a read to drop) when it is
+ * negative.  Any reader of UDP GRO (the wireguard port too) asks here.
+ */
+int			 udp_ep_gro_size(struct msghdr *);
+/*
  * A read as the socket's would make it, with the kernel played by the
  * caller (a fuzz target): reads[i] is one datagram (or coalesced read) of
  * len bytes, with its control messages (a UDP_GRO one says a datagram

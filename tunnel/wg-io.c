@@ -31,6 +31,7 @@
 #include "datapath/gro.h"
 #include "datapath/ip.h"
 
+#include "udp-endpoint.h"
 #include "wg-port-int.h"
 
 #ifndef UDP_GRO
@@ -42,7 +43,6 @@
 
 #define WG_RX_ROUNDS	4
 #define WG_SOCKBUF	(4 << 20)
-#define WG_GSO_BYTES	65535
 
 static socklen_t
 wg_addr_len(const struct sockaddr_storage *a)
@@ -237,26 +237,6 @@ wg_rx_copy(struct wg_sock *s, const struct pkt *p, uint32_t off, uint32_t len,
 	wg_rx_one(s, q, from, now, now_s);
 }
 
-/* The datagram size of a UDP_GRO control message, or -1. */
-static int
-wg_gro_size(struct msghdr *mh)
-{
-	struct cmsghdr	*cm;
-	size_t		 off;
-	int		 seg;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
-		off = (size_t)((char *)cm - (char *)mh->msg_control);
-		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO ||
-		    cm->cmsg_len < CMSG_LEN(sizeof(seg)) ||
-		    off + CMSG_LEN(sizeof(seg)) > mh->msg_controllen)
-			continue;
-		memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-		return seg;
-	}
-	return -1;
-}
-
 static unsigned
 wg_rx_read(struct wg_sock *s, time_t now_s)
 {
@@ -310,7 +290,8 @@ wg_rx_read(struct wg_sock *s, time_t now_s)
 			pkt_free(p);
 			continue;
 		}
-		seg = s->gro ? wg_gro_size(&s->rmsgs[i].msg_hdr) : -1;
+		seg = s->gro ? udp_ep_gro_size(&s->rmsgs[i].msg_hdr) :
+		    UDP_EP_WHOLE;
 		if (seg < 0 || (uint32_t)seg >= p->len) {
 			if (p->pool == dp->pool) {
 				wg_rx_one(s, p, &s->from[i], now, now_s);
@@ -350,31 +331,35 @@ wg_input(void *arg, time_t now)
 
 /* Sending. */
 
-/* Makes the messages of s from datagram k on, as message m. */
+/* How many datagrams from k on, up to a GSO run's, go to k's peer. */
+static unsigned
+wg_tx_same_peer(const struct wg_sock *s, unsigned k)
+{
+	unsigned	e = k + 1;
+
+	while (e < s->tcount && e - k < TNL_GSO_SEGS &&
+	    s->tpeer[e] == s->tpeer[k])
+		e++;
+	return e - k;
+}
+
+/*
+ * Makes the messages of s from datagram k on, as message m: with GSO, a
+ * run as tnl-tx.c makes it, of datagrams to one peer.
+ */
 static void
 wg_tx_build(struct wg_port *wp, struct wg_sock *s, unsigned m, unsigned k)
 {
-	uint32_t	max = WG_GSO_BYTES - (s->family == AF_INET6 ?
+	uint32_t	max = TNL_GSO_BYTES - (s->family == AF_INET6 ?
 			    IP6_HLEN : IP4_HLEN) - 8;
 	unsigned	n = s->tcount, run;
 
 	for (; k < n; k += run, m++) {
 		struct msghdr	*mh = &s->tmsgs[m].msg_hdr;
 		struct wg_peer	*peer = s->tpeer[k];
-		uint32_t	 size = s->tpkts[k]->len, total = size;
-		struct cmsghdr	*cm;
-		uint16_t	 seg = (uint16_t)size;
 
-		run = 1;
-		if (wp->gso)
-			while (k + run < n && run < WG_GSO_SEGS &&
-			    s->tpeer[k + run] == peer &&
-			    s->tpkts[k + run]->len <= size &&
-			    total + s->tpkts[k + run]->len <= max) {
-				total += s->tpkts[k + run]->len;
-				if (s->tpkts[k + run++]->len < size)
-					break;
-			}
+		run = wp->gso ? tnl_gso_run(&s->tlen[k], wg_tx_same_peer(s, k),
+		    max) : 1;
 		*mh = (struct msghdr){
 			.msg_name = &peer->endpoint,
 			.msg_namelen = wg_addr_len(&peer->endpoint),
@@ -383,15 +368,8 @@ wg_tx_build(struct wg_port *wp, struct wg_sock *s, unsigned m, unsigned k)
 		};
 		s->tfirst[m] = (uint8_t)k;
 		s->tsegs[m] = (uint8_t)run;
-		if (run == 1)
-			continue;
-		mh->msg_control = s->tcmsg[m].buf;
-		mh->msg_controllen = sizeof(s->tcmsg[m].buf);
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		if (run > 1)
+			tnl_gso_cmsg(mh, &s->tcmsg[m], (uint16_t)s->tlen[k]);
 	}
 	s->tnmsgs = m;
 }
@@ -424,11 +402,7 @@ wg_tx_drop(struct port *port, struct wg_sock *s, unsigned m,
 		port_drop(port, why);
 }
 
-/*
- * As tnl-tx.c: sendmmsg() stops at the first message that fails; a full
- * buffer fails the rest, a GSO message refused turns GSO off and goes
- * again datagram by datagram.
- */
+/* A message that fails goes as tnl-tx.c's would (tnl_send_failure()). */
 static void
 wg_tx_flush(struct wg_port *wp, struct wg_sock *s, uint64_t now)
 {
@@ -444,25 +418,28 @@ wg_tx_flush(struct wg_port *wp, struct wg_sock *s, uint64_t now)
 				wg_tx_sent(wp, s, i, now);
 			continue;
 		}
-		if ((error = errno) == EINTR)
+		error = errno;
+		switch (tnl_send_failure(error, s->tsegs[i])) {
+		case TNL_SEND_AGAIN:
 			continue;
-		if (error == EAGAIN || error == ENOBUFS) {
+		case TNL_SEND_FULL:
 			for (; i < s->tnmsgs; i++)
 				wg_tx_drop(port, s, i, DROP_TX_FULL);
-			break;
-		}
-		if ((error == EIO || error == EINVAL || error == ENOPROTOOPT) &&
-		    s->tsegs[i] > 1) {
+			continue;
+		case TNL_SEND_NO_GSO:
 			wp->gso = false;
 			wp->gso_failed = true;
 			dp_port_event(port, PORT_EV_GSO_FALLBACK, error);
 			wg_tx_build(wp, s, i, s->tfirst[i]);
 			continue;
-		}
-		wg_tx_drop(port, s, i, error == EMSGSIZE ? DROP_TOO_BIG :
-		    DROP_TX_ERROR);
-		if (error != EMSGSIZE)
+		case TNL_SEND_TOO_BIG:
+			wg_tx_drop(port, s, i, DROP_TOO_BIG);
+			break;
+		case TNL_SEND_ERROR:
+			wg_tx_drop(port, s, i, DROP_TX_ERROR);
 			port->stats.tx_errors++;
+			break;
+		}
 		i++;
 	}
 	for (unsigned k = 0; k < s->tcount; k++)
@@ -502,6 +479,7 @@ wg_tx_seal(struct wg_port *wp, struct wg_peer *peer, struct wg_session *sess,
 	s->tpkts[k] = q;
 	s->tpeer[k] = peer;
 	s->tinner[k] = p->len;
+	s->tlen[k] = q->len;
 	s->tiov[k].iov_base = q->data;
 	s->tiov[k].iov_len = q->len;
 }

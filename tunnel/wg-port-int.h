@@ -34,6 +34,7 @@
 #include "datapath/route.h"
 
 #include "port-wg.h"
+#include "tnl-tx.h"
 #include "wg-cookie.h"
 #include "wg-noise.h"
 #include "wg-proto.h"
@@ -59,7 +60,6 @@
 #define WG_RL_BUCKETS		4096	/* a power of two */
 #define WG_RL_KEY_LEN		16	/* crypto_shorthash_KEYBYTES */
 #define WG_JITTER_MS		333	/* REKEY_TIMEOUT_JITTER_MAX */
-#define WG_GSO_SEGS		64
 #define WG_SESSIONS		3
 
 /* The protocol's timers, in ms, as wg_set_rekey_after() sets them. */
@@ -167,14 +167,12 @@ struct wg_sock {
 	struct pkt		*tpkts[PKT_BATCH_MAX];
 	struct wg_peer		*tpeer[PKT_BATCH_MAX];
 	uint32_t		 tinner[PKT_BATCH_MAX];	/* packet bytes */
+	uint32_t		 tlen[PKT_BATCH_MAX];	/* datagram bytes */
 	struct iovec		 tiov[PKT_BATCH_MAX];
 	struct mmsghdr		 tmsgs[PKT_BATCH_MAX];
 	uint8_t			 tfirst[PKT_BATCH_MAX];
 	uint8_t			 tsegs[PKT_BATCH_MAX];
-	union {
-		char		 buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr	 align;
-	}			 tcmsg[PKT_BATCH_MAX];
+	union tnl_tx_cmsg	 tcmsg[PKT_BATCH_MAX];
 };
 
 struct wg_port {

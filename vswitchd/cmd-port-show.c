@@ -98,6 +98,8 @@ cmd_port_json(const struct port *port)
 	if (port->ops->state_why != NULL &&
 	    (why = port->ops->state_why(port)) != NULL)
 		json_object_set_new(o, "state_why", json_string(why));
+	if (port->ops->detail != NULL && (why = port->ops->detail(port)) != NULL)
+		json_object_set_new(o, "detail", json_string(why));
 	if ((t = cmd_tunnel_json(port)) != NULL)
 		json_object_set_new(o, "tunnel", t);
 	if (!port_is_l3(port))
@@ -177,6 +179,8 @@ cmd_port_show_print(const json_t *result, FILE *f)
 			fprintf(f, " %s", json_string_value(a));
 		fputc('\n', f);
 		cmd_state_why_print(p, f, "  ");
+		if (json_object_get(p, "detail") != NULL)
+			fprintf(f, "    %s\n", cmd_jstr(p, "detail"));
 		cmd_tunnel_print(p, f, "  ");
 		cmd_security_print(p, f, "  ");
 		cmd_offloads_print(p, f, "  ");

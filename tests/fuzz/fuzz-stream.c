@@ -26,7 +26,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +36,7 @@
 
 #include "datapath/port-stream.h"
 #include "datapath/switch.h"
+#include "tests/unit/fake-loop.h"
 #include "vswitchd/port-types.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -45,18 +45,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 /* What the port's socket surely takes while the loop drains it. */
 #define INPUT_MAX	(64 * 1024)
 #define MAX_CUTS	3
-#define MAX_WATCH	16
-/* Loop rounds before a stuck loop counts as a bug, not as slowness. */
-#define MAX_ROUNDS	10000
 #define NOW		1000
-
-struct watch {
-	bool		 used;
-	bool		 out;
-	int		 fd;
-	io_input_fn	 input;
-	void		*arg;
-};
 
 /* What a port must have made of the stream, from the model. */
 struct expect {
@@ -85,46 +74,8 @@ static struct port	*dummy, *streams[NSTREAMS];
 static const int	 mtus[NSTREAMS] = { 1500, PKT_DATA_ROOM -
 			    PORT_L2_OVERHEAD };
 static char		 dir[64], paths[NSTREAMS][108];
-static struct watch	 watches[MAX_WATCH];
+static struct fake_loop	 loop;
 static unsigned		 closes_said[NSTREAMS];
-
-static int
-fake_watch_dir(bool out, int fd, io_input_fn input, void *arg,
-    void **handle)
-{
-	for (int i = 0; i < MAX_WATCH; i++) {
-		if (watches[i].used)
-			continue;
-		watches[i] = (struct watch){ true, out, fd, input, arg };
-		*handle = &watches[i];
-		return 0;
-	}
-	return ENOSPC;
-}
-
-static int
-fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
-{
-	(void)ctx;
-	return fake_watch_dir(false, fd, input, arg, handle);
-}
-
-static int
-fake_watch_out(void *ctx, int fd, io_input_fn input, void *arg,
-    void **handle)
-{
-	(void)ctx;
-	return fake_watch_dir(true, fd, input, arg, handle);
-}
-
-static void
-fake_unwatch(void *ctx, void *handle)
-{
-	struct watch	*w = handle;
-
-	(void)ctx;
-	w->used = false;
-}
 
 static void
 fake_event(void *ctx, struct port *port, enum port_event ev, int error)
@@ -146,46 +97,15 @@ fake_note(void *ctx, struct port *port, const char *msg)
 			closes_said[i]++;
 }
 
-static const struct io_hooks	hooks = { .watch = fake_watch,
-				    .watch_out = fake_watch_out,
-				    .unwatch = fake_unwatch };
 static const struct dp_events	events = { .port = fake_event,
 				    .note = fake_note };
 
-/*
- * Calls every watch whose descriptor is ready until none is, as the
- * daemon's loop would; a callback may add and remove watches, so each is
- * checked to be still there before it is called.
- */
+/* The loop runs until it settles, as the daemon's would. */
 static void
 run(void)
 {
-	struct pollfd	pfd[MAX_WATCH];
-	struct watch	copy[MAX_WATCH];
-	int		idx[MAX_WATCH], n;
-
-	for (int round = 0; round < MAX_ROUNDS; round++) {
-		n = 0;
-		for (int i = 0; i < MAX_WATCH; i++) {
-			if (!watches[i].used)
-				continue;
-			pfd[n] = (struct pollfd){ .fd = watches[i].fd,
-			    .events = watches[i].out ? POLLOUT : POLLIN };
-			idx[n++] = i;
-		}
-		if (poll(pfd, (nfds_t)n, 0) <= 0)
-			return;
-		memcpy(copy, watches, sizeof(copy));
-		for (int j = 0; j < n; j++) {
-			struct watch *w = &watches[idx[j]];
-
-			if (pfd[j].revents == 0 || !w->used ||
-			    memcmp(w, &copy[idx[j]], sizeof(*w)) != 0)
-				continue;
-			w->input(w->arg, NOW);
-		}
-	}
-	abort();	/* the loop never settled */
+	if (!fake_loop_run(&loop, NOW))
+		abort();	/* the loop never settled */
 }
 
 static void
@@ -208,7 +128,7 @@ setup(void)
 	    (dp = dp_create()) == NULL)
 		abort();
 	dp_set_events(dp, &events);
-	if (dp_set_io(dp, &hooks) != 0 ||
+	if (fake_loop_attach(&loop, dp) != 0 ||
 	    dp_port_add(dp, &c, &dummy, err, sizeof(err)) != 0)
 		goto fail;
 	for (int i = 0; i < NSTREAMS; i++) {
@@ -309,7 +229,7 @@ write_all(int fd, const uint8_t *d, size_t len)
 	ssize_t	w;
 
 	for (int round = 0; len > 0; round++) {
-		if (round == MAX_ROUNDS)
+		if (round == FAKE_LOOP_ROUNDS)
 			abort();	/* the port stopped reading */
 		w = send(fd, d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w == -1 && (errno == EPIPE || errno == ECONNRESET))
@@ -384,7 +304,7 @@ drain(int i, int fd, struct readback *rb)
 	static uint8_t	buf[64 * 1024];
 	ssize_t		r;
 
-	for (int round = 0; round < MAX_ROUNDS; round++) {
+	for (int round = 0; round < FAKE_LOOP_ROUNDS; round++) {
 		r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r > 0) {
 			parse(rb, buf, (size_t)r, mtus[i]);
@@ -490,10 +410,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		check(i, &before[i], &e[i], &rb[i], said[i]);
 	}
 	stats_grew(&dummy_before, &dummy->stats);
-	for (int i = 0; i < MAX_WATCH; i++) {
-		if (watches[i].used && watches[i].out)
+	for (int i = 0; i < FAKE_LOOP_MAX; i++) {
+		if (loop.w[i].used && loop.w[i].out)
 			abort();	/* a queue left watched */
-		nwatch += watches[i].used;
+		nwatch += loop.w[i].used;
 	}
 	if (nwatch != NSTREAMS)
 		abort();	/* a connection left watched */

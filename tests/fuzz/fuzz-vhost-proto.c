@@ -7,9 +7,10 @@
  * each is sent on one end of a socketpair by its own sendmsg(), and the
  * first four bytes of the input (little-endian) say, bit k, whether
  * message k (of the first 32) carries a descriptor of a small memfd by
- * SCM_RIGHTS, as memory tables and eventfds do.  The device reads and
- * handles everything, then
- * is reset; replies are drained.  Nothing may crash, and every descriptor
+ * SCM_RIGHTS, as memory tables, hot-plugged regions and eventfds do (the
+ * memfd is not sealed: its mappings are guarded, vhost-guard.h).  The
+ * device reads and handles everything, then is reset; replies are
+ * drained.  Nothing may crash, and every descriptor
  * received must be closed again (the process's count of open descriptors
  * is the same after each input).
  */

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tunlab import connected, two_hosts
-from vswlab import SANITIZER_ENV, Daemon, ping, sh, two_endpoints, wait_until
+from tunlab import UNDERLAY_MTU, Host, connected, endpoint, link, tunnel, two_hosts
+from vswlab import (SANITIZER_ENV, Daemon, find_port, ping, port_stats, sh,
+                    two_endpoints, wait_until)
 
 
 def env():
@@ -44,6 +45,10 @@ def restart(lab, old):
         lab.rundir = rundir
     lab.daemons.append(d)
     return d
+
+
+def tunnel_json(host, name):
+    return find_port(host.ctl("show", json_out=True), name)["tunnel"]
 
 
 def port_json(d, name):
@@ -205,6 +210,65 @@ def test_tunnel_down_while_its_local_address_is_gone(lab):
     log = h1.daemon.log_text()
     assert log.count(f"local address {h1.addr} is gone") == 1
     assert log.count(f"local address {h1.addr} is back") == 1
+
+
+def test_tunnel_added_before_its_local_address_comes_up(lab):
+    """At boot the daemon starts before the network is configured: a saved
+    tunnel whose local address is not there yet is added down, with the
+    reason (its endpoint bound with IP_FREEBIND), and comes up by itself
+    when the address appears; frames meanwhile are link_down drops."""
+    h1, h2 = Host(lab, 1), Host(lab, 2)
+    link(lab, h1, h2)
+    ul = h1.ifs[0]
+    h1.ns.run("ip", "addr", "del", f"{h1.addr}/24", "dev", ul)
+    e1, e2 = endpoint(lab, h1), endpoint(lab, h2)
+    tun = lab.name("tun")
+    tunnel(h1, tun, "vxlan", h2)
+    tunnel(h2, tun, "vxlan", h1, local=False)
+    p = port_json(h1.daemon, tun)
+    assert (p["state"], p["state_why"]) == \
+        ("down", f"local address {h1.addr} is not on this host")
+    ping(e1, e2.addr, count=2, check=False)
+    assert port_stats(h1.daemon, tun)["drops"]["link_down"] > 0
+    assert f"port add {tun} type vxlan remote {h2.addr} local {h1.addr}" in \
+        h1.ctl("save", "-").stdout.splitlines()
+    h1.ns.run("ip", "addr", "add", f"{h1.addr}/24", "dev", ul)
+    wait_until(lambda: port_json(h1.daemon, tun)["state"] == "up",
+               what="the tunnel to come up")
+    assert "state_why" not in port_json(h1.daemon, tun)
+    connected(e1, e2)
+    assert tunnel_json(h1, tun)["underlay_mtu"] == UNDERLAY_MTU
+    log = h1.daemon.log_text()
+    assert log.count(f"local address {h1.addr} is not on this host: down "
+                     "until it is") == 1, log
+    assert log.count(f"local address {h1.addr} is here now: up") == 1, log
+    assert log.count(f"can send to {h2.addr}:4789 now: up") == 1, log
+
+
+def test_tunnel_added_before_its_route(lab):
+    """The same for a remote with no route yet: down with the kernel's
+    reason, up once the route is there."""
+    h1, h2 = Host(lab, 1), Host(lab, 2)
+    link(lab, h1, h2)
+    e1, e2 = endpoint(lab, h1), endpoint(lab, h2)
+    far1, far2 = "198.18.7.1", "198.18.7.2"
+    h2.ns.run("ip", "addr", "add", f"{far2}/32", "dev", h2.ifs[0])
+    tun = lab.name("tun")
+    h1.ctl("port", "add", tun, "type", "vxlan", "remote", far2)
+    h2.ctl("port", "add", tun, "type", "vxlan", "remote", h1.addr, "local", far2)
+    p = port_json(h1.daemon, tun)
+    assert (p["state"], p["state_why"]) == \
+        ("down", f"cannot reach {far2}:4789: Network is unreachable")
+    assert tunnel_json(h1, tun)["underlay_mtu"] == 1500
+    h1.ns.run("ip", "route", "add", f"{far2}/32", "via", h2.addr)
+    wait_until(lambda: port_json(h1.daemon, tun)["state"] == "up",
+               what="the tunnel to come up")
+    connected(e1, e2)
+    assert tunnel_json(h1, tun)["underlay_mtu"] == UNDERLAY_MTU
+    # A port that cannot send is still refused for what no network fixes.
+    res = h1.ctl("port", "add", lab.name("bad"), "type", "vxlan", "remote",
+                 h2.addr, "local", "fd00:5657::1", check=False)
+    assert res.returncode != 0 and "not of the same family" in res.stderr
 
 
 # -- hole 6: a crash leaves no persistent tap with offloads on --------------

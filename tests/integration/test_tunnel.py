@@ -187,8 +187,6 @@ BAD = [
     (["type", "vxlan", "remote", "198.18.0.2", "dstport", "0"], "'0'"),
     (["type", "vxlan", "remote", "198.18.0.2", "dstport", "65536"], "'65536'"),
     (["type", "vxlan", "remote", "198.18.0.2", "split-horizon", "maybe"], "'maybe'"),
-    (["type", "vxlan", "remote", "198.18.0.2", "local", "198.18.0.9"],
-     "local address 198.18.0.9 is not on this host"),
     (["type", "vxlan", "remote", "198.18.0.2", "vni", "42"],
      "port PORTA already tunnels to 198.18.0.2 vni 42"),
     (["type", "gretap", "remote", "198.18.0.2", "dstport", "4789"],

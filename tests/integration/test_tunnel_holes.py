@@ -116,6 +116,54 @@ def test_forged_frag_needed_no_longer_drops_full_size_frames(lab, v6):
     assert "min-mtu" not in h1.ctl("save", "-").stdout
 
 
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_a_forgery_from_before_the_port_was_added_costs_no_mtu(lab, v6):
+    """The kernel keeps a forged path MTU per remote for ten minutes, past
+    the sockets it reached: a tunnel added again (a reload, a restart after
+    kill -9) took it for the underlay's MTU and dropped full-size frames.
+    Its underlay MTU is the route's now (its device), not the path MTU."""
+    overhead, forged = (70, 1280) if v6 else (50, 552)
+    inner = 1500 - overhead
+    h1, h2, e1, e2, tun = two_hosts(lab, "vxlan", v6=v6, mtu=1500,
+                                    endpoint_mtu=inner)
+    connected(e1, e2)
+    ports = sender_ports(h1, h2.ul(v6), VXLAN)
+    forge_frag_needed(h2.ns, h1.ul(v6), h2.ul(v6), ports, mtu=forged)
+    route = h1.ns.run("ip", "route", "get", h2.ul(v6)).stdout
+    assert f"mtu {forged}" in route, route
+    # The same tunnel, added again while the kernel still believes it.
+    saved = h1.ctl("save", "-").stdout
+    [line] = [ln for ln in saved.splitlines() if ln.startswith(f"port add {tun} ")]
+    h1.ctl("port", "del", tun)
+    h1.ctl(*line.split())
+    t = tunnel_info(h1, tun)
+    assert (t["underlay_mtu"], t["inner_mtu"], t["kernel_mtu"]) == (1500, inner, forged)
+    assert find_port(h1.ctl("show", json_out=True), tun)["mtu"] == inner
+    # Full-size frames cross, fragmented outside as the path MTU asks.
+    connected(e1, e2)
+    ping(e1, e2.addr, count=3, extra=("-s", str(inner - 28), "-M", "do"))
+    st = port_stats(h1.daemon, tun)
+    assert st["drops"]["too_big"] == 0 and st["tx_errors"] == 0, st
+    assert tunnel_info(h1, tun)["fragmented"] >= 3
+
+
+def test_the_ipv6_mtu_of_the_underlay_device_counts(lab):
+    """A device's IPv6 MTU (net.ipv6.conf.DEV.mtu, or a router
+    advertisement's) may be below its link MTU: over IPv6 the tunnel's
+    underlay MTU is the lower of the two, as the kernel's own is."""
+    h1, h2, e1, e2, tun = two_hosts(lab, "vxlan", v6=True, mtu=1500,
+                                    endpoint_mtu=1430)
+    route = h1.ns.run("ip", "-6", "route", "get", h2.ul(True)).stdout
+    dev = route.split(" dev ")[1].split()[0]
+    h1.ns.run("sysctl", "-qw", f"net.ipv6.conf.{dev}.mtu=1400")
+    saved = h1.ctl("save", "-").stdout
+    [line] = [ln for ln in saved.splitlines() if ln.startswith(f"port add {tun} ")]
+    h1.ctl("port", "del", tun)
+    h1.ctl(*line.split())
+    t = tunnel_info(h1, tun)
+    assert (t["underlay_mtu"], t["inner_mtu"]) == (1400, 1330), t
+
+
 def test_frames_beyond_the_underlay_mtu_are_still_dropped(lab):
     """Fragmenting is for a path MTU below the underlay's: a frame larger
     than the underlay itself carries is dropped as before (too_big)."""

@@ -18,41 +18,22 @@ import struct
 
 import pytest
 
-from vswlab import ping, port_stats, router_stats, sh, wait_until
+from tunlab import router_endpoints, router_pair
+from vswlab import ping, port_stats, router_stats, wait_until
 
-UNDER = {"4": ("198.18.0.1", "198.18.0.2", 24), "6": ("fd00:5657::1", "fd00:5657::2", 64)}
 VARIANTS = [("ipip", "4", None), ("ipip", "6", None), ("gre", "4", None), ("gre", "6", 42)]
 IDS = [f"{k}-v{u}" + ("-key" if key else "") for k, u, key in VARIANTS]
 
 
-class Hosts:
-    pass
-
-
 def two_hosts(lab, kind, under, key):
-    h = Hosts()
+    h = router_pair(lab, under)
     h.kind, h.key = kind, key
-    ua, ub, plen = UNDER[under]
-    h.h1, h.h2 = lab.netns("H1"), lab.netns("H2")
-    v1, v2 = lab.name("v1"), lab.name("v2")
-    sh("ip", "link", "add", v1, "netns", h.h1.name, "type", "veth", "peer", "name", v2,
-       "netns", h.h2.name)
-    for ns, dev, addr in ((h.h1, v1, ua), (h.h2, v2, ub)):
-        ns.run("ip", "addr", "add", f"{addr}/{plen}", "dev", dev, *(("nodad",) if under == "6" else ()))
-        ns.run("ip", "link", "set", dev, "up")
-    h.under = (ua, ub)
-    h.d1, h.d2 = lab.daemon(h.h1), lab.daemon(h.h2)
+    ua, ub = h.under
     h.t1, h.t2 = lab.name("t1"), lab.name("t2")
     extra = ["key", str(key)] if key is not None else []
     h.d1.ctl("port", "add", h.t1, "type", kind, "remote", ub, "local", ua, *extra)
     h.d2.ctl("port", "add", h.t2, "type", kind, "remote", ua, *extra)
-    h.a = lab.tun_endpoint(h.d1, lab.name("tA"), "A", "198.19.1.1/24", "198.19.1.254/24",
-                           "fd00:5657:1::1/64", "fd00:5657:1::fe/64")
-    h.b = lab.tun_endpoint(h.d2, lab.name("tB"), "B", "198.19.2.1/24", "198.19.2.254/24",
-                           "fd00:5657:2::1/64", "fd00:5657:2::fe/64")
-    for d, t, far in ((h.d1, h.t1, "2"), (h.d2, h.t2, "1")):
-        d.ctl("route", "add", f"198.19.{far}.0/24", "dev", t)
-        d.ctl("route", "add", f"fd00:5657:{far}::/64", "dev", t)
+    router_endpoints(lab, h, h.t1, h.t2)
     return h
 
 

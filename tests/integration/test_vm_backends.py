@@ -19,33 +19,11 @@ import subprocess
 import pytest
 
 from tunlab import Host, endpoint, link, tunnel
-from vmlab import Guest, virtio_nic
-from vswlab import ROOT, find_port, ping, wait_until
+from vmlab import (EP_ADDR, GUEST_ADDR, Guest, guest_ready, pings_both_ways,
+                   switch_with_endpoint, virtio_nic)
+from vswlab import ROOT, find_port, wait_until
 
-EP_ADDR = "198.19.8.1"
-GUEST_ADDR = "198.19.8.10"
 GUEST_MAC = "52:54:00:56:53:10"
-
-
-def guest_ready(g, peer):
-    """Boots g and waits for its first ping to peer."""
-    g.wait_booted(timeout=120)
-    wait_until(lambda: g.run(f"ping -c 1 -W 1 {peer}")[0] == 0, timeout=60,
-               interval=0.5, what=f"the guest's first ping to {peer}")
-
-
-def pings_both_ways(g, ep, guest_addr=GUEST_ADDR):
-    for size in (56, 1400):
-        rc, out = g.run(f"ping -c 3 -W 2 -s {size} {ep.addr}")
-        assert rc == 0 and "3 packets received" in out, out
-        ping(ep, guest_addr, extra=("-s", size, "-M", "do"))
-
-
-def switch_with_endpoint(lab):
-    s = lab.netns("S")
-    d = lab.daemon(s)
-    ep = lab.endpoint(d, lab.name("t1"), "E", f"{EP_ADDR}/24")
-    return s, d, ep
 
 
 def test_guest_on_a_tap_qemu_holds_as_a_system_port(lab, guest_image):

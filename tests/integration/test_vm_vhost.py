@@ -15,15 +15,17 @@ boot; the tests reuse a guest across steps (reboot, captures, counters)
 rather than boot one per step.  Every wait is bounded.
 """
 
+import json
 import os
+import re
+import socket
 
 import pytest
 
-from vmlab import Guest, vhost_user_nic
-from vswlab import DAEMON_USER, ROOT, find_port, ping, port_stats, sh, wait_until
+from vmlab import (EP_ADDR, GUEST_ADDR, Guest, guest_ready, pings_both_ways,
+                   switch_with_endpoint, vhost_user_nic)
+from vswlab import DAEMON_USER, ROOT, find_port, port_stats, sh, wait_until
 
-EP_ADDR = "198.19.8.1"
-GUEST_ADDR = "198.19.8.10"
 GUEST2_ADDR = "198.19.8.11"
 GUEST_MAC = "52:54:00:56:53:20"
 GUEST2_MAC = "52:54:00:56:53:21"
@@ -34,27 +36,6 @@ release_only = pytest.mark.parametrize("lab", ["release"], indirect=True)
 
 def port_info(d, port):
     return find_port(d.ctl("port", "show", json_out=True), port)
-
-
-def guest_ready(g, peer, timeout=120):
-    """Waits for g's boot and its first ping to peer."""
-    g.wait_booted(timeout=timeout)
-    wait_until(lambda: g.run(f"ping -c 1 -W 1 {peer}")[0] == 0, timeout=60,
-               interval=0.5, what=f"{g.name}'s first ping to {peer}")
-
-
-def pings_both_ways(g, ep, guest_addr=GUEST_ADDR):
-    for size in (56, 1400):
-        rc, out = g.run(f"ping -c 3 -W 2 -s {size} {ep.addr}")
-        assert rc == 0 and "3 packets received" in out, out
-        ping(ep, guest_addr, extra=("-s", size, "-M", "do"))
-
-
-def switch_with_endpoint(lab):
-    s = lab.netns("S")
-    d = lab.daemon(s)
-    ep = lab.endpoint(d, lab.name("t1"), "E", f"{EP_ADDR}/24")
-    return s, d, ep
 
 
 def vhost_port(lab, d, suffix="vh"):
@@ -299,6 +280,63 @@ def test_guest_memory_not_shared_is_an_error_in_port_show(lab, guest_image):
         # Said once, not once a kick.
         assert d.log_text().count(complaint(port)) <= 2
     assert not failed, "\n".join(failed)
+    assert d.alive()
+
+
+def qmp(path, *commands, timeout=30):
+    """Runs QMP COMMANDS ((name, arguments) pairs) on QEMU's socket PATH;
+    fails on the first error.  Events in between are skipped."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.settimeout(timeout)
+        c.connect(str(path))
+        f = c.makefile("rw")
+
+        def reply():
+            while True:
+                msg = json.loads(f.readline())
+                if "event" not in msg:
+                    return msg
+
+        assert "QMP" in json.loads(f.readline())
+        for name, args in (("qmp_capabilities", {}), *commands):
+            f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+            f.flush()
+            r = reply()
+            assert "return" in r, (name, r)
+
+
+def regions(d, port):
+    """How many regions of guest memory the port has mapped (port show)."""
+    m = re.search(r"guest memory: (\d+) of", port_info(d, port).get("detail", ""))
+    return int(m.group(1)) if m else 0
+
+
+@release_only
+def test_memory_hotplug_reaches_the_port(lab, guest_image):
+    """A DIMM plugged into a running guest (a shared memfd backend and a
+    pc-dimm, through QMP) reaches the port as one more region of guest
+    memory (ADD_MEM_REG): port show counts it, the rings go on, the guest
+    still pings."""
+    lab.image = guest_image
+    s, d, ep = switch_with_endpoint(lab)
+    port, sock = vhost_port(lab, d)
+    monitor = lab.rundir() / "qmp.sock"
+    g = Guest(lab.image, lab, ns=s, name="vm")
+    g.start(vhost_user_nic(sock, GUEST_MAC), mem=MEM, shared_mem=True,
+            kernel_args=[f"vsw.ip={GUEST_ADDR}/24"],
+            qemu_args=["-m", f"{MEM},slots=4,maxmem=1G",
+                       "-qmp", f"unix:{monitor},server=on,wait=off"])
+    guest_ready(g, EP_ADDR)
+    before = regions(d, port)
+    assert before >= 1, port_info(d, port)
+    qmp(monitor, ("object-add", {"qom-type": "memory-backend-memfd", "id": "hp1",
+                                 "size": 128 << 20, "share": True}),
+        ("device_add", {"driver": "pc-dimm", "id": "dimm1", "memdev": "hp1"}))
+    wait_until(lambda: regions(d, port) == before + 1, timeout=30, interval=0.5,
+               what=f"{port} to map the plugged DIMM")
+    info = port_info(d, port)
+    assert info["state"] == "up", info
+    pings_both_ways(g, ep)
     assert d.alive()
 
 

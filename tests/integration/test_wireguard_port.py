@@ -20,9 +20,9 @@ import time
 
 import pytest
 
-from vswlab import DAEMON_USER, ping, port_stats, sh, wait_until
+from tunlab import router_endpoints, router_pair
+from vswlab import DAEMON_USER, ping, port_stats, wait_until
 
-UNDER = {"4": ("198.18.0.1", "198.18.0.2", 24), "6": ("fd00:5657::1", "fd00:5657::2", 64)}
 WG_PORT = 51820
 
 
@@ -40,10 +40,6 @@ def genkey(lab, mode=0o600):
     return str(path), pub
 
 
-class Hosts:
-    pass
-
-
 def endpoint_str(addr, port=WG_PORT):
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
@@ -51,16 +47,8 @@ def endpoint_str(addr, port=WG_PORT):
 def two_hosts(lab, under, peer_key_of_h1=None, daemon_args=()):
     """Two hosts as drawn above.  PEER_KEY_OF_H1: the key H2 believes H1
     has (default: H1's real one)."""
-    h = Hosts()
-    ua, ub, plen = UNDER[under]
-    h.h1, h.h2 = lab.netns("H1"), lab.netns("H2")
-    v1, v2 = lab.name("v1"), lab.name("v2")
-    sh("ip", "link", "add", v1, "netns", h.h1.name, "type", "veth", "peer", "name", v2,
-       "netns", h.h2.name)
-    for ns, dev, addr in ((h.h1, v1, ua), (h.h2, v2, ub)):
-        ns.run("ip", "addr", "add", f"{addr}/{plen}", "dev", dev, *(("nodad",) if under == "6" else ()))
-        ns.run("ip", "link", "set", dev, "up")
-    h.d1, h.d2 = lab.daemon(h.h1, *daemon_args), lab.daemon(h.h2, *daemon_args)
+    h = router_pair(lab, under, daemon_args)
+    ua, ub = h.under
     h.w1, h.w2 = lab.name("w1"), lab.name("w2")
     (k1, h.pub1), (k2, h.pub2) = genkey(lab), genkey(lab)
     h.d1.ctl("port", "add", h.w1, "type", "wireguard", "private-key", k1,
@@ -71,13 +59,7 @@ def two_hosts(lab, under, peer_key_of_h1=None, daemon_args=()):
              "allowed-ips", "198.19.2.0/24,fd00:5657:2::/64")
     h.d2.ctl("wireguard", "peer", "add", h.w2, peer_key_of_h1 or h.pub1,
              "endpoint", endpoint_str(ua), "allowed-ips", "198.19.1.0/24,fd00:5657:1::/64")
-    h.a = lab.tun_endpoint(h.d1, lab.name("tA"), "A", "198.19.1.1/24", "198.19.1.254/24",
-                           "fd00:5657:1::1/64", "fd00:5657:1::fe/64")
-    h.b = lab.tun_endpoint(h.d2, lab.name("tB"), "B", "198.19.2.1/24", "198.19.2.254/24",
-                           "fd00:5657:2::1/64", "fd00:5657:2::fe/64")
-    for d, w, far in ((h.d1, h.w1, "2"), (h.d2, h.w2, "1")):
-        d.ctl("route", "add", f"198.19.{far}.0/24", "dev", w)
-        d.ctl("route", "add", f"fd00:5657:{far}::/64", "dev", w)
+    router_endpoints(lab, h, h.w1, h.w2)
     return h
 
 

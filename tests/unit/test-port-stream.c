@@ -6,9 +6,8 @@
  *   (plays QEMU)    4-byte length
  *                   + frame, each
  *
- * The fake loop records what the datapath asks it to watch, for reading
- * and for writing; run() polls those descriptors and calls each one that
- * is ready, as libevent would, until none is.  Frames the client writes
+ * The fake loop (fake-loop.h) plays the daemon's: run() calls each watch
+ * that is ready, as libevent would, until none is.  Frames the client writes
  * are broadcasts, which the switch floods to d1; frames handed to dp_input()
  * as if from d1 are flooded to s0 and read back by the client.
  */
@@ -32,17 +31,10 @@
 #include "datapath/port-stream.h"
 #include "vswitchd/port-types.h"
 
-#define MAX_WATCH	16
+#include "fake-loop.h"
+
 #define NOW		1000
 #define TXQ_MAX		(256 * 1024)	/* the port's queue bound */
-
-struct watch {
-	bool		 used;
-	bool		 out;
-	int		 fd;
-	io_input_fn	 input;
-	void		*arg;
-};
 
 struct fixture {
 	struct dp	*dp;
@@ -50,49 +42,13 @@ struct fixture {
 	struct port	*s0;
 	char		 dir[64];
 	char		 path[108];
-	struct watch	 w[MAX_WATCH];
+	struct fake_loop loop;
 	unsigned	 nnotes;
 	char		 notes[4096];	/* every note, one a line */
 	time_t		 now;
 };
 
 static struct fixture	fx;
-
-static int
-fake_watch_dir(struct fixture *f, bool out, int fd, io_input_fn input,
-    void *arg, void **handle)
-{
-	for (int i = 0; i < MAX_WATCH; i++) {
-		if (f->w[i].used)
-			continue;
-		f->w[i] = (struct watch){ true, out, fd, input, arg };
-		*handle = &f->w[i];
-		return 0;
-	}
-	return ENOSPC;
-}
-
-static int
-fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
-{
-	return fake_watch_dir(ctx, false, fd, input, arg, handle);
-}
-
-static int
-fake_watch_out(void *ctx, int fd, io_input_fn input, void *arg,
-    void **handle)
-{
-	return fake_watch_dir(ctx, true, fd, input, arg, handle);
-}
-
-static void
-fake_unwatch(void *ctx, void *handle)
-{
-	struct watch	*w = handle;
-
-	(void)ctx;
-	w->used = false;
-}
 
 static void
 fake_event(void *ctx, struct port *port, enum port_event ev, int error)
@@ -113,10 +69,6 @@ fake_note(void *ctx, struct port *port, const char *msg)
 	    port->name, msg);
 }
 
-static const struct io_hooks hooks = {
-	.watch = fake_watch, .watch_out = fake_watch_out,
-	.unwatch = fake_unwatch, .ctx = &fx,
-};
 static const struct dp_events events = {
 	.port = fake_event, .note = fake_note, .ctx = &fx,
 };
@@ -132,41 +84,11 @@ noted(const struct fixture *f, const char *s)
 	return n;
 }
 
-/*
- * Calls every watch whose descriptor is ready, again and again until none
- * is.  A callback may add and remove watches: each is checked to be still
- * there before it is called.
- */
 static void
 run(struct fixture *f)
 {
-	struct pollfd	pfd[MAX_WATCH];
-	struct watch	copy[MAX_WATCH];
-	int		idx[MAX_WATCH], n;
-
-	for (int round = 0; round < 10000; round++) {
-		n = 0;
-		for (int i = 0; i < MAX_WATCH; i++) {
-			if (!f->w[i].used)
-				continue;
-			pfd[n] = (struct pollfd){ .fd = f->w[i].fd,
-			    .events = f->w[i].out ? POLLOUT : POLLIN };
-			idx[n++] = i;
-		}
-		if (poll(pfd, (nfds_t)n, 0) <= 0)
-			return;
-		memcpy(copy, f->w, sizeof(copy));
-		for (int j = 0; j < n; j++) {
-			struct watch *w = &f->w[idx[j]];
-
-			if (pfd[j].revents == 0 ||
-			    memcmp(w, &copy[idx[j]], sizeof(*w)) != 0 ||
-			    !w->used)
-				continue;
-			w->input(w->arg, f->now);
-		}
-	}
-	fail_msg("the loop never settled");
+	if (!fake_loop_run(&f->loop, f->now))
+		fail_msg("the loop never settled");
 }
 
 static int
@@ -216,7 +138,7 @@ setup(void **state)
 	if ((fx.dp = dp_create()) == NULL)
 		return -1;
 	dp_set_events(fx.dp, &events);
-	if (dp_set_io(fx.dp, &hooks) != 0 ||
+	if (fake_loop_attach(&fx.loop, fx.dp) != 0 ||
 	    dp_port_add(fx.dp, &cfg, &fx.d1, err, sizeof(err)) != 0)
 		return -1;
 	sc = stream_config("s0", fx.path, false);
@@ -553,6 +475,25 @@ test_config_errors(void **state)
 	c = stream_config("s1", file, false);
 	assert_refused(f, &c, EEXIST, "exists and is not a socket");
 	assert_int_equal(access(file, F_OK), 0);
+
+	/* A directory anyone may write, without the sticky bit: refused. */
+	snprintf(file, sizeof(file), "%s/open", f->dir);
+	assert_int_equal(mkdir(file, 0700), 0);
+	assert_int_equal(chmod(file, 0777), 0);
+	snprintf(file + strlen(file), sizeof(file) - strlen(file), "/x.sock");
+	c = stream_config("s1", file, false);
+	assert_refused(f, &c, EPERM, "which anyone may write (no sticky "
+	    "bit)");
+	*strrchr(file, '/') = '\0';
+	assert_int_equal(chmod(file, 01777), 0);
+	snprintf(file + strlen(file), sizeof(file) - strlen(file), "/x.sock");
+	c = stream_config("s1", file, false);
+	add_stream(f, &c);
+	assert_int_equal(f->dp->nports, 3);
+	dp_port_del(f->dp, dp_port_find(f->dp, "s1"));
+	assert_int_equal(access(file, F_OK), -1);
+	*strrchr(file, '/') = '\0';
+	assert_int_equal(rmdir(file), 0);
 
 	c = stream_config("s1", f->path, false);
 	assert_refused(f, &c, EADDRINUSE, "s1: '");
@@ -908,8 +849,8 @@ test_queue_lost_with_the_connection(void **state)
 	    f->s0->stats.drops[DROP_TX_FULL] +
 	    f->s0->stats.drops[DROP_LINK_DOWN], total);
 	/* Nothing left to watch for writing. */
-	for (int i = 0; i < MAX_WATCH; i++)
-		assert_false(f->w[i].used && f->w[i].out);
+	for (int i = 0; i < FAKE_LOOP_MAX; i++)
+		assert_false(f->loop.w[i].used && f->loop.w[i].out);
 }
 
 /* A larger MTU lets larger frames through, up to MTU + 18. */
@@ -1020,8 +961,8 @@ test_del_while_connected(void **state)
 	dp_port_del(f->dp, f->s0);
 	assert_int_equal(access(f->path, F_OK), -1);
 	assert_true(closed_by_peer(fd));
-	for (int i = 0; i < MAX_WATCH; i++)
-		assert_false(f->w[i].used);
+	for (int i = 0; i < FAKE_LOOP_MAX; i++)
+		assert_false(f->loop.w[i].used);
 	assert_pool_full(f);
 	close(fd);
 }

@@ -204,6 +204,57 @@ test_create_receive_send(void **state)
 	pkt_pool_destroy(pool);
 }
 
+/*
+ * The vnet header goes in the headroom for one write(); a frame with less
+ * room than the header (pushed to the start of its buffer) goes by
+ * writev() instead, and one with just enough room by write(): both arrive
+ * whole.
+ */
+static void
+test_send_without_headroom(void **state)
+{
+	struct port		 port;
+	struct pkt_pool		*pool = pkt_pool_create(8, PKT_DATA_ROOM);
+	struct pkt_batch	 b;
+	struct pkt		*p;
+	char			 name[IFNAMSIZ], err[256];
+	uint8_t			 buf[2048];
+	unsigned		 seen = 0;
+	int			 s;
+
+	(void)state;
+	require_tun();
+	tap_name(name);
+	assert_int_equal(open_port(&port, name, 0, err, sizeof(err)), 0);
+	s = packet_socket(if_nametoindex(name));
+	pkt_batch_init(&b);
+	p = pkt_alloc(pool);
+	p->data = p->buf + 3;
+	p->len = (uint32_t)test_frame(p->data, 200, 4);
+	pkt_batch_add(&b, p);
+	p = pkt_alloc(pool);
+	p->data = p->buf + sizeof(struct virtio_net_hdr);
+	p->len = (uint32_t)test_frame(p->data, 300, 5);
+	pkt_batch_add(&b, p);
+	port.ops->send_batch(&port, &b);
+	pkt_batch_free(&b);
+	assert_int_equal(port.stats.tx_packets, 2);
+	assert_int_equal(port.stats.tx_bytes, 500);
+
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+	while (seen != 3 && poll(&pfd, 1, 1000) == 1) {
+		ssize_t n = recv(s, buf, sizeof(buf), 0);
+		assert_true(n > 0);
+		seen |= is_test_frame(buf, (size_t)n, 4) ? 1 : 0;
+		seen |= is_test_frame(buf, (size_t)n, 5) ? 2 : 0;
+	}
+	assert_int_equal(seen, 3);
+	close(s);
+	port.ops->close(&port);
+	assert_int_equal(pkt_pool_avail(pool), 8);
+	pkt_pool_destroy(pool);
+}
+
 static void
 test_link_down_and_no_buffer(void **state)
 {
@@ -365,6 +416,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_receive_send),
+		cmocka_unit_test(test_send_without_headroom),
 		cmocka_unit_test(test_link_down_and_no_buffer),
 		cmocka_unit_test(test_attach_to_persistent_tap),
 		cmocka_unit_test(test_moved_to_another_netns),

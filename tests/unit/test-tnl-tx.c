@@ -1,8 +1,9 @@
 /*
  * test-tnl-tx.c - how a tunnel sender groups datagrams into UDP_SEGMENT
  * messages (tnl_gso_run()): runs of equal lengths, a shorter last one that
- * ends the run, at most TNL_GSO_SEGS datagrams and 64 KiB of IP; and how
- * min-mtu floors the MTUs a sender reads from the kernel.
+ * ends the run, at most TNL_GSO_SEGS datagrams and 64 KiB of IP; what a
+ * failed send asks of a sender (tnl_send_failure()); and how min-mtu
+ * floors the MTUs a sender reads from the kernel.
  */
 #include <sys/socket.h>
 #include <setjmp.h>
@@ -129,6 +130,24 @@ test_at_most_64_kib(void **state)
 	assert_int_equal(tnl_gso_run(len, 4, 900), 3);
 }
 
+/* What a failed send asks of a sender, tunnel or wireguard port alike. */
+static void
+test_send_failure_policy(void **state)
+{
+	(void)state;
+	assert_int_equal(tnl_send_failure(EINTR, 1), TNL_SEND_AGAIN);
+	assert_int_equal(tnl_send_failure(EAGAIN, 5), TNL_SEND_FULL);
+	assert_int_equal(tnl_send_failure(ENOBUFS, 1), TNL_SEND_FULL);
+	assert_int_equal(tnl_send_failure(EIO, 2), TNL_SEND_NO_GSO);
+	assert_int_equal(tnl_send_failure(EINVAL, 64), TNL_SEND_NO_GSO);
+	assert_int_equal(tnl_send_failure(ENOPROTOOPT, 2), TNL_SEND_NO_GSO);
+	/* A single datagram is not GSO's to blame. */
+	assert_int_equal(tnl_send_failure(EIO, 1), TNL_SEND_ERROR);
+	assert_int_equal(tnl_send_failure(EINVAL, 1), TNL_SEND_ERROR);
+	assert_int_equal(tnl_send_failure(EMSGSIZE, 3), TNL_SEND_TOO_BIG);
+	assert_int_equal(tnl_send_failure(ECONNREFUSED, 1), TNL_SEND_ERROR);
+}
+
 /*
  * A forged ICMP lowers the kernel's path MTU (552) below the largest seen
  * (1500): whole datagrams go up to the path MTU, the port's MTU stays with
@@ -191,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_different_lengths_one_each),
 		cmocka_unit_test(test_at_most_64_datagrams),
 		cmocka_unit_test(test_at_most_64_kib),
+		cmocka_unit_test(test_send_failure_policy),
 		cmocka_unit_test(test_min_mtu_floors_path_and_link),
 		cmocka_unit_test(test_min_mtu_range_by_family),
 	};

@@ -44,6 +44,7 @@
 #include "datapath/vhost-proto.h"
 #include "datapath/virtq.h"
 #include "vswitchd/port-types.h"
+#include "fake-loop.h"
 #include "frames.h"
 
 #define MEM_SIZE	(1u << 20)
@@ -54,7 +55,6 @@
 #define USED_OFF	0x8000u
 #define BUF_OFF		0x10000u
 #define NUM		8
-#define MAX_WATCH	16
 #define NOW		1000
 
 /* A ring of the fake guest: where it lies and the guest's next index. */
@@ -73,8 +73,10 @@ static int
 guest_setup(void **state)
 {
 	(void)state;
-	if ((memfd = memfd_create("guest", MFD_CLOEXEC)) == -1 ||
-	    ftruncate(memfd, MEM_SIZE) == -1)
+	/* Sealed as QEMU's memory-backend-memfd seals it (seal=on). */
+	if ((memfd = memfd_create("guest", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 || ftruncate(memfd, MEM_SIZE) == -1 ||
+	    fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == -1)
 		return -1;
 	g = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	h = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
@@ -492,21 +494,13 @@ test_signal(void **state)
 
 /* ---- The port, with the test playing QEMU. ---- */
 
-struct watch {
-	bool		 used;
-	bool		 out;
-	int		 fd;
-	io_input_fn	 input;
-	void		*arg;
-};
-
 struct fixture {
 	struct dp	*dp;
 	struct port	*d1;
 	struct port	*v0;
 	char		 dir[64];
 	char		 path[108];
-	struct watch	 w[MAX_WATCH];
+	struct fake_loop loop;
 	char		 notes[4096];
 	int		 qemu;		/* our end */
 	int		 kick[VHOST_VRINGS];
@@ -516,43 +510,6 @@ struct fixture {
 };
 
 static struct fixture	fx;
-
-static int
-fake_watch_dir(bool out, int fd, io_input_fn input, void *arg, void **handle)
-{
-	for (int i = 0; i < MAX_WATCH; i++) {
-		if (fx.w[i].used)
-			continue;
-		fx.w[i] = (struct watch){ true, out, fd, input, arg };
-		*handle = &fx.w[i];
-		return 0;
-	}
-	return ENOSPC;
-}
-
-static int
-fake_watch(void *ctx, int fd, io_input_fn input, void *arg, void **handle)
-{
-	(void)ctx;
-	return fake_watch_dir(false, fd, input, arg, handle);
-}
-
-static int
-fake_watch_out(void *ctx, int fd, io_input_fn input, void *arg,
-    void **handle)
-{
-	(void)ctx;
-	return fake_watch_dir(true, fd, input, arg, handle);
-}
-
-static void
-fake_unwatch(void *ctx, void *handle)
-{
-	struct watch	*w = handle;
-
-	(void)ctx;
-	w->used = false;
-}
 
 static void
 fake_event(void *ctx, struct port *port, enum port_event ev, int error)
@@ -572,10 +529,6 @@ fake_note(void *ctx, struct port *port, const char *msg)
 	    port->name, msg);
 }
 
-static const struct io_hooks hooks = {
-	.watch = fake_watch, .watch_out = fake_watch_out,
-	.unwatch = fake_unwatch,
-};
 static const struct dp_events events = {
 	.port = fake_event, .note = fake_note,
 };
@@ -583,33 +536,8 @@ static const struct dp_events events = {
 static void
 run(void)
 {
-	struct pollfd	pfd[MAX_WATCH];
-	struct watch	copy[MAX_WATCH];
-	int		idx[MAX_WATCH], n;
-
-	for (int round = 0; round < 1000; round++) {
-		n = 0;
-		for (int i = 0; i < MAX_WATCH; i++) {
-			if (!fx.w[i].used)
-				continue;
-			pfd[n] = (struct pollfd){ .fd = fx.w[i].fd,
-			    .events = fx.w[i].out ? POLLOUT : POLLIN };
-			idx[n++] = i;
-		}
-		if (poll(pfd, (nfds_t)n, 0) <= 0)
-			return;
-		memcpy(copy, fx.w, sizeof(copy));
-		for (int j = 0; j < n; j++) {
-			struct watch *w = &fx.w[idx[j]];
-
-			if (pfd[j].revents == 0 ||
-			    memcmp(w, &copy[idx[j]], sizeof(*w)) != 0 ||
-			    !w->used)
-				continue;
-			w->input(w->arg, NOW);
-		}
-	}
-	fail_msg("the loop never settled");
+	if (!fake_loop_run(&fx.loop, NOW))
+		fail_msg("the loop never settled");
 }
 
 static int
@@ -644,7 +572,7 @@ port_setup(void **state)
 	if (port_types_init() != 0 || (fx.dp = dp_create()) == NULL)
 		return -1;
 	dp_set_events(fx.dp, &events);
-	if (dp_set_io(fx.dp, &hooks) != 0)
+	if (fake_loop_attach(&fx.loop, fx.dp) != 0)
 		return -1;
 	snprintf(c.name, sizeof(c.name), "d1");
 	if (dp_port_add(fx.dp, &c, &fx.d1, err, sizeof(err)) != 0)
@@ -773,13 +701,12 @@ qemu_ring(unsigned i, uint32_t num)
 	qemu_send(VHOST_USER_SET_VRING_ENABLE, 0, st, sizeof(st), -1);
 }
 
-/* QEMU's start-up: features, memory, both rings. */
+/* QEMU's start-up on a connection: features, memory. */
 static void
-qemu_start(uint64_t features)
+qemu_negotiate(uint64_t features)
 {
 	uint64_t	offer;
 
-	fx.qemu = qemu_connect();
 	qemu_send(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
 	offer = fx.offer = qemu_reply(VHOST_USER_GET_FEATURES, 8);
 	assert_true(offer & VHOST_BIT(VHOST_F_VERSION_1));
@@ -794,6 +721,14 @@ qemu_start(uint64_t features)
 	qemu_u64(VHOST_USER_SET_FEATURES, features |
 	    VHOST_BIT(VHOST_F_PROTOCOL_FEATURES), -1);
 	qemu_mem_table();
+}
+
+/* QEMU's start-up: connection, features, memory (then the rings). */
+static void
+qemu_start(uint64_t features)
+{
+	fx.qemu = qemu_connect();
+	qemu_negotiate(features);
 }
 
 static const char *
@@ -1452,6 +1387,370 @@ test_port_tso_off(void **state)
 	assert_true(fx.offer & VHOST_BIT(VHOST_F_HOST_TSO4));
 }
 
+/*
+ * The device under the port, to look at its memory table and rings: the
+ * port's private state begins with it (port-vhost.c).
+ */
+static struct vhost_dev *
+vdev(void)
+{
+	return fx.v0->priv;
+}
+
+/* The guest transmits frame i (descriptor i) and kicks. */
+static void
+tx_one(unsigned i)
+{
+	uint64_t	one = 1;
+
+	(void)g_send(&fx.ring[VHOST_TX], false, i);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+}
+
+/* One frame from the dummy port toward the guest. */
+static void
+rx_one(void)
+{
+	struct pkt_batch b;
+	struct pkt	*p;
+	uint8_t		 f[100];
+
+	frame(f, sizeof(f), 5);
+	pkt_batch_init(&b);
+	assert_non_null(p = pkt_alloc(fx.dp->pool));
+	memcpy(p->data, f, sizeof(f));
+	p->len = sizeof(f);
+	pkt_batch_add(&b, p);
+	dp_input(fx.dp, fx.d1, &b, NOW);
+}
+
+/* A memory table of one region: the first size bytes of the memfd. */
+static void
+qemu_mem_table_of(uint64_t size)
+{
+	uint8_t	p[8 + 32] = { 1 };
+	uint64_t r[4] = { GPA, size, UVA, 0 };
+
+	memcpy(p + 8, r, sizeof(r));
+	qemu_send(VHOST_USER_SET_MEM_TABLE, VHOST_USER_FLAG_NEED_REPLY, p,
+	    sizeof(p), memfd);
+	assert_int_equal(qemu_reply(VHOST_USER_SET_MEM_TABLE, 8), 0);
+}
+
+/* ADD_MEM_REG or REM_MEM_REG of one region: QEMU's ack (0 done). */
+static uint64_t
+qemu_mem_reg(uint32_t request, uint64_t gpa, uint64_t size, uint64_t uva,
+    uint64_t off, int fd)
+{
+	uint64_t	m[5] = { 0, gpa, size, uva, off };
+
+	qemu_send(request, VHOST_USER_FLAG_NEED_REPLY, m, sizeof(m), fd);
+	return qemu_reply(request, 8);
+}
+
+/* Memory as QEMU's memfd backend gives it: sealed, it cannot shrink. */
+static void
+test_port_sealed_memory(void **state)
+{
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	assert_false(vdev()->map[0].unsealed);
+	assert_int_equal(ftruncate(memfd, 4096), -1);
+	assert_int_equal(errno, EPERM);
+	tx_one(0);
+	assert_sent(1);
+	assert_string_equal(port_state(), "up");
+}
+
+/*
+ * Memory that is not sealed (DPDK's --no-huge memfd, a file backend) is
+ * guarded: shrunk under a running ring, the daemon's next read of it does
+ * not kill it, the rings stop saying why, and a new table starts them.
+ */
+static void
+test_port_shrunk_memory(void **state)
+{
+	uint64_t	one = 1;
+
+	(void)state;
+	munmap(g, MEM_SIZE);
+	close(memfd);
+	assert_true((memfd = memfd_create("guest", MFD_CLOEXEC)) != -1);
+	assert_int_equal(ftruncate(memfd, MEM_SIZE), 0);
+	g = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	assert_true(g != MAP_FAILED);
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	assert_true(vdev()->map[0].unsealed);
+	assert_non_null(strstr(fx.v0->ops->detail(fx.v0), "1 not sealed "
+	    "against shrinking (guarded)"));
+	tx_one(0);
+	assert_sent(1);
+	/* The guest queues one more, then its memory goes. */
+	(void)g_send(&fx.ring[VHOST_TX], false, 1);
+	assert_int_equal(ftruncate(memfd, 0), 0);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	rx_one();
+	fx.v0->ops->tick(fx.v0, NOW + 1);
+	assert_string_equal(port_state(), "broken");
+	assert_non_null(strstr(why(), "shrank"));
+	assert_int_equal(vdev()->mem.n, 0);
+	assert_int_equal(port_dummy_sent_count(fx.d1), 1);
+	/*
+	 * The guest's memory is back, zeroed, its transmit ring where the
+	 * daemon got to (1): the rings start again on the new table.
+	 */
+	assert_int_equal(ftruncate(memfd, MEM_SIZE), 0);
+	fx.ring[VHOST_TX].avail_idx = 1;
+	g_avail(&fx.ring[VHOST_TX])[1] = 1;
+	qemu_mem_table();
+	assert_string_equal(port_state(), "up");
+	tx_one(1);
+	assert_sent(2);
+}
+
+/*
+ * A ring whose addresses lie outside the memory table stops; the next
+ * table that holds them starts it, with no new ring set-up (a reboot).
+ */
+static void
+test_port_ring_retry(void **state)
+{
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_mem_table_of(0x20000);	/* ring 0 only */
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "broken");
+	assert_non_null(strstr(why(), "outside guest memory"));
+	qemu_mem_table_of(MEM_SIZE);
+	assert_string_equal(port_state(), "up");
+	tx_one(0);
+	assert_sent(1);
+}
+
+/* GET_VRING_BASE of a ring the guest broke: where it got to. */
+static void
+test_port_broken_base(void **state)
+{
+	struct gring	*tx;
+	uint32_t	 st[2] = { VHOST_TX, 0 };
+	uint64_t	 one = 1;
+
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	tx_one(0);
+	tx_one(1);
+	assert_sent(2);
+	tx = &fx.ring[VHOST_TX];
+	g_set(tx, 2, GPA + tx->off + BUF_OFF, 60, VQ_DESC_F_NEXT, 3);
+	g_set(tx, 3, GPA + tx->off + BUF_OFF, 60, VQ_DESC_F_NEXT, 2);
+	g_post(tx, 2);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_string_equal(port_state(), "broken");
+	qemu_send(VHOST_USER_GET_VRING_BASE, 0, st, sizeof(st), -1);
+	assert_int_equal(qemu_reply(VHOST_USER_GET_VRING_BASE, 8) >> 32, 2);
+}
+
+/* Payloads not of the size the spec gives the request end the session. */
+static void
+test_port_bad_sizes(void **state)
+{
+	static const struct {
+		uint32_t	request, size;
+	} bad[] = {
+		{ VHOST_USER_GET_FEATURES, 8 },
+		{ VHOST_USER_SET_FEATURES, 4 },
+		{ VHOST_USER_SET_OWNER, 8 },
+		{ VHOST_USER_SET_VRING_NUM, 12 },
+		{ VHOST_USER_SET_VRING_ADDR, 48 },
+		{ VHOST_USER_SET_VRING_KICK, 16 },
+		{ VHOST_USER_SET_MEM_TABLE, 8 + 32 + 8 },
+		{ VHOST_USER_ADD_MEM_REG, 32 },
+		{ VHOST_USER_GET_MAX_MEM_SLOTS, 4 },
+	};
+	uint8_t		p[64] = { 1 };
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fx.qemu = qemu_connect();
+		qemu_send(bad[i].request, 0, p, bad[i].size, -1);
+		assert_string_equal(port_state(), "down");
+		if (bad[i].request == VHOST_USER_SET_MEM_TABLE)
+			assert_non_null(strstr(why(), "1 regions in 48 bytes"));
+		else
+			assert_non_null(strstr(why(), "bytes of payload"));
+		assert_non_null(strstr(why(), vhost_request_name(
+		    bad[i].request)));
+		assert_int_equal(fx.v0->stats.rx_errors, i + 1);
+		close(fx.qemu);
+		fx.qemu = -1;
+		run();
+	}
+	/* The right sizes still work. */
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+}
+
+/* RESET_OWNER: rings reset, memory unmapped, as a new connection. */
+static void
+test_port_reset_owner(void **state)
+{
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1) |
+	    VHOST_BIT(VHOST_F_MRG_RXBUF));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	qemu_send(VHOST_USER_RESET_OWNER, VHOST_USER_FLAG_NEED_REPLY, NULL, 0,
+	    -1);
+	assert_int_equal(qemu_reply(VHOST_USER_RESET_OWNER, 8), 0);
+	assert_string_equal(port_state(), "connected");
+	assert_int_equal(vdev()->mem.n, 0);
+	assert_null(vdev()->map[0].addr);
+	assert_int_equal(vdev()->features, 0);
+	for (unsigned i = 0; i < VHOST_VRINGS; i++) {
+		assert_false(vdev()->vr[i].running);
+		assert_int_equal(vdev()->vr[i].kickfd, -1);
+		assert_int_equal(vdev()->vr[i].q.num, 0);
+	}
+	rx_one();
+	assert_int_equal(fx.v0->stats.drops[DROP_LINK_DOWN], 1);
+	/* Set up again on the same connection. */
+	qemu_negotiate(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "up");
+	tx_one(0);
+	assert_sent(1);
+}
+
+/* SET_FEATURES under running rings: restarted under them, where they were. */
+static void
+test_port_features_running(void **state)
+{
+	struct gring	*tx;
+	uint64_t	 one = 1;
+
+	(void)state;
+	qemu_start(VHOST_BIT(VHOST_F_VERSION_1));
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	tx_one(0);
+	assert_false(vdev()->vr[VHOST_TX].q.event_idx);
+	qemu_u64(VHOST_USER_SET_FEATURES, VHOST_BIT(VHOST_F_VERSION_1) |
+	    VHOST_BIT(VHOST_F_EVENT_IDX) | VHOST_BIT(VHOST_F_PROTOCOL_FEATURES),
+	    -1);
+	assert_string_equal(port_state(), "up");
+	for (unsigned i = 0; i < VHOST_VRINGS; i++) {
+		assert_true(vdev()->vr[i].running);
+		assert_true(vdev()->vr[i].q.event_idx);
+	}
+	tx = &fx.ring[VHOST_TX];
+	(void)g_send(tx, true, 1);
+	assert_int_equal(write(fx.kick[VHOST_TX], &one, 8), 8);
+	run();
+	assert_sent(2);
+	assert_int_equal(g_used(tx)[1], 2);
+	/* Features never offered still end the session. */
+	qemu_u64(VHOST_USER_SET_FEATURES, VHOST_BIT(63), -1);
+	assert_string_equal(port_state(), "down");
+	assert_non_null(strstr(why(), "never offered"));
+}
+
+/*
+ * Memory hot-plug (CONFIGURE_MEM_SLOTS): regions added and removed one at
+ * a time, rings moved onto each new table, limits and overlaps refused.
+ */
+static void
+test_port_mem_slots(void **state)
+{
+	const uint64_t	 half = 0x20000;	/* ring 0 below, ring 1 above */
+	const uint64_t	 cms = VHOST_BIT(
+	    VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+	unsigned	 errors;
+
+	(void)state;
+	fx.qemu = qemu_connect();
+	qemu_send(VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, -1);
+	assert_true(qemu_reply(VHOST_USER_GET_PROTOCOL_FEATURES, 8) & cms);
+	qemu_u64(VHOST_USER_SET_PROTOCOL_FEATURES,
+	    VHOST_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | cms, -1);
+	qemu_send(VHOST_USER_GET_MAX_MEM_SLOTS, 0, NULL, 0, -1);
+	assert_int_equal(qemu_reply(VHOST_USER_GET_MAX_MEM_SLOTS, 8),
+	    VQ_REGIONS_MAX);
+	qemu_u64(VHOST_USER_SET_FEATURES, VHOST_BIT(VHOST_F_VERSION_1) |
+	    VHOST_BIT(VHOST_F_PROTOCOL_FEATURES), -1);
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, GPA, half, UVA,
+	    0, memfd), 0);
+	assert_int_equal(vdev()->mem.n, 1);
+	qemu_ring(VHOST_RX, NUM);
+	qemu_ring(VHOST_TX, NUM);
+	assert_string_equal(port_state(), "broken");
+
+	/* The rest plugged: the transmit ring is found in it. */
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, GPA + half,
+	    MEM_SIZE - half, UVA + half, half, memfd), 0);
+	assert_int_equal(vdev()->mem.n, 2);
+	assert_string_equal(port_state(), "up");
+	assert_string_equal(fx.v0->ops->detail(fx.v0), "guest memory: 2 of 8 "
+	    "regions, 1 MiB");
+	tx_one(0);
+	assert_sent(1);
+
+	/* Unplugged: the ring in it stops; plugged again: it goes on. */
+	assert_int_equal(qemu_mem_reg(VHOST_USER_REM_MEM_REG, GPA + half,
+	    MEM_SIZE - half, UVA + half, 0, -1), 0);
+	assert_int_equal(vdev()->mem.n, 1);
+	assert_string_equal(port_state(), "broken");
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, GPA + half,
+	    MEM_SIZE - half, UVA + half, half, memfd), 0);
+	assert_string_equal(port_state(), "up");
+	tx_one(1);
+	assert_sent(2);
+
+	/* Refused, the connection kept: overlap, no such region, full. */
+	errors = (unsigned)fx.v0->stats.rx_errors;
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, GPA + 0x1000,
+	    0x1000, 0x7f3300000000ull, 0, memfd), 1);
+	assert_non_null(strstr(fx.notes, "overlap region 0"));
+	assert_int_equal(qemu_mem_reg(VHOST_USER_REM_MEM_REG, GPA, 0x1000,
+	    UVA, 0, -1), 1);
+	assert_non_null(strstr(fx.notes, "REM_MEM_REG refused"));
+	for (uint64_t k = 0; k < VQ_REGIONS_MAX - 2; k++)
+		assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG,
+		    0x100000000ull + k * 0x1000, 0x1000,
+		    0x7f3300000000ull + k * 0x1000, 0, memfd), 0);
+	assert_int_equal(vdev()->mem.n, VQ_REGIONS_MAX);
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, 0x200000000ull,
+	    0x1000, 0x7f3400000000ull, 0, memfd), 1);
+	assert_non_null(strstr(fx.notes, "8 regions already"));
+	assert_int_equal(fx.v0->stats.rx_errors, errors + 3);
+	assert_non_null(strstr(fx.v0->ops->detail(fx.v0), "guest memory: 8 of "
+	    "8 regions"));
+	assert_non_null(strstr(fx.v0->ops->detail(fx.v0), "3 requests "
+	    "refused"));
+	assert_string_equal(port_state(), "up");
+	tx_one(2);
+	assert_sent(3);
+	/* Without a descriptor: not shared memory, said so. */
+	assert_int_equal(qemu_mem_reg(VHOST_USER_ADD_MEM_REG, 0x200000000ull,
+	    0x1000, 0x7f3400000000ull, 0, -1), 1);
+	assert_non_null(strstr(why(), "memory-backend-memfd,share=on"));
+}
+
 #define G(t)	cmocka_unit_test_setup_teardown(t, guest_setup, guest_teardown)
 #define P(t)	cmocka_unit_test_setup_teardown(t, port_setup, port_teardown)
 
@@ -1481,6 +1780,14 @@ main(void)
 		P(test_port_guest_tso),
 		P(test_port_guest_rx_tso),
 		P(test_port_tso_off),
+		P(test_port_sealed_memory),
+		P(test_port_shrunk_memory),
+		P(test_port_ring_retry),
+		P(test_port_broken_base),
+		P(test_port_bad_sizes),
+		P(test_port_reset_owner),
+		P(test_port_features_running),
+		P(test_port_mem_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
