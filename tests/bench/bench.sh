@@ -550,7 +550,8 @@ setup_wgvxlan_vswitchd() {
 # port's own rate.  Counted: what reaches b's interface, or the sink.
 # Switch to guest: testpmd txonly on b's interface sends to the guest's MAC
 # (a static entry on each port), testpmd rxonly takes them on the vhost-user
-# port; tap and system ports deliver into ns a's kernel, no reader needed.
+# port, and on a's tap or veth (af_packet) for the tap and system ports: a
+# receiver spinning on a core in every system, as the guest's does.
 # Counted: what the switch sent out of the port (tx_packets, tx_bytes).
 # Figures: per second over DUR s after 1 s of warm-up, at 64 and 1500 bytes,
 # and vswitchd's CPU time per frame it took in (ns, utime + stime over the
@@ -664,10 +665,21 @@ vh_run() {
 	system)	peer=$VH_SYS_MAC ;;
 	esac
 	if [ "$from" = b ]; then sys=$to dir=from-b; else sys=$from dir=$to; fi
-	if [ "$to" = vhost ]; then
-		vh_testpmd vhost rxonly "rx-$name"
+	# Every receiver spins alike: the guest's testpmd rxonly, and for
+	# the tap and system ports one on a's interface (af_packet), so that
+	# each system leaves the switch the same CPU.
+	if [ "$from" = b ]; then
+		vh_testpmd "$to" rxonly "rx-$name"
 		rx=$VH_PID
+	fi
+	if [ "$to" = vhost ]; then
 		while [ "$(vsw vh --json port show 2>/dev/null | jq -r --arg n "${P}vhU" '.ports[] | select(.name == $n) | .state' 2>/dev/null)" != up ]; do
+			alive "$rx" && [ $i -lt 200 ] || { log "vhost: testpmd (rxonly) did not start:"; tail -n 20 "$W/vh/testpmd-rx-$name.log" >&2; kill_pids "$rx"; return 1; }
+			sleep 0.05; i=$((i + 1))
+		done
+		i=0
+	elif [ -n "$rx" ]; then
+		while ! grep -q "start packet forwarding" "$W/vh/testpmd-rx-$name.log" 2>/dev/null; do
 			alive "$rx" && [ $i -lt 200 ] || { log "vhost: testpmd (rxonly) did not start:"; tail -n 20 "$W/vh/testpmd-rx-$name.log" >&2; kill_pids "$rx"; return 1; }
 			sleep 0.05; i=$((i + 1))
 		done
