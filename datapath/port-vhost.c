@@ -281,10 +281,6 @@ vhost_tx_frame(struct port *port, struct pkt_batch *b)
 }
 
 /*
- * Drains the transmit ring, DP_INPUT_BATCHES at most: frames taken.  Each
- * batch is shown the guest as it is done, the guest interrupted once.
- */
-/*
  * A mapping lost to a shrunk file (vhost-guard.h) stops the rings before
  * the next batch reads zero pages, not at the next tick.
  */
@@ -299,6 +295,10 @@ vhost_mem_news(struct vhost_dev *dev)
 	}
 }
 
+/*
+ * Drains the transmit ring, DP_INPUT_BATCHES at most: frames taken.  Each
+ * batch is shown the guest as it is done, the guest interrupted once.
+ */
 static unsigned
 vhost_tx_drain(struct port *port, time_t now)
 {
