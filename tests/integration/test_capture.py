@@ -385,7 +385,15 @@ def test_capture_verbs_and_json(lab, tmp_path):
     assert start["link_type"] == "EN10MB" and start["layer"] == "inner"
     assert start["output"] == str(path) and start["state"] == "running"
     ping(a, b.addr, count=1)
-    assert d.ctl("capture").stdout == d.ctl("capture", "show").stdout
+    # The writer counts what it has drained, which may be under way between
+    # the two requests: they agree once its figures hold still.
+    deadline = time.monotonic() + 10
+    while True:
+        plain, show = d.ctl("capture").stdout, d.ctl("capture", "show").stdout
+        if plain == show or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert plain == show
     text = d.ctl("capture", "show").stdout
     assert a.port in text and str(path) in text and "running" in text
     ended = d.ctl("capture", "stop", str(start["id"]), json_out=True)["captures"]
